@@ -1,0 +1,1 @@
+"""Chain access: compile contracts, run a local node, deploy, typed bindings."""

@@ -1,0 +1,1 @@
+"""fedmarket read API and dashboard (FastAPI)."""

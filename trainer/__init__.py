@@ -1,0 +1,1 @@
+"""fedmarket trainer component."""

@@ -1,0 +1,1 @@
+"""fedmarket verifier component."""
