@@ -142,7 +142,8 @@ def load_artifact(name: str, build_dir: Path | None = None) -> Artifact:
     """Load one contract's artifact, compiling first if the build folder is stale or missing."""
     artifacts = compile_contracts(build_dir=build_dir)
     if name not in artifacts:
-        raise ChainError(f"no compiled contract named {name!r} (have: {', '.join(sorted(artifacts))})")
+        have = ", ".join(sorted(artifacts))
+        raise ChainError(f"no compiled contract named {name!r} (have: {have})")
     return artifacts[name]
 
 
