@@ -147,6 +147,19 @@ def load_artifact(name: str, build_dir: Path | None = None) -> Artifact:
     return artifacts[name]
 
 
-if __name__ == "__main__":  # `python -m fedmarket.chain.compile` compiles and lists contracts
-    for contract in compile_contracts(force=True).values():
-        print(f"{contract.name}: {len(contract.deployed_bytecode) // 2 - 1} bytes")
+def _main() -> int:
+    """``python -m fedmarket.chain.compile``: compile (if stale) and list contract sizes."""
+    import sys
+
+    try:
+        artifacts = compile_contracts()
+    except ChainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for contract in artifacts.values():
+        print(f"{contract.name}: {len(contract.deployed_bytecode) // 2 - 1} bytes deployed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
