@@ -1,0 +1,371 @@
+"""The project's model spec: which model, how trainers train it, how rounds are aggregated.
+
+A :class:`ModelSpec` is posted by the project owner as canonical JSON (sorted keys, no
+whitespace) in the content store; trainer, aggregator and verifier all read it, so it lives in
+the core. It names a model from the trainer's registry plus its arguments (no code is ever
+downloaded), the local training hyper-parameters, the aggregation rule and the contribution
+scoring method. :meth:`ModelSpec.hash` is the keccak-256 of the canonical JSON; every update
+and model file carries it in its header so a file made for another spec is refused.
+
+:meth:`ModelSpec.param_shapes` gives the name and shape of every tensor of the model without
+building it, so the aggregator and verifier can check updates without importing the trainer;
+``fedmarket.models`` builds modules whose ``state_dict`` matches it exactly (a test holds the two
+together).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_utils import keccak
+
+from fedmarket.errors import ConfigError
+
+__all__ = [
+    "ModelSpec",
+    "TrainingSpec",
+    "AggregationSpec",
+    "ScoringSpec",
+    "MODEL_NAMES",
+    "OPTIMIZERS",
+    "AGGREGATION_RULES",
+    "SCORING_METHODS",
+    "SPEC_VERSION",
+]
+
+SPEC_VERSION = 1
+
+# Architectures the trainer's registry builds (fedmarket.models); shapes for each are below.
+MODEL_NAMES = ("mlp", "cnn")
+OPTIMIZERS = ("sgd", "adam")
+# Names the aggregator registers (aggregator.rules / aggregator.contribution). Checked here so an
+# owner learns of a typo when posting, not when the first round fails.
+AGGREGATION_RULES = (
+    "fedavg",
+    "krum",
+    "multi_krum",
+    "median",
+    "trimmed_mean",
+    "bulyan",
+    "centered_clip",
+    "norm_bound",
+)
+SCORING_METHODS = ("gtg_shapley", "loo", "cosine")
+
+Param = bool | int | float | str
+_PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """Local training hyper-parameters every trainer of the project uses."""
+
+    local_epochs: int = 1  # one pass keeps rounds short and client drift small
+    batch_size: int = 32  # small batches train well on the small datasets we target
+    lr: float = 0.05  # plain SGD on MLP/CNN over [0, 1]-scaled inputs is stable here
+    optimizer: str = "sgd"
+    momentum: float = 0.0  # fresh optimizer every round, so momentum buys little
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        # JSON writes 1 and 1.0 differently; store floats so equal specs hash equally.
+        for name in ("lr", "momentum", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        _positive_int("training.local_epochs", self.local_epochs)
+        _positive_int("training.batch_size", self.batch_size)
+        _finite("training.lr", self.lr, positive=True)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                f"training.optimizer {self.optimizer!r} is unknown; choose one of {OPTIMIZERS}"
+            )
+        _finite("training.momentum", self.momentum, minimum=0.0)
+        if self.momentum >= 1.0:
+            raise ConfigError(f"training.momentum must be < 1, got {self.momentum}")
+        _finite("training.weight_decay", self.weight_decay, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class AggregationSpec:
+    """The robust aggregation rule (``aggregator.rules.get(rule)(**params)``)."""
+
+    rule: str = "fedavg"
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # params is a dict; hash its canonical form instead
+        return hash((self.rule, json.dumps(dict(self.params), sort_keys=True)))
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        if self.rule not in AGGREGATION_RULES:
+            raise ConfigError(
+                f"aggregation.rule {self.rule!r} is unknown; choose one of {AGGREGATION_RULES}"
+            )
+        _params("aggregation.params", self.params)
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    """How each trainer's contribution is scored (``aggregator.contribution``)."""
+
+    method: str = "cosine"  # needs no validation data, so it works for every project
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # params is a dict; hash its canonical form instead
+        return hash((self.method, json.dumps(dict(self.params), sort_keys=True)))
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        if self.method not in SCORING_METHODS:
+            raise ConfigError(
+                f"scoring.method {self.method!r} is unknown; choose one of {SCORING_METHODS}"
+            )
+        _params("scoring.params", self.params)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A project's model, training, aggregation and scoring settings.
+
+    ``hidden`` is the widths of the MLP's hidden layers, or the CNN's convolution channels
+    (each block: 3×3 conv, padding 1, ReLU, 2×2 max-pool), followed by one linear classifier.
+    ``input_shape`` excludes the batch: ``(64,)`` for flattened 8×8 digits, ``(1, 8, 8)`` or
+    ``(1, 28, 28)`` for single-channel images. ``seed`` seeds the initial global model.
+    """
+
+    model: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    hidden: tuple[int, ...] = (64,)
+    seed: int = 0
+    training: TrainingSpec = field(default_factory=TrainingSpec)
+    aggregation: AggregationSpec = field(default_factory=AggregationSpec)
+    scoring: ScoringSpec = field(default_factory=ScoringSpec)
+    version: int = SPEC_VERSION
+
+    def __post_init__(self) -> None:
+        # Accept lists (as JSON gives them) but store tuples, so equal specs compare equal.
+        object.__setattr__(self, "input_shape", _int_tuple("input_shape", self.input_shape))
+        object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
+        object.__setattr__(self, "aggregation", _frozen_params(self.aggregation))
+        object.__setattr__(self, "scoring", _frozen_params(self.scoring))
+        self.validate()
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        if self.version != SPEC_VERSION:
+            raise ConfigError(
+                f"model spec version {self.version} is not supported (expected {SPEC_VERSION})"
+            )
+        if self.model not in MODEL_NAMES:
+            raise ConfigError(f"model {self.model!r} is unknown; choose one of {MODEL_NAMES}")
+        if not self.input_shape:
+            raise ConfigError("input_shape must have at least one dimension")
+        for dim in self.input_shape:
+            _positive_int("input_shape", dim)
+        _positive_int("num_classes", self.num_classes)
+        if self.num_classes < 2:
+            raise ConfigError(f"num_classes must be at least 2, got {self.num_classes}")
+        for width in self.hidden:
+            _positive_int("hidden", width)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.model == "cnn":
+            self._validate_cnn()
+        for name, kind in (
+            ("training", TrainingSpec),
+            ("aggregation", AggregationSpec),
+            ("scoring", ScoringSpec),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise ConfigError(f"{name} must be a {kind.__name__}")
+        self.training.validate()
+        self.aggregation.validate()
+        self.scoring.validate()
+
+    def _validate_cnn(self) -> None:
+        if len(self.input_shape) != 3:
+            raise ConfigError(
+                f"cnn needs input_shape (channels, height, width), got {self.input_shape}"
+            )
+        if not self.hidden:
+            raise ConfigError("cnn needs at least one convolution block in hidden")
+        _, height, width = self.input_shape
+        shrink = 2 ** len(self.hidden)
+        if height < shrink or width < shrink:
+            raise ConfigError(
+                f"cnn with {len(self.hidden)} pooling blocks needs inputs of at least "
+                f"{shrink}x{shrink}, got {height}x{width}"
+            )
+
+    # -- shapes -------------------------------------------------------------------------------
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name → shape of every tensor of the model, in sorted-name order."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        if self.model == "mlp":
+            width = math.prod(self.input_shape)
+            for i, out in enumerate((*self.hidden, self.num_classes), start=1):
+                shapes[f"fc{i}.weight"] = (out, width)
+                shapes[f"fc{i}.bias"] = (out,)
+                width = out
+        else:  # cnn
+            channels, height, width = self.input_shape
+            for i, out in enumerate(self.hidden, start=1):
+                shapes[f"conv{i}.weight"] = (out, channels, 3, 3)
+                shapes[f"conv{i}.bias"] = (out,)
+                channels, height, width = out, height // 2, width // 2
+            shapes["fc.weight"] = (self.num_classes, channels * height * width)
+            shapes["fc.bias"] = (self.num_classes,)
+        return dict(sorted(shapes.items()))
+
+    def num_params(self) -> int:
+        """Total number of scalars in the model (the D of the aggregator's [N, D])."""
+        return sum(math.prod(shape) for shape in self.param_shapes().values())
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict (tuples become lists)."""
+        data = asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        data["hidden"] = list(self.hidden)
+        data["aggregation"]["params"] = dict(self.aggregation.params)
+        data["scoring"]["params"] = dict(self.scoring.params)
+        return data
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace, ASCII; the input of :meth:`hash`."""
+        return json.dumps(
+            self.to_dict(),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+            allow_nan=False,
+        )
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON as UTF-8 bytes, as stored in the content store."""
+        return self.to_json().encode()
+
+    def hash(self) -> str:
+        """Keccak-256 of the canonical JSON, ``0x``-prefixed hex (a ``bytes32`` on chain)."""
+        return "0x" + keccak(self.to_bytes()).hex()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelSpec:
+        """Build and validate a spec from a dict; unknown or missing keys are errors."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"model spec must be a JSON object, got {type(data).__name__}")
+        body = dict(data)
+        _check_keys("model spec", body, _FIELDS, required=("model", "input_shape", "num_classes"))
+        try:
+            if "training" in body:
+                section = _section("training", body["training"], _TRAINING_FIELDS)
+                body["training"] = TrainingSpec(**section)
+            if "aggregation" in body:
+                section = _section("aggregation", body["aggregation"], ("rule", "params"))
+                body["aggregation"] = AggregationSpec(**section)
+            if "scoring" in body:
+                body["scoring"] = ScoringSpec(
+                    **_section("scoring", body["scoring"], ("method", "params"))
+                )
+            return cls(**body)
+        except TypeError as exc:  # a wrongly typed value that validation could not phrase
+            raise ConfigError(f"malformed model spec: {exc}") from exc
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ModelSpec:
+        """Parse and validate a spec from JSON text or bytes."""
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"model spec is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+_FIELDS = (
+    "model",
+    "input_shape",
+    "num_classes",
+    "hidden",
+    "seed",
+    "training",
+    "aggregation",
+    "scoring",
+    "version",
+)
+_TRAINING_FIELDS = ("local_epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay")
+
+
+def _check_keys(
+    where: str, data: Mapping[str, Any], allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where} has unknown field(s) {unknown}; allowed: {list(allowed)}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ConfigError(f"{where} is missing required field(s) {missing}")
+
+
+def _section(where: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a JSON object, got {type(value).__name__}")
+    _check_keys(where, value, allowed)
+    return dict(value)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _finite(name: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _int_tuple(name: str, value: Any) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, tuple | list):
+        raise ConfigError(f"{name} must be a list of integers, got {value!r}")
+    for item in value:
+        _positive_int(name, item)
+    return tuple(value)
+
+
+def _params(name: str, params: Any) -> None:
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{name} must be a JSON object, got {type(params).__name__}")
+    for key, value in params.items():
+        if not isinstance(key, str) or not _PARAM_KEY.match(key):
+            raise ConfigError(f"{name} key {key!r} must be a snake_case identifier")
+        if not isinstance(value, bool | int | float | str):
+            raise ConfigError(
+                f"{name}.{key} must be a number, string or boolean, got {type(value).__name__}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{name}.{key} must be finite, got {value}")
+
+
+def _frozen_params(section: Any) -> Any:
+    # Copy params into a fresh dict so a caller mutating its own dict cannot change the hash.
+    if isinstance(section, AggregationSpec | ScoringSpec) and isinstance(section.params, Mapping):
+        object.__setattr__(section, "params", dict(sorted(section.params.items())))
+    return section
