@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from fedmarket.errors import ChainError, ContractRevert
 
@@ -95,6 +95,9 @@ def decode_revert(data: bytes | str | None, contract: str | None = None,
     name, types = known
     try:
         values = tuple(abi_decode(types, body)) if types else ()
+        # eth_abi decodes addresses lower-case; report them as web3 does everywhere else.
+        values = tuple(to_checksum_address(v) if t == "address" else v
+                       for t, v in zip(types, values, strict=True))
     except Exception:  # malformed payload: still report the name
         values = ("0x" + body.hex(),)
     if name == "Panic" and values and isinstance(values[0], int):

@@ -6,6 +6,7 @@ import typer
 
 from fedmarket import __version__
 from fedmarket.cli.chain import app as chain_app
+from fedmarket.cli.store import app as store_app
 
 __all__ = ["app", "main"]
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(chain_app, name="chain")
+app.add_typer(store_app, name="store")
 
 
 @app.command()
