@@ -55,7 +55,7 @@ AGGREGATION_RULES = (
     "centered_clip",
     "norm_bound",
 )
-SCORING_METHODS = ("gtg_shapley", "loo", "cosine")
+SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine")
 
 Param = bool | int | float | str
 _PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")

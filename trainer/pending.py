@@ -15,24 +15,12 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
+from fedmarket.chain.types import commitment_for
 from fedmarket.errors import FedmarketError
 
-__all__ = ["PendingReveal", "PendingStore", "commitment_hash"]
-
-
-def commitment_hash(cid: str, salt: bytes, trainer: str, project: int, round_: int) -> bytes:
-    """The on-chain commitment: keccak256(abi.encode(cid, salt, trainer, project, round))."""
-    if len(salt) != 32:
-        raise FedmarketError(f"salt must be 32 bytes, got {len(salt)}")
-    return keccak(
-        encode(
-            ["string", "bytes32", "address", "uint256", "uint256"],
-            [cid, salt, to_checksum_address(trainer), project, round_],
-        )
-    )
+__all__ = ["PendingReveal", "PendingStore"]
 
 
 @dataclass
@@ -54,7 +42,7 @@ class PendingReveal:
     @property
     def commitment(self) -> bytes:
         """The commitment this record opens."""
-        return commitment_hash(self.cid, self.salt, self.trainer, self.project, self.round)
+        return commitment_for(self.cid, self.salt, self.trainer, self.project, self.round)
 
 
 class PendingStore:

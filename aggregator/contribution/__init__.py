@@ -1,0 +1,33 @@
+"""Contribution scorers, one module each, registered by name.
+
+>>> from aggregator import contribution
+>>> scorer = contribution.get("gtg_shapley")()
+>>> scores = scorer(ScoringContext(players=(0, 2, 3), seed=seed, utility=v))
+
+Registered: ``gtg_shapley``, ``leave_one_out``, ``cosine`` (validation-free).
+"""
+
+from . import cosine, gtg_shapley, leave_one_out  # noqa: F401  (importing registers them)
+from .base import (
+    CachedUtility,
+    Scorer,
+    ScoringContext,
+    SeededRng,
+    Utility,
+    derive_seed,
+    get,
+    names,
+    register,
+)
+
+__all__ = [
+    "CachedUtility",
+    "Scorer",
+    "ScoringContext",
+    "SeededRng",
+    "Utility",
+    "derive_seed",
+    "get",
+    "names",
+    "register",
+]

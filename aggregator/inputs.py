@@ -1,0 +1,103 @@
+"""Gather a round's inputs from chain and storage: revealed CIDs → checked, stacked updates.
+
+Shared by the aggregator (to compute) and the verifier (to re-execute), so both see exactly
+the same rows in the same order. Every fetch is hash-checked by the store; an update that is
+missing, malformed, made for another project/round/trainer or of the wrong shape does not stop
+the round — it becomes an upstream rejection with the reason, and a zero row.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aggregator.round import RoundInputs, canonical_order
+from aggregator.validation import Verdict
+from fedmarket.chain.market import Market
+from fedmarket.codec import decode_model, decode_update, flatten
+from fedmarket.datasets import Dataset
+from fedmarket.errors import CodecError, DataError, StorageError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.protocol import base_model_cid
+from fedmarket.storage.base import ContentStore
+
+__all__ = ["GatheredRound", "gather_round", "load_validation"]
+
+
+@dataclass(frozen=True)
+class GatheredRound:
+    """A round's inputs plus the base model they are deltas of."""
+
+    inputs: RoundInputs
+    base_weights: dict[str, torch.Tensor]
+
+
+def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: int,
+                 round_: int, from_block: int = 0) -> GatheredRound:
+    """Fetch, check and stack every revealed update of the round (canonical address order)."""
+    reveals = market.revealed_updates(project, round_, from_block=from_block)
+    order = canonical_order([r.trainer for r in reveals])
+    reveals = [reveals[i] for i in order]
+    base_cid = base_model_cid(market, project, round_)
+    base_weights, _ = decode_model(store.get(base_cid), spec)
+    dim = spec.num_params()
+    rows = torch.zeros((len(reveals), dim), dtype=torch.float32)
+    samples: list[int] = []
+    prior: list[Verdict | None] = []
+    for i, reveal in enumerate(reveals):
+        try:
+            tensors, header = decode_update(store.get(reveal.cid), spec)
+        except (StorageError, CodecError) as exc:
+            prior.append(Verdict.reject(f"invalid_update: {_one_line(exc)}"))
+            samples.append(0)
+            continue
+        mismatch = _header_mismatch(header.project, header.round, header.trainer, project,
+                                    round_, reveal.trainer)
+        if mismatch:
+            prior.append(Verdict.reject(f"invalid_update: {mismatch}"))
+            samples.append(0)
+            continue
+        rows[i] = flatten(tensors)
+        samples.append(int(header.samples))
+        prior.append(None)
+    inputs = RoundInputs(
+        project=project, round=round_, trainers=[r.trainer for r in reveals],
+        update_cids=[r.cid for r in reveals], samples=samples, updates=rows,
+        base_model_cid=base_cid, pool=market.round(project, round_).pool_wei,
+        global_model=flatten(base_weights), prior_verdicts=prior)
+    return GatheredRound(inputs, base_weights)
+
+
+def _header_mismatch(h_project: int, h_round: int, h_trainer: str, project: int, round_: int,
+                     trainer: str) -> str | None:
+    if h_project != project or h_round != round_:
+        return f"header is for project {h_project} round {h_round}"
+    if h_trainer.lower() != trainer.lower():
+        return f"header names trainer {h_trainer}, revealed by {trainer}"
+    return None
+
+
+def _one_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def load_validation(store: ContentStore, spec: ModelSpec) -> Dataset | None:
+    """The owner's validation set named by ``spec.scoring.params['validation_cid']``, if any.
+
+    Stored as an ``.npz`` of ``x``/``y`` (no pickles) so that verifiers fetch the very same
+    samples by CID and re-score identically.
+    """
+    cid = spec.scoring.params.get("validation_cid")
+    if not cid:
+        return None
+    data = store.get(str(cid))
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            x = np.asarray(archive["x"], dtype=np.float32)
+            y = np.asarray(archive["y"], dtype=np.int64)
+    except (KeyError, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"validation set {cid} is not an npz of x/y arrays: {exc}") from exc
+    return Dataset(x, y, f"validation:{cid}")

@@ -1,0 +1,235 @@
+"""The round computation, in one place: validation, rule, scores, rewards, tree, result.
+
+Pure and deterministic: no chain, no storage. The aggregator calls :func:`compute_round` to
+produce what it publishes; a verifier calls the same function on the same inputs to re-execute.
+
+Canonical order: trainers are given in ascending address order (:func:`canonical_order` gives
+the permutation); ties anywhere (Krum scores, sorts) then break the same way for everyone.
+The scoring seed is :func:`aggregator.contribution.derive_seed` of (project, round,
+:func:`inputs_hash`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from eth_abi import encode
+from eth_utils import is_address, keccak, to_checksum_address
+
+from aggregator import contribution, rules
+from aggregator.contribution import ScoringContext, Utility, derive_seed
+from aggregator.rewards import Fallback, split_rewards, to_fixed_point
+from aggregator.validation import Verdict, validate_updates
+from fedmarket.errors import AggregationError
+from fedmarket.merkle import StandardMerkleTree, reward_tree
+from fedmarket.round_result import ZERO_ROOT, RoundResult, TrainerEntry
+
+__all__ = [
+    "RoundSpec",
+    "RoundInputs",
+    "RoundOutcome",
+    "canonical_order",
+    "inputs_hash",
+    "compute_round",
+]
+
+
+@dataclass(frozen=True)
+class RoundSpec:
+    """How the project aggregates and scores (from its spec)."""
+
+    rule: str
+    rule_params: Mapping[str, Any] = field(default_factory=dict)
+    scorer: str = "cosine"
+    scorer_params: Mapping[str, Any] = field(default_factory=dict)
+    fallback: Fallback = "equal"
+
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """One round's revealed updates, stacked in canonical (ascending address) order.
+
+    ``updates`` ``[N, D]`` are deltas from the round's global model. ``prior_verdicts`` carries
+    upstream rejections (CID or codec failures; ``None`` = not judged), whose rows are ignored.
+    ``global_model`` ``[D]`` (flattened) enables the copied-model check.
+    """
+
+    project: int
+    round: int
+    trainers: Sequence[str]
+    update_cids: Sequence[str]
+    samples: Sequence[int]
+    updates: torch.Tensor
+    base_model_cid: str
+    pool: int
+    global_model: torch.Tensor | None = None
+    prior_verdicts: Sequence[Verdict | None] | None = None
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """Everything a round produces; ``result`` is what gets published and hashed."""
+
+    aggregate: torch.Tensor
+    verdicts: list[Verdict]
+    robustness: list[dict[str, float]]
+    scores: list[float]
+    contributions: list[int]
+    rewards: list[int]
+    tree: StandardMerkleTree | None
+    result: RoundResult
+
+    @property
+    def result_bytes(self) -> bytes:
+        """Return the canonical result bytes (to store)."""
+        return self.result.to_bytes()
+
+    @property
+    def result_hash(self) -> bytes:
+        """Return ``keccak256(result_bytes)`` (to post on chain)."""
+        return self.result.result_hash()
+
+    @property
+    def rewards_root(self) -> str:
+        """Return the rewards Merkle root as hex (zero root if nothing is paid)."""
+        return self.tree.root_hex if self.tree is not None else ZERO_ROOT
+
+    @property
+    def total(self) -> int:
+        """Return the sum of rewards in wei."""
+        return sum(self.rewards)
+
+
+def canonical_order(trainers: Sequence[str]) -> list[int]:
+    """Return the permutation putting ``trainers`` in ascending address order."""
+    return sorted(range(len(trainers)), key=lambda i: trainers[i].lower())
+
+
+def inputs_hash(inputs: RoundInputs) -> bytes:
+    """Return ``keccak256(abi.encode(project, round, trainers, update_cids, samples))``."""
+    return keccak(
+        encode(
+            ["uint256", "uint256", "address[]", "string[]", "uint256[]"],
+            [
+                inputs.project,
+                inputs.round,
+                [to_checksum_address(t) for t in inputs.trainers],
+                list(inputs.update_cids),
+                list(inputs.samples),
+            ],
+        )
+    )
+
+
+def _check_inputs(inputs: RoundInputs) -> list[str]:
+    n = len(inputs.trainers)
+    if inputs.updates.ndim != 2 or inputs.updates.shape[0] != n:
+        shape = tuple(inputs.updates.shape)
+        raise AggregationError(f"updates must have shape [N={n}, D], got {shape}")
+    if len(inputs.update_cids) != n or len(inputs.samples) != n:
+        raise AggregationError("trainers, update_cids and samples must have the same length")
+    if n == 0:
+        raise AggregationError("a round needs at least one trainer")
+    if not all(isinstance(t, str) and is_address(t) for t in inputs.trainers):
+        raise AggregationError("trainers must be Ethereum addresses")
+    lowered = [t.lower() for t in inputs.trainers]
+    if lowered != sorted(set(lowered)):
+        raise AggregationError("trainers must be unique and in ascending address order")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in inputs.samples):
+        raise AggregationError("samples must be non-negative integers")
+    return [to_checksum_address(t) for t in inputs.trainers]
+
+
+def compute_round(
+    inputs: RoundInputs,
+    spec: RoundSpec,
+    *,
+    model_cid: Callable[[torch.Tensor], str],
+    utility: Utility | None = None,
+) -> RoundOutcome:
+    """Compute the round: verdicts, aggregate delta, scores, rewards, Merkle tree, result.
+
+    ``model_cid`` maps the aggregate delta to the CID of the new global model (the caller
+    encodes and stores it; a verifier returns the published CID after its own check).
+    ``utility(subset)`` values a coalition of trainer indices (validation accuracy of the global
+    model plus their aggregate); scorers that need one raise without it.
+    Raises :class:`AggregationError` if no update is acceptable or the rule's precondition fails.
+    """
+    addresses = _check_inputs(inputs)
+    n = len(addresses)
+    rule = rules.get(spec.rule)(**spec.rule_params)
+    scorer = contribution.get(spec.scorer)(**spec.scorer_params)
+
+    verdicts = validate_updates(inputs.updates, inputs.global_model, inputs.prior_verdicts)
+    valid = [i for i, v in enumerate(verdicts) if v.accepted]
+    if not valid:
+        raise AggregationError("no acceptable update in this round")
+    weights = torch.tensor([inputs.samples[i] for i in valid], dtype=torch.float64)
+    # Copying the valid rows costs a pass over memory; skip it in the common all-valid case.
+    updates = inputs.updates if len(valid) == n else inputs.updates[valid]
+    outcome = rule.aggregate(updates, weights)
+
+    accepted = [valid[j] for j in outcome.accepted]
+    robustness: list[dict[str, float]] = [{} for _ in range(n)]
+    for j, i in enumerate(valid):
+        robustness[i] = {name: float(values[j]) for name, values in outcome.scores.items()}
+        if j not in outcome.accepted:
+            verdicts[i] = Verdict.reject(f"rejected_by_rule:{spec.rule}")
+
+    seed = derive_seed(inputs.project, inputs.round, inputs_hash(inputs))
+    ctx = ScoringContext(
+        players=tuple(accepted),
+        seed=seed,
+        updates=inputs.updates,
+        aggregate=outcome.aggregate,
+        utility=utility,
+    )
+    scores = [0.0] * n
+    for i, s in zip(accepted, scorer(ctx), strict=True):
+        scores[i] = s
+    fixed = [to_fixed_point(s) for s in scores]
+    is_accepted = [v.accepted for v in verdicts]
+    rewards = split_rewards(inputs.pool, fixed, is_accepted, fallback=spec.fallback)
+
+    tree = reward_tree(inputs.project, inputs.round, list(zip(addresses, rewards, strict=True)))
+    result = RoundResult(
+        project=inputs.project,
+        round=inputs.round,
+        rule=spec.rule,
+        rule_params=rule.params(),
+        scorer=spec.scorer,
+        scorer_params=scorer.params(),
+        fallback=spec.fallback,
+        seed=seed,
+        base_model_cid=inputs.base_model_cid,
+        model_cid=model_cid(outcome.aggregate),
+        pool=inputs.pool,
+        trainers=tuple(
+            TrainerEntry(
+                address=addresses[i],
+                update_cid=inputs.update_cids[i],
+                samples=inputs.samples[i],
+                accepted=verdicts[i].accepted,
+                reason=verdicts[i].reason,
+                robustness=robustness[i],
+                contribution=fixed[i],
+                reward=rewards[i],
+            )
+            for i in range(n)
+        ),
+        rewards_root=tree.root_hex if tree is not None else ZERO_ROOT,
+    )
+    result.validate()
+    return RoundOutcome(
+        aggregate=outcome.aggregate,
+        verdicts=verdicts,
+        robustness=robustness,
+        scores=scores,
+        contributions=fixed,
+        rewards=rewards,
+        tree=tree,
+        result=result,
+    )

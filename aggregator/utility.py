@@ -1,0 +1,56 @@
+"""The validation utility v(S) that contribution scoring values coalitions with.
+
+v(S) is the validation accuracy of the round's base model plus the sample-weighted mean of the
+updates of the trainers in S (v(∅) is the base model's accuracy), as in GTG-Shapley (Liu et al.
+2022). Values are cached per coalition: Monte-Carlo Shapley asks for the same prefixes often.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from fedmarket.codec import flatten, unflatten
+from fedmarket.datasets import Dataset
+from fedmarket.evaluation import evaluate_weights
+from fedmarket.modelspec import ModelSpec
+
+__all__ = ["ValidationUtility", "model_accuracy"]
+
+
+class ValidationUtility:
+    """Callable ``v(subset) -> accuracy`` over rows of the round's stacked updates."""
+
+    def __init__(self, spec: ModelSpec, base_weights: Mapping[str, torch.Tensor],
+                 updates: torch.Tensor, samples: Sequence[int], validation: Dataset):
+        self.spec = spec
+        self.base = flatten(base_weights).to(torch.float64)
+        self.updates = updates
+        self.samples = [max(int(s), 0) for s in samples]
+        self.validation = validation
+        self.cache: dict[tuple[int, ...], float] = {}
+
+    def __call__(self, subset: tuple[int, ...]) -> float:
+        """v(subset): accuracy of base + weighted mean of the subset's updates (cached)."""
+        key = tuple(sorted(subset))
+        if key not in self.cache:
+            self.cache[key] = self._value(key)
+        return self.cache[key]
+
+    def _value(self, subset: tuple[int, ...]) -> float:
+        vector = self.base
+        if subset:
+            weights = torch.tensor([self.samples[i] for i in subset], dtype=torch.float64)
+            if float(weights.sum()) <= 0:
+                weights = torch.ones(len(subset), dtype=torch.float64)
+            rows = self.updates[list(subset)].to(torch.float64)
+            vector = self.base + (weights / weights.sum()) @ rows
+        return model_accuracy(self.spec, vector, self.validation)
+
+
+def model_accuracy(spec: ModelSpec, flat_weights: torch.Tensor, data: Dataset) -> float:
+    """Accuracy of the spec's model with ``flat_weights`` on ``data`` (CPU, deterministic)."""
+    weights = unflatten(flat_weights.to(torch.float32), spec)
+    accuracy, _ = evaluate_weights(spec, weights, data, device="cpu")
+    return float(accuracy)

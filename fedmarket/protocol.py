@@ -1,0 +1,113 @@
+"""Round-protocol helpers every role shares: waiting on the chain, a round's inputs, keeping.
+
+Roles never talk to each other; they watch the chain. These helpers hold the few rules all of
+them must agree on, so trainer, aggregator and verifier cannot drift apart:
+
+* the model a round starts from is the model of the last *finalized* earlier round, else the
+  project's initial weights (a refunded round changes nothing);
+* anyone may close a round whose deadline passed (``advance``) or whose verify window ended
+  with an agreeing quorum (``finalize``); every role does so opportunistically, and a race
+  where another party closed it first is not an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fedmarket.chain.market import Market
+from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundPhase, RoundStatus
+from fedmarket.errors import ChainError, ContractRevert, StorageError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.storage.base import ContentStore
+
+__all__ = [
+    "Backoff", "wait_for", "base_model_cid", "load_spec", "keep_round_moving", "project_active",
+    "ACTIVE_STATUSES",
+]
+
+T = TypeVar("T")
+
+ACTIVE_STATUSES = (ProjectStatus.CREATED, ProjectStatus.RUNNING)
+
+
+@dataclass
+class Backoff:
+    """Polling interval that grows while nothing happens and resets when something does."""
+
+    initial: float = 0.2
+    maximum: float = 2.0
+    factor: float = 1.5
+    current: float = 0.0
+
+    def sleep(self) -> None:
+        """Sleep the current interval, then lengthen it."""
+        self.current = self.initial if self.current == 0 else min(self.maximum,
+                                                                  self.current * self.factor)
+        time.sleep(self.current)
+
+    def reset(self) -> None:
+        """Something happened: poll quickly again."""
+        self.current = 0.0
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float,
+             backoff: Backoff | None = None) -> T:
+    """Poll ``probe`` until it returns a value other than None; ChainError after ``timeout``."""
+    backoff = backoff or Backoff()
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise ChainError(f"timed out after {timeout:.0f} s waiting for {what}")
+        backoff.sleep()
+
+
+def project_active(info: ProjectInfo) -> bool:
+    """True while the project can still have rounds to play."""
+    return info.status in ACTIVE_STATUSES
+
+
+def base_model_cid(market: Market, project: int, round_: int) -> str:
+    """The global model round ``round_`` trains from (last finalized earlier round, else initial).
+
+    Computed from chain state alone so that a verifier or auditor re-running an old round gets
+    the same answer the trainers got while the round was open.
+    """
+    for earlier in range(round_ - 1, 0, -1):
+        info = market.round(project, earlier)
+        if info.status == RoundStatus.FINALIZED:
+            return info.model_cid
+    return market.project(project).params.initial_weights_cid
+
+
+def load_spec(store: ContentStore, cid: str) -> ModelSpec:
+    """Fetch (hash-checked by the store) and parse a project's model spec."""
+    try:
+        return ModelSpec.from_json(store.get(cid))
+    except StorageError as exc:
+        raise StorageError(f"cannot fetch the project's model spec {cid}: {exc}") from exc
+
+
+def keep_round_moving(market: Market, project: int, round_info: RoundInfo) -> str | None:
+    """Close the round if its deadline passed or its verify window ended; name what was done.
+
+    Returns None when there was nothing to do or someone else did it first.
+    """
+    if round_info.phase != RoundPhase.EXPIRED:
+        return None
+    try:
+        if round_info.status == RoundStatus.POSTED and round_info.agrees > 0:
+            try:
+                market.finalize(project)
+                return "finalize"
+            except ContractRevert:
+                pass  # not finalizable (no quorum): the deadline path decides instead
+        market.advance(project)
+        return "advance"
+    except ContractRevert:
+        return None  # another party closed the round between our read and our call

@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from aggregator.round import RoundInputs, RoundSpec, canonical_order, compute_round
+from aggregator.validation import Verdict, validate_updates
+from fedmarket.errors import AggregationError
+from fedmarket.merkle import verify
+from fedmarket.round_result import RoundResult
+
+TRAINERS = [f"0x{i:040x}" for i in range(1, 7)]
+
+
+def six_trainers(dim=200):
+    g = torch.Generator().manual_seed(5)
+    center = torch.randn(dim, generator=g)
+    x = center + 0.1 * torch.randn(6, dim, generator=g)
+    x[1] = -x[1]  # sign flippers at positions 1 and 4
+    x[4] = -2 * x[4]
+    return x
+
+
+def inputs(x, **kw):
+    base = dict(project=3, round=2, trainers=TRAINERS, update_cids=[f"bafy{i}" for i in range(6)],
+                samples=[10, 20, 30, 40, 50, 60], updates=x, base_model_cid="bafyG", pool=10**18)
+    base.update(kw)
+    return RoundInputs(**base)
+
+
+def test_six_trainers_two_sign_flippers_rejected_and_unpaid():
+    outcome = compute_round(inputs(six_trainers()), RoundSpec("multi_krum", {"f": 1, "m": 4}),
+                            model_cid=lambda agg: "bafyNew")
+    assert [v.accepted for v in outcome.verdicts] == [True, False, True, True, False, True]
+    assert outcome.verdicts[1].reason == "rejected_by_rule:multi_krum"
+    assert outcome.rewards[1] == outcome.rewards[4] == 0
+    assert all(outcome.rewards[i] > 0 for i in (0, 2, 3, 5))
+    assert outcome.total <= 10**18
+    data = outcome.result_bytes
+    assert RoundResult.from_bytes(data) == outcome.result
+    assert outcome.tree is not None
+    for i, value in enumerate(outcome.tree.values):
+        assert verify(outcome.rewards_root, value, outcome.tree.proof(i))
+
+
+def test_round_is_deterministic_with_shapley():
+    x = six_trainers()
+
+    def utility(subset):
+        if not subset:
+            return -10.0
+        return float(-(x[list(subset)].mean(0) - x[[0, 2, 3, 5]].mean(0)).norm())
+
+    spec = RoundSpec("multi_krum", {"f": 1, "m": 4}, "gtg_shapley", {"max_sweeps": 5})
+    a = compute_round(inputs(x), spec, model_cid=lambda agg: "m", utility=utility)
+    b = compute_round(inputs(x.clone()), spec, model_cid=lambda agg: "m", utility=utility)
+    assert a.result_hash == b.result_hash
+    assert sum(a.scores) == pytest.approx(utility((0, 2, 3, 5)) - utility(()), abs=1e-3)
+
+
+def test_validation_rejects_free_riders():
+    x = six_trainers()
+    g = torch.randn(200)
+    x[0] = 0.0
+    x[3] = x[2]
+    x[5] = g
+    prior = [None, Verdict.reject("cid_mismatch"), None, None, None, None]
+    verdicts = validate_updates(x, g, prior)
+    assert [v.reason for v in verdicts] == ["zero_update", "cid_mismatch", "duplicate_update",
+                                            "duplicate_update", None, "copy_of_global_model"]
+
+
+def test_non_finite_update_rejected_not_fatal():
+    x = six_trainers()
+    x[0, 3] = float("inf")
+    outcome = compute_round(inputs(x), RoundSpec("median"), model_cid=lambda a: "m")
+    assert outcome.verdicts[0].reason == "non_finite"
+    assert outcome.rewards[0] == 0
+
+
+def test_unsorted_trainers_raise():
+    with pytest.raises(AggregationError, match="ascending"):
+        compute_round(inputs(six_trainers(), trainers=TRAINERS[::-1]), RoundSpec("fedavg"),
+                      model_cid=lambda a: "m")
+    assert canonical_order(TRAINERS[::-1]) == [5, 4, 3, 2, 1, 0]

@@ -1,0 +1,205 @@
+"""The trainer's round loop: wait, fetch, train, upload, commit, reveal — by itself.
+
+``TrainerClient.run(project)`` plays every remaining round of a project it joined. Each step is
+decided from chain state alone, so the loop can be stopped and restarted at any point: a round
+already committed is not trained again, and a commitment made before a crash is revealed from
+the salt kept on disk (:mod:`trainer.pending`). Reveals are only sent while the round is in its
+reveal phase — a late reveal would be refused by the contract, so it is never attempted.
+
+Private data never leaves this process: only the weight delta (safetensors) goes to storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from eth_utils import keccak
+
+from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.types import Membership, RoundPhase, SubmissionStatus
+from fedmarket.codec import UpdateHeader, decode_model, encode_update
+from fedmarket.datasets import Dataset
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.protocol import (
+    Backoff,
+    base_model_cid,
+    keep_round_moving,
+    load_spec,
+    project_active,
+)
+from fedmarket.storage.base import ContentStore
+from trainer.attacks.base import Attack, AttackContext
+from trainer.local_training import LocalUpdate, ProgressCallback, train_local
+from trainer.pending import PendingStore
+
+__all__ = ["TrainerClient", "RoundSubmission", "Reporter", "NotJoinedError", "round_seed"]
+
+
+class NotJoinedError(FedmarketError):
+    """The account is not a trainer of the project: it must `trainer join` first."""
+
+
+class Reporter(Protocol):
+    """What the client tells its user (the CLI shows it with rich; tests record it)."""
+
+    def round_started(self, project: int, round_: int, samples: int) -> None:
+        """Training for a round begins."""
+
+    def progress(self) -> ProgressCallback | None:
+        """A per-batch callback for the training progress bar, or None."""
+
+    def submitted(self, submission: RoundSubmission) -> None:
+        """A round's update was committed and revealed."""
+
+    def note(self, message: str) -> None:
+        """Anything else worth a line (waiting, resumed reveal, project finished)."""
+
+
+@dataclass
+class RoundSubmission:
+    """One round's outcome for this trainer: what was trained, stored and sent."""
+
+    project: int
+    round: int
+    cid: str = ""
+    samples: int = 0
+    loss: float | None = None
+    commit_tx: str = ""
+    reveal_tx: str = ""
+    device: str = ""
+    resumed: bool = False
+
+
+class _SilentReporter:
+    def round_started(self, project: int, round_: int, samples: int) -> None:
+        return None
+
+    def progress(self) -> ProgressCallback | None:
+        return None
+
+    def submitted(self, submission: RoundSubmission) -> None:
+        return None
+
+    def note(self, message: str) -> None:
+        return None
+
+
+def round_seed(project: int, round_: int, trainer: str) -> int:
+    """A training seed fixed by (project, round, trainer): reproducible, distinct per trainer."""
+    digest = keccak(f"fedmarket-train:{project}:{round_}:{trainer.lower()}".encode())
+    return int.from_bytes(digest[:4], "big")
+
+
+@dataclass
+class TrainerClient:
+    """One trainer account with its private data, its store and its pending reveals."""
+
+    contracts: MarketContracts
+    store: ContentStore
+    data: Dataset
+    pending_dir: Path
+    device: str | None = None
+    reporter: Reporter = field(default_factory=_SilentReporter)
+    # Simulation only: an adversary from trainer.attacks, never set by `trainer run` itself.
+    attack: Attack | None = None
+    attack_context: Callable[[int], AttackContext] | None = None
+
+    @property
+    def address(self) -> str:
+        """This trainer's account."""
+        return self.contracts.market.contract.client.address
+
+    def _check_joined(self, project: int) -> None:
+        if self.contracts.market.membership(project) != Membership.TRAINER:
+            raise NotJoinedError(f"{self.address} has not joined project {project} as a trainer: "
+                                 f"run `fedmarket trainer join {project}` first")
+
+    def run(self, project: int, max_rounds: int | None = None, timeout: float = 3600.0
+            ) -> list[RoundSubmission]:
+        """Play rounds until the project ends (or ``max_rounds`` were submitted)."""
+        import time
+
+        market = self.contracts.market
+        self._check_joined(project)
+        spec = load_spec(self.store, market.project(project).params.model_spec_cid)
+        pending = PendingStore(self.pending_dir)
+        done: list[RoundSubmission] = []
+        in_flight: dict[int, RoundSubmission] = {}
+        backoff = Backoff()
+        deadline = time.monotonic() + timeout
+        while max_rounds is None or len(done) < max_rounds:
+            info = market.project(project)
+            if not project_active(info):
+                self.reporter.note(f"project {project} is {info.status.name.lower()}")
+                break
+            round_ = info.current_round
+            if round_ == 0:  # the aggregator has not started the project yet
+                backoff.sleep()
+                continue
+            round_info = market.round(project, round_)
+            status = market.submission(project, round_)
+            acted = False
+            if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
+                in_flight[round_] = self._train_and_commit(spec, project, round_, pending)
+                acted = True
+            elif round_info.phase == RoundPhase.REVEAL and status == SubmissionStatus.COMMITTED:
+                submission = in_flight.pop(round_, None) or RoundSubmission(project, round_,
+                                                                            resumed=True)
+                if self._reveal(project, round_, pending, submission):
+                    done.append(submission)
+                    self.reporter.submitted(submission)
+                acted = True
+            elif keep_round_moving(market, project, round_info):
+                acted = True
+            if acted:
+                backoff.reset()
+            else:
+                if time.monotonic() > deadline:
+                    raise ChainError(f"trainer gave up on project {project} after {timeout:.0f} s")
+                backoff.sleep()
+        return done
+
+    def _train_and_commit(self, spec: ModelSpec, project: int, round_: int,
+                          pending: PendingStore) -> RoundSubmission:
+        market = self.contracts.market
+        model_cid = base_model_cid(market, project, round_)
+        weights, _ = decode_model(self.store.get(model_cid), spec)
+        self.reporter.round_started(project, round_, len(self.data))
+        context = self.attack_context(round_) if self.attack and self.attack_context else None
+        update: LocalUpdate = train_local(
+            spec, weights, self.data, device=self.device,
+            seed=round_seed(project, round_, self.address), progress=self.reporter.progress(),
+            attack=self.attack, context=context)
+        blob = encode_update(update.delta, UpdateHeader(project, round_, self.address,
+                                                        update.samples, spec.hash()), spec)
+        cid = self.store.put(blob)
+        self.store.pin(cid)
+        record = pending.prepare(self.address, project, round_, cid)  # salt on disk first
+        receipt = market.commit(project, round_, record.commitment)
+        pending.mark_committed(record)
+        return RoundSubmission(project, round_, cid=record.cid, samples=update.samples,
+                               loss=update.mean_loss, commit_tx=receipt["transactionHash"].hex(),
+                               device=update.device)
+
+    def _reveal(self, project: int, round_: int, pending: PendingStore,
+                submission: RoundSubmission) -> bool:
+        record = pending.load(self.address, project, round_)
+        if record is None:
+            self.reporter.note(f"round {round_}: committed but no pending reveal on disk in "
+                               f"{self.pending_dir}; this round cannot be revealed")
+            return False
+        try:
+            receipt = self.contracts.market.reveal(project, round_, record.cid, record.salt)
+        except ContractRevert as exc:
+            self.reporter.note(f"round {round_}: reveal refused: {exc}")
+            return False
+        pending.done(record)
+        submission.cid = record.cid
+        submission.reveal_tx = receipt["transactionHash"].hex()
+        if submission.resumed:
+            self.reporter.note(f"round {round_}: revealed a commitment made before a restart")
+        return True
