@@ -34,6 +34,7 @@ __all__ = [
     "canonical_order",
     "inputs_hash",
     "compute_round",
+    "compute_round_or_reject_all",
 ]
 
 
@@ -233,3 +234,46 @@ def compute_round(
         tree=tree,
         result=result,
     )
+
+
+def compute_round_or_reject_all(
+    inputs: RoundInputs,
+    spec: RoundSpec,
+    *,
+    model_cid: Callable[[torch.Tensor], str],
+    utility: Utility | None = None,
+) -> RoundOutcome:
+    """:func:`compute_round`, but a round that cannot be aggregated still gets a result.
+
+    When no update is acceptable, or the rule's precondition fails (e.g. Krum with fewer than
+    2f + 3 valid updates), the aggregator must still publish — a silent aggregator is slashed —
+    so every trainer is rejected with the reason, nothing is paid (the pool stays in escrow)
+    and the global model stays the base model. Verifiers re-execute this same function.
+    """
+    try:
+        return compute_round(inputs, spec, model_cid=model_cid, utility=utility)
+    except AggregationError as exc:
+        reason = f"round_not_aggregated: {str(exc).splitlines()[0][:160]}"
+    addresses = _check_inputs(inputs)
+    prior = list(inputs.prior_verdicts or [None] * len(addresses))
+    verdicts = [p if p is not None and not p.accepted else Verdict.reject(reason) for p in prior]
+    rule = rules.get(spec.rule)(**spec.rule_params)
+    scorer = contribution.get(spec.scorer)(**spec.scorer_params)
+    zero = torch.zeros(inputs.updates.shape[1], dtype=torch.float32)
+    result = RoundResult(
+        project=inputs.project, round=inputs.round, rule=spec.rule, rule_params=rule.params(),
+        scorer=spec.scorer, scorer_params=scorer.params(), fallback=spec.fallback,
+        seed=derive_seed(inputs.project, inputs.round, inputs_hash(inputs)),
+        base_model_cid=inputs.base_model_cid, model_cid=inputs.base_model_cid, pool=inputs.pool,
+        trainers=tuple(
+            TrainerEntry(address=addresses[i], update_cid=inputs.update_cids[i],
+                         samples=inputs.samples[i], accepted=False,
+                         reason=verdicts[i].reason, robustness={}, contribution=0, reward=0)
+            for i in range(len(addresses))),
+        rewards_root=ZERO_ROOT,
+    )
+    result.validate()
+    n = len(addresses)
+    return RoundOutcome(aggregate=zero, verdicts=verdicts, robustness=[{} for _ in range(n)],
+                        scores=[0.0] * n, contributions=[0] * n, rewards=[0] * n, tree=None,
+                        result=result)

@@ -90,6 +90,9 @@ class RoundResult:
     rewards_root: str = ZERO_ROOT
     fallback: str = "equal"
     version: int = RESULT_VERSION
+    # Measurements of the round's models (e.g. validation "accuracy" of the new global model
+    # and "base_accuracy" of the one it started from); floats, re-checked within a tolerance.
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -112,6 +115,7 @@ class RoundResult:
             "total": str(self.total),
             "rewards_root": self.rewards_root,
             "trainers": [t.to_json() for t in self.trainers],
+            "metrics": {k: float(v) for k, v in sorted(self.metrics.items())},
         }
 
     def to_bytes(self) -> bytes:
@@ -159,6 +163,12 @@ class RoundResult:
                     isinstance(value, int | float) and math.isfinite(value),
                     f"{t.address}: robustness {key!r} must be a finite number",
                 )
+        for key, value in self.metrics.items():
+            _check(
+                isinstance(key, str) and isinstance(value, int | float)
+                and not isinstance(value, bool) and math.isfinite(value),
+                f"metric {key!r} must be a finite number",
+            )
         tree = reward_tree(self.project, self.round, [(t.address, t.reward) for t in self.trainers])
         root = tree.root_hex if tree is not None else ZERO_ROOT
         _check(root == self.rewards_root, f"rewards_root {self.rewards_root} != {root}")
@@ -182,6 +192,10 @@ class RoundResult:
             "version", "project", "round", "rule", "scorer", "seed", "base_model_cid",
             "model_cid", "pool", "total", "rewards_root", "trainers", "fallback",
         }  # fmt: skip
+        metrics = obj.get("metrics", {}) if isinstance(obj, dict) else {}
+        if isinstance(obj, dict) and "metrics" in obj:
+            obj = {k: v for k, v in obj.items() if k != "metrics"}
+        _check(isinstance(metrics, dict), "metrics must be a map")
         _keys(obj, top, "round result")
         _keys(obj["rule"], {"name", "params"}, "rule")
         _keys(obj["scorer"], {"name", "params"}, "scorer")
@@ -226,6 +240,7 @@ class RoundResult:
             rewards_root=root,
             fallback=_str(obj["fallback"], "fallback"),
             version=obj["version"],
+            metrics=dict(metrics),
         )
         result.validate()
         total = _wei(obj["total"], "total")

@@ -16,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from fedmarket.chain.compile import Artifact, load_artifact
@@ -66,10 +67,15 @@ class BoundContract:
         return str(self.contract.address)
 
     def call(self, fn: str, *args: Any, sender: str | None = None) -> Any:
-        """Read-only call; reverts are raised as decoded ``ContractRevert``."""
+        """Read-only call against the pending block; reverts raise a decoded ``ContractRevert``.
+
+        The pending block carries the node's current time, so phase and deadline views agree
+        with what a transaction sent now would see. At ``latest`` a local automine node would
+        report the timestamp of its last mined block, however long ago that was.
+        """
         try:
             return self.contract.functions[fn](*args).call(
-                {"from": sender or self.client.address})
+                {"from": sender or self.client.address}, block_identifier="pending")
         except (ContractCustomError, ContractLogicError) as exc:
             raise decode_revert(_revert_data(exc), self.name,
                                 list(self.contract.abi)) from None  # type: ignore[arg-type]
@@ -81,7 +87,8 @@ class BoundContract:
 
     def events(self, event: str, receipt: TxReceipt) -> list[dict[str, Any]]:
         """Decoded ``event`` logs of one receipt, as plain dicts of their arguments."""
-        processed = self.contract.events[event]().process_receipt(receipt)
+        # DISCARD: a receipt also holds the tx's other events, which are not a decoding error.
+        processed = self.contract.events[event]().process_receipt(receipt, errors=DISCARD)
         return [dict(e["args"]) for e in processed]
 
 

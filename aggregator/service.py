@@ -1,0 +1,204 @@
+"""``fedmarket aggregator run``: play the aggregator's part in every round of a project.
+
+The loop decides each step from chain state, so it is restartable at any point and never
+publishes a round twice: a round whose status is already ``Posted`` is skipped, and everything
+it stores is content-addressed, so recomputing after a crash stores the same bytes under the
+same CIDs before the one on-chain submission. It also keeps the project moving (``advance`` /
+``finalize`` once deadlines pass) and ``finish``es it after the last round.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import torch
+
+from aggregator.inputs import gather_round, load_validation
+from aggregator.round import RoundOutcome, RoundSpec, compute_round_or_reject_all
+from aggregator.utility import ValidationUtility, model_accuracy
+from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.types import ProjectStatus, RoundPhase, RoundResult, RoundStatus
+from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
+from fedmarket.datasets import Dataset
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.protocol import Backoff, keep_round_moving, load_spec, project_active
+from fedmarket.storage.base import ContentStore
+
+__all__ = ["AggregatorService", "PublishedRound", "round_spec_of", "compute_outcome"]
+
+
+class AggregatorReporter(Protocol):
+    """Where the service reports what it did (CLI: rich lines; tests: a list)."""
+
+    def published(self, published: PublishedRound) -> None:
+        """A round result was posted on chain."""
+
+    def note(self, message: str) -> None:
+        """Anything else worth a line."""
+
+
+class _Silent:
+    def published(self, published: PublishedRound) -> None:
+        return None
+
+    def note(self, message: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class PublishedRound:
+    """What the aggregator posted for one round."""
+
+    project: int
+    round: int
+    model_cid: str
+    result_cid: str
+    result_hash: str
+    accepted: int
+    rejected: int
+    total_wei: int
+    accuracy: float | None
+    tx: str
+
+
+def round_spec_of(spec: ModelSpec) -> RoundSpec:
+    """The aggregation part of a project's model spec (validation CID is not a scorer param)."""
+    scorer_params = {k: v for k, v in spec.scoring.params.items() if k != "validation_cid"}
+    return RoundSpec(rule=spec.aggregation.rule, rule_params=dict(spec.aggregation.params),
+                     scorer=spec.scoring.method, scorer_params=scorer_params)
+
+
+def compute_outcome(contracts: MarketContracts, store: ContentStore, spec: ModelSpec,
+                    project: int, round_: int, validation: Dataset | None,
+                    from_block: int = 0) -> RoundOutcome:
+    """Gather the round's updates and compute its outcome, storing the new global model.
+
+    The verifier calls this very function to re-execute a round (with its own store), so the
+    aggregator's and the verifiers' results can only differ if their inputs do.
+    """
+    gathered = gather_round(contracts.market, store, spec, project, round_, from_block)
+    inputs = gathered.inputs
+    base_flat = flatten(gathered.base_weights).to(torch.float64)
+
+    def store_model(aggregate: torch.Tensor) -> str:
+        weights = unflatten((base_flat + aggregate.to(torch.float64)).to(torch.float32), spec)
+        blob = encode_model(weights, ModelHeader(project, round_, spec.hash()), spec)
+        cid = store.put(blob)
+        store.pin(cid)
+        return cid
+
+    utility = None
+    if validation is not None:
+        utility = ValidationUtility(spec, gathered.base_weights, inputs.updates, inputs.samples,
+                                    validation)
+    outcome = compute_round_or_reject_all(inputs, round_spec_of(spec), model_cid=store_model,
+                                          utility=utility)
+    if validation is None:
+        return outcome
+    metrics = {
+        "base_accuracy": round(model_accuracy(spec, base_flat, validation), 6),
+        "accuracy": round(model_accuracy(
+            spec, base_flat + outcome.aggregate.to(torch.float64), validation), 6),
+    }
+    return replace(outcome, result=replace(outcome.result, metrics=metrics))
+
+
+@dataclass
+class AggregatorService:
+    """The project's aggregator account, its store and (optionally) the validation data."""
+
+    contracts: MarketContracts
+    store: ContentStore
+    from_block: int = 0
+    reporter: AggregatorReporter = field(default_factory=_Silent)
+
+    @property
+    def address(self) -> str:
+        """The aggregator's account."""
+        return self.contracts.market.contract.client.address
+
+    def start(self, project: int) -> bool:
+        """Bond and start the project if it waits for us; True if it was started now."""
+        market = self.contracts.market
+        info = market.project(project)
+        if info.params.aggregator.lower() != self.address.lower():
+            raise FedmarketError(f"{self.address} is not the aggregator of project {project} "
+                                 f"(that is {info.params.aggregator})")
+        if info.status != ProjectStatus.CREATED:
+            return False
+        market.start_project(project, info.params.aggregator_bond_wei)
+        self.reporter.note(f"project {project}: bonded {info.params.aggregator_bond_wei} wei, "
+                           "round 1 is open")
+        return True
+
+    def publish(self, project: int, round_: int, spec: ModelSpec,
+                validation: Dataset | None) -> PublishedRound:
+        """Compute, store and post one round's result."""
+        outcome = compute_outcome(self.contracts, self.store, spec, project, round_, validation,
+                                  self.from_block)
+        result_bytes = outcome.result_bytes
+        result_cid = self.store.put(result_bytes)
+        self.store.pin(result_cid)
+        receipt = self.contracts.market.submit_result(project, round_, RoundResult(
+            model_cid=outcome.result.model_cid, result_cid=result_cid,
+            result_hash=outcome.result_hash, rewards_root=bytes.fromhex(outcome.rewards_root[2:]),
+            total_rewarded_wei=outcome.total))
+        accepted = sum(1 for v in outcome.verdicts if v.accepted)
+        return PublishedRound(
+            project, round_, outcome.result.model_cid, result_cid,
+            "0x" + outcome.result_hash.hex(), accepted, len(outcome.verdicts) - accepted,
+            outcome.total, outcome.result.metrics.get("accuracy"),
+            receipt["transactionHash"].hex())
+
+    def run(self, project: int, timeout: float = 3600.0) -> list[PublishedRound]:
+        """Start the project if needed, then publish every round until the project ends."""
+        market = self.contracts.market
+        self.start(project)
+        spec = load_spec(self.store, market.project(project).params.model_spec_cid)
+        validation = load_validation(self.store, spec)
+        published: list[PublishedRound] = []
+        backoff = Backoff()
+        deadline = time.monotonic() + timeout
+        while True:
+            info = market.project(project)
+            if not project_active(info):
+                self.reporter.note(f"project {project} is {info.status.name.lower()}")
+                return published
+            round_info = market.round(project, info.current_round)
+            acted = False
+            if (round_info.phase == RoundPhase.AGGREGATE
+                    and round_info.status == RoundStatus.OPEN):
+                try:
+                    done = self.publish(project, info.current_round, spec, validation)
+                except ContractRevert as exc:  # e.g. the deadline passed while computing
+                    self.reporter.note(f"round {info.current_round}: submission refused: {exc}")
+                else:
+                    published.append(done)
+                    self.reporter.published(done)
+                acted = True
+            elif keep_round_moving(market, project, round_info):
+                acted = True
+            elif self._finish_if_done(project, info.current_round, info.params.rounds,
+                                      round_info.status):
+                acted = True
+            if acted:
+                backoff.reset()
+                continue
+            if time.monotonic() > deadline:
+                raise ChainError(f"aggregator gave up on project {project} after {timeout:.0f} s")
+            backoff.sleep()
+
+    def _finish_if_done(self, project: int, round_: int, rounds: int,
+                        status: RoundStatus) -> bool:
+        closed = status in (RoundStatus.FINALIZED, RoundStatus.REFUNDED, RoundStatus.DISPUTED)
+        if round_ < rounds or not closed:
+            return False
+        try:
+            self.contracts.market.finish(project)
+        except ContractRevert:
+            return False
+        self.reporter.note(f"project {project}: finished, unspent escrow returned to the owner")
+        return True

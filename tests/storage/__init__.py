@@ -1,0 +1,1 @@
+"""Tests of fedmarket.storage and the `fedmarket store` commands."""

@@ -1,0 +1,151 @@
+"""Layer 1 of verification: re-execute a posted round and compare it with what was published.
+
+What must match exactly (integers and strings): the result bytes hash to the posted
+``resultHash``; the posted rewards root and total equal the result's; every trainer's address,
+update CID, sample count, verdict and reason, fixed-point contribution and reward in wei; the
+seed, rule and scorer with their parameters; the base model CID. What may differ by a stated
+tolerance (floating point): robustness scores and metrics (``FLOAT_TOLERANCE``, relative, with
+an absolute floor) and the new global model's weights (``MODEL_TOLERANCE``, max abs difference)
+when its CID differs — the same code on another CPU may round the last bit differently. Rewards
+are computed from fixed-point contributions, so wei amounts stay exact across machines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from eth_utils import keccak
+
+from aggregator.service import compute_outcome
+from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.types import RoundInfo
+from fedmarket.codec import decode_model, flatten
+from fedmarket.datasets import Dataset
+from fedmarket.errors import FedmarketError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.round_result import RoundResult, canonical_json
+from fedmarket.storage.base import ContentStore
+
+__all__ = ["ReexecutionReport", "reexecute_round", "FLOAT_TOLERANCE", "MODEL_TOLERANCE"]
+
+FLOAT_TOLERANCE = 1e-6  # relative, for robustness scores and metrics
+FLOAT_ABS_FLOOR = 1e-9  # absolute floor so scores near zero compare sanely
+MODEL_TOLERANCE = 1e-5  # max |w_published - w_recomputed| when the model CIDs differ
+
+
+@dataclass
+class ReexecutionReport:
+    """What a verifier found; stored as JSON and pointed at by its attestation."""
+
+    project: int
+    round: int
+    verifier: str
+    result_hash: str
+    agree: bool = True
+    differences: list[str] = field(default_factory=list)
+
+    def differ(self, message: str) -> None:
+        """Record one difference (the verdict becomes disagree)."""
+        self.agree = False
+        self.differences.append(message)
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON of the report."""
+        return canonical_json({
+            "project": self.project, "round": self.round, "verifier": self.verifier,
+            "result_hash": self.result_hash, "agree": self.agree,
+            "differences": self.differences[:50],
+            "tolerances": {"float_relative": FLOAT_TOLERANCE, "model_max_abs": MODEL_TOLERANCE},
+        })
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_ABS_FLOOR)
+
+
+def reexecute_round(contracts: MarketContracts, store: ContentStore, spec: ModelSpec,
+                    round_info: RoundInfo, validation: Dataset | None, verifier: str,
+                    from_block: int = 0) -> ReexecutionReport:
+    """Recompute ``round_info``'s round from chain + storage and compare with the posted result."""
+    project, round_ = round_info.project, round_info.round
+    report = ReexecutionReport(project, round_, verifier, "0x" + round_info.result_hash.hex())
+    try:
+        published_bytes = store.get(round_info.result_cid)
+    except FedmarketError as exc:
+        report.differ(f"result {round_info.result_cid} cannot be fetched: {exc}")
+        return report
+    if keccak(published_bytes) != round_info.result_hash:
+        report.differ("the result file does not hash to the posted resultHash")
+        return report
+    try:
+        published = RoundResult.from_bytes(published_bytes)
+    except FedmarketError as exc:
+        report.differ(f"the result file is malformed: {exc}")
+        return report
+    if published.rewards_root != "0x" + round_info.rewards_root.hex():
+        report.differ("posted rewards root differs from the result's")
+    if published.total != round_info.total_rewarded_wei:
+        report.differ(f"posted total {round_info.total_rewarded_wei} != result total "
+                      f"{published.total}")
+    if published.model_cid != round_info.model_cid:
+        report.differ("posted model CID differs from the result's")
+    outcome = compute_outcome(contracts, store, spec, project, round_, validation, from_block)
+    _compare_results(report, published, outcome.result)
+    if outcome.result.model_cid != published.model_cid:
+        _compare_models(report, store, spec, published.model_cid, outcome.result.model_cid)
+    return report
+
+
+def _compare_results(report: ReexecutionReport, published: RoundResult,
+                     mine: RoundResult) -> None:
+    exact: list[tuple[str, Any, Any]] = [
+        ("project", published.project, mine.project), ("round", published.round, mine.round),
+        ("rule", published.rule, mine.rule), ("rule_params", dict(published.rule_params),
+                                                dict(mine.rule_params)),
+        ("scorer", published.scorer, mine.scorer),
+        ("scorer_params", dict(published.scorer_params), dict(mine.scorer_params)),
+        ("fallback", published.fallback, mine.fallback), ("seed", published.seed, mine.seed),
+        ("base_model_cid", published.base_model_cid, mine.base_model_cid),
+        ("pool", published.pool, mine.pool), ("rewards_root", published.rewards_root,
+                                               mine.rewards_root),
+    ]
+    for name, theirs, ours in exact:
+        if theirs != ours:
+            report.differ(f"{name}: published {theirs!r}, recomputed {ours!r}")
+    theirs_by = {t.address: t for t in published.trainers}
+    ours_by = {t.address: t for t in mine.trainers}
+    for address in sorted(set(theirs_by) - set(ours_by)):
+        report.differ(f"{address}: listed in the result but revealed no update")
+    for address in sorted(set(ours_by) - set(theirs_by)):
+        report.differ(f"{address}: revealed an update but is missing from the result")
+    for address in sorted(set(theirs_by) & set(ours_by)):
+        t, o = theirs_by[address], ours_by[address]
+        for name in ("update_cid", "samples", "accepted", "reason", "contribution", "reward"):
+            if getattr(t, name) != getattr(o, name):
+                report.differ(f"{address}: {name} published {getattr(t, name)!r}, "
+                              f"recomputed {getattr(o, name)!r}")
+        for key in sorted(set(t.robustness) | set(o.robustness)):
+            a, b = t.robustness.get(key), o.robustness.get(key)
+            if a is None or b is None or not _close(a, b):
+                report.differ(f"{address}: robustness {key} published {a}, recomputed {b}")
+    for key in sorted(set(published.metrics) | set(mine.metrics)):
+        a, b = published.metrics.get(key), mine.metrics.get(key)
+        if a is None or b is None or not _close(a, b):
+            report.differ(f"metric {key}: published {a}, recomputed {b}")
+
+
+def _compare_models(report: ReexecutionReport, store: ContentStore, spec: ModelSpec,
+                    published_cid: str, mine_cid: str) -> None:
+    try:
+        theirs, _ = decode_model(store.get(published_cid), spec)
+        ours, _ = decode_model(store.get(mine_cid), spec)
+    except FedmarketError as exc:
+        report.differ(f"global model {published_cid} cannot be checked: {exc}")
+        return
+    gap = float((flatten(theirs).to(torch.float64) - flatten(ours).to(torch.float64))
+                .abs().max())
+    if not gap <= MODEL_TOLERANCE:
+        report.differ(f"global model differs from the recomputed one by up to {gap:.3g}")

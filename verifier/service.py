@@ -1,0 +1,133 @@
+"""``fedmarket verifier run``: attest every posted round of the projects this verifier joined.
+
+For each round in the ``Posted`` state that this account has not attested yet, re-execute it
+(:mod:`verifier.reexecution`), store the report, and attest agree/disagree with the report's
+CID. Like the other roles it keeps rounds moving once their deadlines pass. Restartable: the
+chain records whether this verifier already attested.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aggregator.inputs import load_validation
+from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.types import Attestation, Membership, RoundStatus
+from fedmarket.datasets import Dataset
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.modelspec import ModelSpec
+from fedmarket.protocol import Backoff, keep_round_moving, load_spec, project_active
+from fedmarket.storage.base import ContentStore
+from verifier.reexecution import ReexecutionReport, reexecute_round
+
+__all__ = ["VerifierService", "Attested"]
+
+
+@dataclass(frozen=True)
+class Attested:
+    """One attestation this verifier sent."""
+
+    project: int
+    round: int
+    agree: bool
+    report_cid: str
+    differences: tuple[str, ...]
+    tx: str
+
+
+class VerifierReporter(Protocol):
+    """Where the service reports what it did."""
+
+    def attested(self, attested: Attested) -> None:
+        """An attestation was mined."""
+
+    def note(self, message: str) -> None:
+        """Anything else worth a line."""
+
+
+class _Silent:
+    def attested(self, attested: Attested) -> None:
+        return None
+
+    def note(self, message: str) -> None:
+        return None
+
+
+@dataclass
+class VerifierService:
+    """One verifier account, its store, and the projects it watches."""
+
+    contracts: MarketContracts
+    store: ContentStore
+    from_block: int = 0
+    reporter: VerifierReporter = field(default_factory=_Silent)
+    # Test hook for simulations only: flip every verdict (a lying verifier).
+    dishonest: bool = False
+    _specs: dict[int, tuple[ModelSpec, Dataset | None]] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        """The verifier's account."""
+        return self.contracts.market.contract.client.address
+
+    def _spec(self, project: int) -> tuple[ModelSpec, Dataset | None]:
+        if project not in self._specs:
+            spec = load_spec(self.store,
+                             self.contracts.market.project(project).params.model_spec_cid)
+            self._specs[project] = (spec, load_validation(self.store, spec))
+        return self._specs[project]
+
+    def step(self, project: int) -> bool:
+        """Do whatever the project's current round needs from us; True if we acted."""
+        market = self.contracts.market
+        info = market.project(project)
+        if not project_active(info) or info.current_round == 0:
+            return False
+        round_info = market.round(project, info.current_round)
+        if (round_info.status == RoundStatus.POSTED
+                and market.attestation(project, round_info.round) == Attestation.NONE):
+            spec, validation = self._spec(project)
+            try:
+                report = reexecute_round(self.contracts, self.store, spec, round_info,
+                                         validation, self.address, self.from_block)
+            except FedmarketError as exc:  # cannot re-execute: that is a disagreement
+                report = ReexecutionReport(project, round_info.round, self.address,
+                                           "0x" + round_info.result_hash.hex())
+                report.differ(f"re-execution failed: {exc}")
+            agree = report.agree != self.dishonest
+            report_cid = self.store.put(report.to_bytes())
+            try:
+                receipt = market.attest(project, round_info.round, agree, report_cid)
+            except ContractRevert as exc:
+                self.reporter.note(f"project {project} round {round_info.round}: "
+                                   f"attestation refused: {exc}")
+                return True
+            self.reporter.attested(Attested(project, round_info.round, agree, report_cid,
+                                            tuple(report.differences),
+                                            receipt["transactionHash"].hex()))
+            return True
+        return keep_round_moving(market, project, round_info) is not None
+
+    def run(self, projects: list[int] | None = None, timeout: float = 3600.0,
+            until_done: bool = True) -> None:
+        """Watch ``projects`` (default: every project this account joined as a verifier)."""
+        market = self.contracts.market
+        backoff = Backoff()
+        deadline = time.monotonic() + timeout
+        while True:
+            watched = projects if projects is not None else [
+                p for p in range(1, market.project_count() + 1)
+                if market.membership(p) == Membership.VERIFIER]
+            active = [p for p in watched if project_active(market.project(p))]
+            if until_done and watched and not active:
+                self.reporter.note("every watched project has ended")
+                return
+            acted = any([self.step(p) for p in active])
+            if acted:
+                backoff.reset()
+                continue
+            if time.monotonic() > deadline:
+                raise ChainError(f"verifier stopped after {timeout:.0f} s")
+            backoff.sleep()
