@@ -153,6 +153,34 @@ class AggregatorService:
             outcome.total, outcome.result.metrics.get("accuracy"),
             receipt["transactionHash"].hex())
 
+    def step(self, project: int, spec: ModelSpec | None = None,
+             validation: Dataset | None = None) -> PublishedRound | bool:
+        """Do what the project needs from the aggregator now.
+
+        Returns the published round when a result was posted, True when something else was
+        done (closed an expired round, finished the project), else False.
+        """
+        market = self.contracts.market
+        info = market.project(project)
+        if not project_active(info) or info.current_round == 0:
+            return False
+        round_info = market.round(project, info.current_round)
+        if round_info.phase == RoundPhase.AGGREGATE and round_info.status == RoundStatus.OPEN:
+            if spec is None:
+                spec = load_spec(self.store, info.params.model_spec_cid)
+                validation = load_validation(self.store, spec)
+            try:
+                done = self.publish(project, info.current_round, spec, validation)
+            except ContractRevert as exc:  # e.g. the deadline passed while computing
+                self.reporter.note(f"round {info.current_round}: submission refused: {exc}")
+                return True
+            self.reporter.published(done)
+            return done
+        if keep_round_moving(market, project, round_info):
+            return True
+        return self._finish_if_done(project, info.current_round, info.params.rounds,
+                                    round_info.status)
+
     def run(self, project: int, timeout: float = 3600.0) -> list[PublishedRound]:
         """Start the project if needed, then publish every round until the project ends."""
         market = self.contracts.market
@@ -167,24 +195,10 @@ class AggregatorService:
             if not project_active(info):
                 self.reporter.note(f"project {project} is {info.status.name.lower()}")
                 return published
-            round_info = market.round(project, info.current_round)
-            acted = False
-            if (round_info.phase == RoundPhase.AGGREGATE
-                    and round_info.status == RoundStatus.OPEN):
-                try:
-                    done = self.publish(project, info.current_round, spec, validation)
-                except ContractRevert as exc:  # e.g. the deadline passed while computing
-                    self.reporter.note(f"round {info.current_round}: submission refused: {exc}")
-                else:
-                    published.append(done)
-                    self.reporter.published(done)
-                acted = True
-            elif keep_round_moving(market, project, round_info):
-                acted = True
-            elif self._finish_if_done(project, info.current_round, info.params.rounds,
-                                      round_info.status):
-                acted = True
-            if acted:
+            outcome = self.step(project, spec, validation)
+            if isinstance(outcome, PublishedRound):
+                published.append(outcome)
+            if outcome:
                 backoff.reset()
                 continue
             if time.monotonic() > deadline:

@@ -11,6 +11,7 @@ Private data never leaves this process: only the weight delta (safetensors) goes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,7 @@ class TrainerClient:
     # Simulation only: an adversary from trainer.attacks, never set by `trainer run` itself.
     attack: Attack | None = None
     attack_context: Callable[[int], AttackContext] | None = None
+    _in_flight: dict[tuple[int, int], RoundSubmission] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -118,17 +120,39 @@ class TrainerClient:
             raise NotJoinedError(f"{self.address} has not joined project {project} as a trainer: "
                                  f"run `fedmarket trainer join {project}` first")
 
+    def step(self, project: int, spec: ModelSpec | None = None) -> RoundSubmission | bool:
+        """Do what the current round needs from this trainer right now.
+
+        Returns the submission when a reveal was mined (the round is done for us), True when
+        something else was done (trained and committed, closed an expired round), else False.
+        """
+        market = self.contracts.market
+        info = market.project(project)
+        if not project_active(info) or info.current_round == 0:
+            return False
+        round_ = info.current_round
+        round_info = market.round(project, round_)
+        status = market.submission(project, round_)
+        if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
+            spec = spec or load_spec(self.store, info.params.model_spec_cid)
+            self._in_flight[(project, round_)] = self._train_and_commit(spec, project, round_)
+            return True
+        if round_info.phase == RoundPhase.REVEAL and status == SubmissionStatus.COMMITTED:
+            submission = self._in_flight.pop((project, round_), None) or RoundSubmission(
+                project, round_, resumed=True)
+            if self._reveal(project, round_, submission):
+                self.reporter.submitted(submission)
+                return submission
+            return True
+        return keep_round_moving(market, project, round_info) is not None
+
     def run(self, project: int, max_rounds: int | None = None, timeout: float = 3600.0
             ) -> list[RoundSubmission]:
-        """Play rounds until the project ends (or ``max_rounds`` were submitted)."""
-        import time
-
+        """Play rounds until the project ends (or ``max_rounds`` were revealed)."""
         market = self.contracts.market
         self._check_joined(project)
         spec = load_spec(self.store, market.project(project).params.model_spec_cid)
-        pending = PendingStore(self.pending_dir)
         done: list[RoundSubmission] = []
-        in_flight: dict[int, RoundSubmission] = {}
         backoff = Backoff()
         deadline = time.monotonic() + timeout
         while max_rounds is None or len(done) < max_rounds:
@@ -136,35 +160,23 @@ class TrainerClient:
             if not project_active(info):
                 self.reporter.note(f"project {project} is {info.status.name.lower()}")
                 break
-            round_ = info.current_round
-            if round_ == 0:  # the aggregator has not started the project yet
-                backoff.sleep()
-                continue
-            round_info = market.round(project, round_)
-            status = market.submission(project, round_)
-            acted = False
-            if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
-                in_flight[round_] = self._train_and_commit(spec, project, round_, pending)
-                acted = True
-            elif round_info.phase == RoundPhase.REVEAL and status == SubmissionStatus.COMMITTED:
-                submission = in_flight.pop(round_, None) or RoundSubmission(project, round_,
-                                                                            resumed=True)
-                if self._reveal(project, round_, pending, submission):
-                    done.append(submission)
-                    self.reporter.submitted(submission)
-                acted = True
-            elif keep_round_moving(market, project, round_info):
-                acted = True
-            if acted:
+            outcome = self.step(project, spec)
+            if isinstance(outcome, RoundSubmission):
+                done.append(outcome)
+            if outcome:
                 backoff.reset()
-            else:
-                if time.monotonic() > deadline:
-                    raise ChainError(f"trainer gave up on project {project} after {timeout:.0f} s")
-                backoff.sleep()
+                continue
+            if time.monotonic() > deadline:
+                raise ChainError(f"trainer gave up on project {project} after {timeout:.0f} s")
+            backoff.sleep()
         return done
 
-    def _train_and_commit(self, spec: ModelSpec, project: int, round_: int,
-                          pending: PendingStore) -> RoundSubmission:
+    @property
+    def _pending(self) -> PendingStore:
+        return PendingStore(self.pending_dir)
+
+    def _train_and_commit(self, spec: ModelSpec, project: int, round_: int) -> RoundSubmission:
+        pending = self._pending
         market = self.contracts.market
         model_cid = base_model_cid(market, project, round_)
         weights, _ = decode_model(self.store.get(model_cid), spec)
@@ -185,8 +197,8 @@ class TrainerClient:
                                loss=update.mean_loss, commit_tx=receipt["transactionHash"].hex(),
                                device=update.device)
 
-    def _reveal(self, project: int, round_: int, pending: PendingStore,
-                submission: RoundSubmission) -> bool:
+    def _reveal(self, project: int, round_: int, submission: RoundSubmission) -> bool:
+        pending = self._pending
         record = pending.load(self.address, project, round_)
         if record is None:
             self.reporter.note(f"round {round_}: committed but no pending reveal on disk in "
