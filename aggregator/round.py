@@ -25,7 +25,7 @@ from aggregator.rewards import Fallback, split_rewards, to_fixed_point
 from aggregator.validation import Verdict, validate_updates
 from fedmarket.errors import AggregationError
 from fedmarket.merkle import StandardMerkleTree, reward_tree
-from fedmarket.round_result import ZERO_ROOT, RoundResult, TrainerEntry
+from fedmarket.round_result import ZERO_ROOT, RoundResult, TrainerEntry, payout_leaves
 
 __all__ = [
     "RoundSpec",
@@ -195,7 +195,20 @@ def compute_round(
     is_accepted = [v.accepted for v in verdicts]
     rewards = split_rewards(inputs.pool, fixed, is_accepted, fallback=spec.fallback)
 
-    tree = reward_tree(inputs.project, inputs.round, list(zip(addresses, rewards, strict=True)))
+    entries = tuple(
+        TrainerEntry(
+            address=addresses[i],
+            update_cid=inputs.update_cids[i],
+            samples=inputs.samples[i],
+            accepted=verdicts[i].accepted,
+            reason=verdicts[i].reason,
+            robustness=robustness[i],
+            contribution=fixed[i],
+            reward=rewards[i],
+        )
+        for i in range(n)
+    )
+    tree = reward_tree(inputs.project, inputs.round, payout_leaves(entries))
     result = RoundResult(
         project=inputs.project,
         round=inputs.round,
@@ -208,19 +221,7 @@ def compute_round(
         base_model_cid=inputs.base_model_cid,
         model_cid=model_cid(outcome.aggregate),
         pool=inputs.pool,
-        trainers=tuple(
-            TrainerEntry(
-                address=addresses[i],
-                update_cid=inputs.update_cids[i],
-                samples=inputs.samples[i],
-                accepted=verdicts[i].accepted,
-                reason=verdicts[i].reason,
-                robustness=robustness[i],
-                contribution=fixed[i],
-                reward=rewards[i],
-            )
-            for i in range(n)
-        ),
+        trainers=entries,
         rewards_root=tree.root_hex if tree is not None else ZERO_ROOT,
     )
     result.validate()
@@ -260,20 +261,23 @@ def compute_round_or_reject_all(
     rule = rules.get(spec.rule)(**spec.rule_params)
     scorer = contribution.get(spec.scorer)(**spec.scorer_params)
     zero = torch.zeros(inputs.updates.shape[1], dtype=torch.float32)
+    # Zero leaves still go in the tree: settling them records the rejections on chain.
+    entries = tuple(
+        TrainerEntry(address=addresses[i], update_cid=inputs.update_cids[i],
+                     samples=inputs.samples[i], accepted=False, reason=verdicts[i].reason,
+                     robustness={}, contribution=0, reward=0)
+        for i in range(len(addresses)))
+    tree = reward_tree(inputs.project, inputs.round, payout_leaves(entries))
     result = RoundResult(
         project=inputs.project, round=inputs.round, rule=spec.rule, rule_params=rule.params(),
         scorer=spec.scorer, scorer_params=scorer.params(), fallback=spec.fallback,
         seed=derive_seed(inputs.project, inputs.round, inputs_hash(inputs)),
         base_model_cid=inputs.base_model_cid, model_cid=inputs.base_model_cid, pool=inputs.pool,
-        trainers=tuple(
-            TrainerEntry(address=addresses[i], update_cid=inputs.update_cids[i],
-                         samples=inputs.samples[i], accepted=False,
-                         reason=verdicts[i].reason, robustness={}, contribution=0, reward=0)
-            for i in range(len(addresses))),
-        rewards_root=ZERO_ROOT,
+        trainers=entries,
+        rewards_root=tree.root_hex if tree is not None else ZERO_ROOT,
     )
     result.validate()
     n = len(addresses)
     return RoundOutcome(aggregate=zero, verdicts=verdicts, robustness=[{} for _ in range(n)],
-                        scores=[0.0] * n, contributions=[0] * n, rewards=[0] * n, tree=None,
+                        scores=[0.0] * n, contributions=[0] * n, rewards=[0] * n, tree=tree,
                         result=result)

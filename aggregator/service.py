@@ -23,8 +23,11 @@ from fedmarket.chain.types import ProjectStatus, RoundPhase, RoundResult, RoundS
 from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import Backoff, keep_round_moving, load_spec, project_active
+from fedmarket.rewards_query import round_result_of
+from fedmarket.round_result import payout_leaves
 from fedmarket.storage.base import ContentStore
 
 __all__ = ["AggregatorService", "PublishedRound", "round_spec_of", "compute_outcome"]
@@ -114,6 +117,7 @@ class AggregatorService:
     store: ContentStore
     from_block: int = 0
     reporter: AggregatorReporter = field(default_factory=_Silent)
+    _settled: dict[int, set[int]] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -178,8 +182,35 @@ class AggregatorService:
             return done
         if keep_round_moving(market, project, round_info):
             return True
+        if self.settle_rejections(project, info.current_round):
+            return True
         return self._finish_if_done(project, info.current_round, info.params.rounds,
                                     round_info.status)
+
+    def settle_rejections(self, project: int, up_to_round: int) -> bool:
+        """Settle the zero leaves of rejected trainers in finalized rounds, one per call.
+
+        A rejected trainer has no reason to claim its zero leaf, but settling it is what
+        records the rejection in the trainer's on-chain reputation — so the aggregator does it.
+        """
+        market, rewards = self.contracts.market, self.contracts.rewards
+        for round_ in range(1, up_to_round + 1):
+            if round_ in self._settled.get(project, set()):
+                continue
+            info = market.round(project, round_)
+            if info.status != RoundStatus.FINALIZED:
+                if info.status in (RoundStatus.REFUNDED, RoundStatus.DISPUTED):
+                    self._settled.setdefault(project, set()).add(round_)
+                continue
+            result = round_result_of(self.store, info.result_cid, info.result_hash)
+            tree = reward_tree(project, round_, payout_leaves(result.trainers))
+            for index, value in enumerate(tree.values if tree is not None else []):
+                if value[3] == 0 and not rewards.is_claimed(project, round_, value[2]):
+                    assert tree is not None
+                    rewards.claim(project, round_, 0, tree.proof(index), trainer=value[2])
+                    return True
+            self._settled.setdefault(project, set()).add(round_)
+        return False
 
     def run(self, project: int, timeout: float = 3600.0) -> list[PublishedRound]:
         """Start the project if needed, then publish every round until the project ends."""

@@ -146,10 +146,11 @@ def reward_leaf(project: int, round_: int, trainer: str, amount: int) -> tuple[i
 def reward_tree(
     project: int, round_: int, payouts: Sequence[tuple[str, int]]
 ) -> StandardMerkleTree | None:
-    """Return the rewards tree of ``(trainer, amount)`` payouts (positive amounts only).
+    """Return the rewards tree of ``(trainer, amount)`` payouts, zero amounts included.
 
-    Zero amounts have nothing to claim and are left out; with no positive payout there is no
-    tree (the contract then expects the zero root).
+    Zero leaves are kept on purpose: settling a trainer's zero leaf is how the chain records a
+    rejected round against its reputation (the distributor counts amount > 0 as accepted and
+    0 as rejected). Only a round with no trainers at all has no tree (the zero root).
     """
-    leaves = [reward_leaf(project, round_, t, a) for t, a in payouts if a > 0]
+    leaves = [reward_leaf(project, round_, t, a) for t, a in payouts]
     return StandardMerkleTree(leaves, REWARD_LEAF_ENCODING) if leaves else None

@@ -15,7 +15,7 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import RewardClaim, RoundStatus
 from fedmarket.errors import VerificationError
 from fedmarket.merkle import reward_tree
-from fedmarket.round_result import RoundResult
+from fedmarket.round_result import RoundResult, payout_leaves
 from fedmarket.storage.base import ContentStore
 
 __all__ = ["RewardLine", "RewardSummary", "rewards_of", "claim_rewards", "round_result_of"]
@@ -77,9 +77,8 @@ def rewards_of(contracts: MarketContracts, store: ContentStore, address: str,
             if info.status != RoundStatus.FINALIZED or info.total_rewarded_wei == 0:
                 continue
             result = round_result_of(store, info.result_cid, info.result_hash)
-            amounts = [(t.address, t.reward) for t in result.trainers]
-            mine = [a for a, reward in amounts if a == address and reward > 0]
-            if not mine:
+            amounts = payout_leaves(result.trainers)
+            if not any(a == address and reward > 0 for a, reward in amounts):
                 continue
             tree = reward_tree(project, round_, amounts)
             assert tree is not None  # a positive reward means a non-empty tree

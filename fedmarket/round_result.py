@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +169,7 @@ class RoundResult:
                 and not isinstance(value, bool) and math.isfinite(value),
                 f"metric {key!r} must be a finite number",
             )
-        tree = reward_tree(self.project, self.round, [(t.address, t.reward) for t in self.trainers])
+        tree = reward_tree(self.project, self.round, payout_leaves(self.trainers))
         root = tree.root_hex if tree is not None else ZERO_ROOT
         _check(root == self.rewards_root, f"rewards_root {self.rewards_root} != {root}")
 
@@ -246,6 +246,17 @@ class RoundResult:
         total = _wei(obj["total"], "total")
         _check(total == result.total, f"total {total} != sum of rewards {result.total}")
         return result
+
+
+def payout_leaves(trainers: Sequence[TrainerEntry]) -> list[tuple[str, int]]:
+    """The rewards tree's leaves: every paid trainer, and every rejected one with amount 0.
+
+    The distributor records a settled leaf with amount > 0 as an accepted round and one with
+    amount 0 as a rejected round, so rejected trainers get a zero leaf (the aggregator settles
+    it) while an accepted trainer whose contribution came out non-positive gets no leaf at
+    all: neither paid nor penalised.
+    """
+    return [(t.address, t.reward) for t in trainers if t.reward > 0 or not t.accepted]
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -35,11 +35,12 @@ def test_wrong_amount_fails():
     assert not verify(tree.root, (7, 3, ALICE, 6), tree.proof(0))
 
 
-def test_zero_amounts_are_left_out():
-    assert reward_tree(1, 0, [(ALICE, 0)]) is None
+def test_zero_amounts_are_kept_so_rejections_can_be_settled():
+    assert reward_tree(1, 0, []) is None
     tree = reward_tree(1, 0, [(ALICE, 0), (BOB, 3)])
-    assert tree is not None and len(tree.values) == 1
-    assert tree.proof(0) == []
+    assert tree is not None and len(tree.values) == 2
+    zero = next(i for i, v in enumerate(tree.values) if v[3] == 0)
+    assert tree.verify(zero, tree.proof(zero))
 
 
 def test_empty_tree_raises():

@@ -5,8 +5,14 @@ from __future__ import annotations
 import typer
 
 from fedmarket import __version__
+from fedmarket.cli.aggregator import app as aggregator_app
+from fedmarket.cli.api import app as api_app
 from fedmarket.cli.chain import app as chain_app
+from fedmarket.cli.project import app as project_app
+from fedmarket.cli.rewards import claim, rewards
 from fedmarket.cli.store import app as store_app
+from fedmarket.cli.trainer import app as trainer_app
+from fedmarket.cli.verifier import app as verifier_app
 
 __all__ = ["app", "main"]
 
@@ -19,6 +25,13 @@ app = typer.Typer(
 )
 app.add_typer(chain_app, name="chain")
 app.add_typer(store_app, name="store")
+app.add_typer(project_app, name="project")
+app.add_typer(trainer_app, name="trainer")
+app.add_typer(aggregator_app, name="aggregator")
+app.add_typer(verifier_app, name="verifier")
+app.add_typer(api_app, name="api")
+app.command("rewards")(rewards)
+app.command("claim")(claim)
 
 
 @app.command()

@@ -81,3 +81,21 @@ def test_unsorted_trainers_raise():
         compute_round(inputs(six_trainers(), trainers=TRAINERS[::-1]), RoundSpec("fedavg"),
                       model_cid=lambda a: "m")
     assert canonical_order(TRAINERS[::-1]) == [5, 4, 3, 2, 1, 0]
+
+
+def test_round_that_cannot_be_aggregated_rejects_everyone_and_pays_nothing() -> None:
+    import torch
+
+    from aggregator.round import RoundInputs, RoundSpec, compute_round_or_reject_all
+
+    trainers = sorted(["0x" + f"{i:040x}" for i in range(1, 4)])
+    inputs = RoundInputs(project=1, round=1, trainers=trainers, update_cids=["a", "b", "c"],
+                         samples=[10, 10, 10], updates=torch.randn(3, 5), base_model_cid="base",
+                         pool=1000)
+
+    outcome = compute_round_or_reject_all(inputs, RoundSpec("krum", {"f": 1}),
+                                          model_cid=lambda _: "new")
+
+    assert outcome.total == 0 and outcome.result.model_cid == "base"
+    assert all(not v.accepted and "2f + 3" in (v.reason or "") for v in outcome.verdicts)
+    assert outcome.tree is not None and len(outcome.tree.values) == 3

@@ -49,7 +49,8 @@ def test_trainer_update_decodes_with_the_models_shapes(market) -> None:
 def test_two_rounds_then_claims_pay_exactly_what_was_awarded(market) -> None:
     market.play_round()
     market.play_round()
-    assert market.aggregator.step(market.project)  # finishes the project
+    while market.aggregator.step(market.project):  # settles rejections, then finishes
+        pass
 
     assert market.owner.market.project(market.project).status == ProjectStatus.FINISHED
     awarded = sum(market.owner.market.round(market.project, r).total_rewarded_wei for r in (1, 2))
@@ -63,3 +64,17 @@ def test_two_rounds_then_claims_pay_exactly_what_was_awarded(market) -> None:
         assert rewards_of(trainer.contracts, market.store, trainer.address).claimable_wei == 0
         earned_total += paid
     assert earned_total == awarded > 0
+
+
+def test_rejections_are_settled_into_on_chain_reputation(market) -> None:
+    market.play_round()
+    while market.aggregator.settle_rejections(market.project, 1):
+        pass
+
+    registry = market.owner.registry
+    for trainer, behaviour in zip(market.trainers, market.behaviours, strict=True):
+        reputation = registry.reputation(trainer.address)
+        if behaviour == "sign_flip":
+            assert (reputation.accepted, reputation.rejected) == (0, 1)
+        else:
+            assert reputation.rejected == 0

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ProjectId} from "../libraries/Ids.sol";
+
+/// @title Projects, escrow and commit–reveal training rounds of fedmarket.
+/// @notice Round protocol: Commit -> Reveal -> Aggregate -> Verify -> Finalized, each phase
+/// with a deadline. `advance` (anyone) closes a round whose deadline passed: too few reveals
+/// refund the round; a silent aggregator is slashed and the project aborted; a verify window
+/// that ends without an agreeing quorum refunds the round (no payment without verification,
+/// no slashing without a disagreeing quorum). A disagreeing quorum disputes the round at once:
+/// the aggregator's bond goes to the owner and the project is aborted. Refunded rewards stay
+/// in the project's escrow, which returns to the owner when the project ends.
+interface IFedMarket {
+    enum ProjectStatus {
+        None,
+        Created, // posted, escrow held; waits for the aggregator's bond
+        Running, // rounds in progress
+        Finished, // all rounds closed; escrow and bond credited back
+        Cancelled, // the owner withdrew before the aggregator bonded
+        Aborted // the aggregator was slashed; escrow credited to the owner
+    }
+
+    enum RoundStatus {
+        None,
+        Open, // commit and reveal
+        Posted, // result posted, verifiers attesting
+        Finalized,
+        Disputed,
+        Refunded
+    }
+
+    /// @notice The phase of a round at the current block time (see `roundPhase`).
+    enum RoundPhase {
+        NotStarted,
+        Commit,
+        Reveal,
+        Aggregate,
+        Verify,
+        Finalized,
+        Disputed,
+        Refunded,
+        Expired // a deadline passed: `advance` (or `finalize`) closes the round now
+    }
+
+    enum RefundReason {
+        NotEnoughTrainers,
+        AggregatorSilent,
+        NoVerifierQuorum,
+        Disputed
+    }
+
+    enum Membership {
+        None,
+        Trainer,
+        Verifier
+    }
+
+    enum SubmissionStatus {
+        None,
+        Committed,
+        Revealed
+    }
+
+    enum CreditReason {
+        EscrowReturned,
+        BondReturned,
+        BondSlashed
+    }
+
+    /// @notice What an owner sets when posting a project; durations are in seconds.
+    struct ProjectParams {
+        string modelSpecCid;
+        string initialWeightsCid;
+        address aggregator;
+        uint128 aggregatorBond;
+        uint16 rounds;
+        uint32 minTrainers;
+        uint32 maxTrainers;
+        uint32 verifierQuorum;
+        int64 minReputation;
+        uint16 scoringMethod;
+        uint32 commitDuration;
+        uint32 revealDuration;
+        uint32 aggregateDuration;
+        uint32 verifyDuration;
+    }
+
+    struct Project {
+        ProjectParams params;
+        address owner;
+        ProjectStatus status;
+        uint128 budget;
+        uint128 escrow; // still held for this project (unallocated + the open round's pool)
+        uint16 currentRound; // 1-based; 0 before the aggregator bonds
+        uint16 lastFinalizedRound; // whose modelCid is the current global model (0: initial)
+        uint32 trainerCount;
+        uint32 verifierCount;
+        bool bondHeld;
+    }
+
+    /// @notice The aggregator's result of one round.
+    struct RoundResult {
+        string modelCid;
+        string resultCid;
+        bytes32 resultHash;
+        bytes32 rewardsRoot;
+        uint256 totalRewarded;
+    }
+
+    struct Round {
+        RoundStatus status;
+        bool commitsClosed; // set by an early reveal once every trainer committed
+        bool proofVerified;
+        uint64 start;
+        uint64 postedAt;
+        uint32 commits;
+        uint32 reveals;
+        uint32 agrees;
+        uint32 disagrees;
+        uint128 pool;
+        uint128 totalRewarded;
+        bytes32 resultHash;
+        bytes32 rewardsRoot;
+        string modelCid;
+        string resultCid;
+    }
+
+    struct Deadlines {
+        uint64 commit;
+        uint64 reveal;
+        uint64 result;
+        uint64 verify; // 0 until the result is posted
+    }
+
+    error FedMarketInvalidParams(string reason);
+    error FedMarketUnknownProject(ProjectId project);
+    error FedMarketWrongProjectStatus(ProjectId project, ProjectStatus status, ProjectStatus expected);
+    error FedMarketNotOwner(ProjectId project, address account, address owner);
+    error FedMarketNotAggregator(ProjectId project, address account, address aggregator);
+    error FedMarketWrongBond(ProjectId project, uint256 sent, uint256 bond);
+    error FedMarketAlreadyJoined(ProjectId project, address account, Membership membership);
+    error FedMarketProjectFull(ProjectId project, uint256 maxTrainers);
+    error FedMarketReputationTooLow(ProjectId project, address trainer, int256 score, int256 minimum);
+    error FedMarketConflictOfInterest(ProjectId project, address account);
+    error FedMarketNotMember(ProjectId project, address account);
+    error FedMarketProjectActive(ProjectId project, ProjectStatus status);
+    error FedMarketNotTrainer(ProjectId project, address account);
+    error FedMarketNotVerifier(ProjectId project, address account);
+    error FedMarketNotCurrentRound(ProjectId project, uint256 round, uint256 currentRound);
+    error FedMarketInvalidCommitment(bytes32 commitment);
+    error FedMarketCommitClosed(ProjectId project, uint256 round, uint256 deadline, uint256 time);
+    error FedMarketAlreadyCommitted(ProjectId project, uint256 round, address trainer);
+    error FedMarketRevealNotOpen(ProjectId project, uint256 round, RoundPhase phase);
+    error FedMarketRevealLate(ProjectId project, uint256 round, uint256 deadline, uint256 time);
+    error FedMarketNoCommitment(ProjectId project, uint256 round, address trainer);
+    error FedMarketAlreadyRevealed(ProjectId project, uint256 round, address trainer);
+    error FedMarketRevealMismatch(ProjectId project, uint256 round, address trainer,
+        bytes32 committed, bytes32 revealed);
+    error FedMarketResultNotOpen(ProjectId project, uint256 round, RoundPhase phase);
+    error FedMarketResultLate(ProjectId project, uint256 round, uint256 deadline, uint256 time);
+    error FedMarketTooFewReveals(ProjectId project, uint256 round, uint256 reveals, uint256 minimum);
+    error FedMarketRewardExceedsPool(ProjectId project, uint256 round, uint256 total, uint256 pool);
+    error FedMarketEmptyRewardsRoot(ProjectId project, uint256 round, uint256 totalRewarded);
+    error FedMarketAttestNotOpen(ProjectId project, uint256 round, RoundPhase phase);
+    error FedMarketAlreadyAttested(ProjectId project, uint256 round, address verifier);
+    error FedMarketNotFinalizable(ProjectId project, uint256 round, RoundPhase phase,
+        uint256 agrees, uint256 quorum);
+    error FedMarketNothingToAdvance(ProjectId project, uint256 round, RoundPhase phase);
+    error FedMarketRoundsRemain(ProjectId project, uint256 currentRound, uint256 rounds,
+        RoundPhase phase);
+    error FedMarketNothingToWithdraw(address account);
+    error FedMarketTransferFailed(address to, uint256 amount);
+    error FedMarketNoProofVerifier();
+    error FedMarketProofRejected(ProjectId project, uint256 round);
+    error FedMarketRoundNotPosted(ProjectId project, uint256 round, RoundStatus status);
+
+    event ProjectPosted(ProjectId indexed project, address indexed owner,
+        address indexed aggregator, uint256 budget, uint256 rounds, string modelSpecCid,
+        string initialWeightsCid);
+    event ProjectStarted(ProjectId indexed project, uint256 bond);
+    event ProjectCancelled(ProjectId indexed project);
+    event ProjectFinished(ProjectId indexed project, uint256 escrowReturned);
+    event ProjectAborted(ProjectId indexed project, uint256 round, uint256 escrowReturned);
+    event Joined(ProjectId indexed project, address indexed account, Membership membership);
+    event Left(ProjectId indexed project, address indexed account, Membership membership);
+    event RoundStarted(ProjectId indexed project, uint256 indexed round, uint256 pool,
+        uint64 commitDeadline, uint64 revealDeadline, uint64 resultDeadline);
+    event UpdateCommitted(ProjectId indexed project, uint256 indexed round,
+        address indexed trainer, bytes32 commitment);
+    event UpdateRevealed(ProjectId indexed project, uint256 indexed round,
+        address indexed trainer, string cid);
+    event ResultSubmitted(ProjectId indexed project, uint256 indexed round, string modelCid,
+        string resultCid, bytes32 resultHash, bytes32 rewardsRoot, uint256 totalRewarded,
+        uint64 verifyDeadline);
+    event Attested(ProjectId indexed project, uint256 indexed round, address indexed verifier,
+        bool agree, string reportCid, uint256 agrees, uint256 disagrees);
+    event RoundFinalized(ProjectId indexed project, uint256 indexed round, uint256 totalRewarded);
+    event RoundDisputed(ProjectId indexed project, uint256 indexed round, uint256 disagrees);
+    event RoundRefunded(ProjectId indexed project, uint256 indexed round, RefundReason reason,
+        uint256 pool);
+    event AggregatorSlashed(ProjectId indexed project, address indexed aggregator, uint256 bond);
+    event RoundProofVerified(ProjectId indexed project, uint256 indexed round);
+    event Credited(address indexed account, ProjectId indexed project, uint256 amount,
+        CreditReason reason);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice Post a project; the ether sent is its whole reward budget, escrowed until the end.
+    function postProject(ProjectParams calldata params) external payable returns (ProjectId);
+
+    /// @notice The aggregator accepts the project by bonding exactly its bond; round 1 starts.
+    function startProject(ProjectId project) external payable;
+
+    /// @notice The owner cancels a project the aggregator has not started; escrow is credited.
+    function cancelProject(ProjectId project) external;
+
+    /// @notice Join as a trainer: needs a registered trainer stake and the minimum reputation.
+    function joinAsTrainer(ProjectId project) external;
+
+    /// @notice Join as a verifier: needs a registered verifier stake.
+    function joinAsVerifier(ProjectId project) external;
+
+    /// @notice Leave a project that is not running (so the registry stake unlocks).
+    function leave(ProjectId project) external;
+
+    /// @notice Commit to an update: `commitment = commitmentFor(cid, salt, you, project, round)`.
+    function commit(ProjectId project, uint256 round, bytes32 commitment) external;
+
+    /// @notice Reveal the committed update's CID and salt.
+    function reveal(ProjectId project, uint256 round, string calldata cid, bytes32 salt) external;
+
+    /// @notice The aggregator posts the round's result (total rewarded at most the round pool).
+    function submitResult(ProjectId project, uint256 round, RoundResult calldata result) external;
+
+    /// @notice A project verifier attests that the posted resultHash is (not) reproducible.
+    function attest(ProjectId project, uint256 round, bool agree, string calldata reportCid)
+        external;
+
+    /// @notice Finalize the current round once the quorum agreed and the verify window ended.
+    function finalize(ProjectId project) external;
+
+    /// @notice Close the current round whose deadline passed (anyone; see the contract doc).
+    function advance(ProjectId project) external;
+
+    /// @notice After the last round closed: credit the escrow left to the owner, the bond back.
+    function finish(ProjectId project) external;
+
+    /// @notice Check a zero-knowledge proof of a posted round with the deployment's verifier.
+    function submitProof(ProjectId project, uint256 round, bytes calldata proof) external;
+
+    /// @notice Withdraw everything credited to the caller (refunds, bonds, slashed bonds).
+    function withdraw() external;
+
+    /// @notice The commitment a trainer posts for update `cid` with secret `salt`.
+    function commitmentFor(string calldata cid, bytes32 salt, address trainer, ProjectId project,
+        uint256 round) external pure returns (bytes32);
+
+    /// @notice Number of projects posted (ids run from 1).
+    function projectCount() external view returns (uint256);
+
+    /// @notice A project's parameters and state.
+    function getProject(ProjectId project) external view returns (Project memory);
+
+    /// @notice One round's state.
+    function getRound(ProjectId project, uint256 round) external view returns (Round memory);
+
+    /// @notice One round's deadlines (unix seconds).
+    function roundDeadlines(ProjectId project, uint256 round)
+        external view returns (Deadlines memory);
+
+    /// @notice One round's phase at the current block time.
+    function roundPhase(ProjectId project, uint256 round) external view returns (RoundPhase);
+
+    /// @notice The CID of the current global model (the initial weights before any finalized round).
+    function currentModelCid(ProjectId project) external view returns (string memory);
+
+    /// @notice How `account` takes part in `project`.
+    function membershipOf(ProjectId project, address account) external view returns (Membership);
+
+    /// @notice Whether `trainer` committed / revealed in a round.
+    function submissionOf(ProjectId project, uint256 round, address trainer)
+        external view returns (SubmissionStatus);
+
+    /// @notice `verifier`'s attestation: 0 none, 1 agree, 2 disagree.
+    function attestationOf(ProjectId project, uint256 round, address verifier)
+        external view returns (uint8);
+
+    /// @notice Ether credited to `account`, waiting for `withdraw`.
+    function creditOf(address account) external view returns (uint256);
+
+    /// @notice Everything this contract owes (escrow + bonds + credits): equals its balance.
+    function totalOwed() external view returns (uint256);
+}

@@ -1,0 +1,273 @@
+"""Typed values that cross the contract boundary: enums, parameters, views.
+
+Each mirrors a Solidity type of ``contracts/interfaces/`` field for field, so the bindings in
+:mod:`fedmarket.chain.market` convert once (``to_abi`` / ``from_abi``) and callers never handle
+raw tuples. Amounts are wei (``int``); times are unix seconds of the chain's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from web3 import Web3
+
+__all__ = [
+    "ParticipantKind", "ProjectStatus", "RoundStatus", "RoundPhase", "RefundReason",
+    "Membership", "SubmissionStatus", "Attestation", "ProjectParams", "ProjectInfo",
+    "Deadlines", "RoundInfo", "RoundResult", "Reputation", "RewardClaim", "RevealedUpdate",
+    "commitment_for",
+]
+
+
+class ParticipantKind(IntEnum):
+    """Registry stake kinds (``IParticipantRegistry.Kind``)."""
+
+    TRAINER = 0
+    VERIFIER = 1
+
+
+class ProjectStatus(IntEnum):
+    """``IFedMarket.ProjectStatus``."""
+
+    NONE = 0
+    CREATED = 1
+    RUNNING = 2
+    FINISHED = 3
+    CANCELLED = 4
+    ABORTED = 5
+
+
+class RoundStatus(IntEnum):
+    """``IFedMarket.RoundStatus``: what is stored; see :class:`RoundPhase` for what it means now."""
+
+    NONE = 0
+    OPEN = 1
+    POSTED = 2
+    FINALIZED = 3
+    DISPUTED = 4
+    REFUNDED = 5
+
+
+class RoundPhase(IntEnum):
+    """``IFedMarket.RoundPhase``: the round's phase at the chain's current time.
+
+    ``EXPIRED`` means a deadline passed and ``advance`` (anyone) closes the round now.
+    """
+
+    NOT_STARTED = 0
+    COMMIT = 1
+    REVEAL = 2
+    AGGREGATE = 3
+    VERIFY = 4
+    FINALIZED = 5
+    DISPUTED = 6
+    REFUNDED = 7
+    EXPIRED = 8
+
+
+class RefundReason(IntEnum):
+    """Why a round paid nothing (``IFedMarket.RefundReason``)."""
+
+    NOT_ENOUGH_TRAINERS = 0
+    AGGREGATOR_SILENT = 1
+    NO_VERIFIER_QUORUM = 2
+    DISPUTED = 3
+
+
+class Membership(IntEnum):
+    """How an account takes part in a project."""
+
+    NONE = 0
+    TRAINER = 1
+    VERIFIER = 2
+
+
+class SubmissionStatus(IntEnum):
+    """A trainer's update in one round: nothing, committed, revealed."""
+
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+
+
+class Attestation(IntEnum):
+    """A verifier's vote on a posted result."""
+
+    NONE = 0
+    AGREE = 1
+    DISAGREE = 2
+
+
+@dataclass(frozen=True)
+class ProjectParams:
+    """What an owner sets when posting a project (``IFedMarket.ProjectParams``)."""
+
+    model_spec_cid: str
+    initial_weights_cid: str
+    aggregator: str
+    aggregator_bond_wei: int = 0
+    rounds: int = 1
+    min_trainers: int = 1
+    max_trainers: int = 64
+    verifier_quorum: int = 1
+    min_reputation: int = 0  # accepted minus rejected rounds; 0 admits newcomers
+    scoring_method: int = 0  # id of the aggregator's contribution-scoring method
+    commit_duration: int = 600  # seconds; local demos shorten them all
+    reveal_duration: int = 300
+    aggregate_duration: int = 600
+    verify_duration: int = 600
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as the ABI encoder wants it (field order of the Solidity struct)."""
+        return (self.model_spec_cid, self.initial_weights_cid,
+                Web3.to_checksum_address(self.aggregator), self.aggregator_bond_wei,
+                self.rounds, self.min_trainers, self.max_trainers, self.verifier_quorum,
+                self.min_reputation, self.scoring_method, self.commit_duration,
+                self.reveal_duration, self.aggregate_duration, self.verify_duration)
+
+    @classmethod
+    def from_abi(cls, raw: Any) -> ProjectParams:
+        """Build from the decoded struct tuple."""
+        return cls(str(raw[0]), str(raw[1]), str(raw[2]), *(int(v) for v in raw[3:14]))
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A project's parameters and state (``IFedMarket.Project``)."""
+
+    id: int
+    params: ProjectParams
+    owner: str
+    status: ProjectStatus
+    budget_wei: int
+    escrow_wei: int
+    current_round: int
+    last_finalized_round: int
+    trainer_count: int
+    verifier_count: int
+    bond_held: bool
+
+    @classmethod
+    def from_abi(cls, project: int, raw: Any) -> ProjectInfo:
+        """Build from the decoded struct tuple."""
+        return cls(project, ProjectParams.from_abi(raw[0]), str(raw[1]), ProjectStatus(raw[2]),
+                   int(raw[3]), int(raw[4]), int(raw[5]), int(raw[6]), int(raw[7]),
+                   int(raw[8]), bool(raw[9]))
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A round's deadlines in unix seconds; ``verify`` is 0 until a result is posted."""
+
+    commit: int
+    reveal: int
+    result: int
+    verify: int
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """One round's stored state plus its deadlines and current phase."""
+
+    project: int
+    round: int
+    status: RoundStatus
+    phase: RoundPhase
+    deadlines: Deadlines
+    commits_closed: bool
+    proof_verified: bool
+    start: int
+    posted_at: int
+    commits: int
+    reveals: int
+    agrees: int
+    disagrees: int
+    pool_wei: int
+    total_rewarded_wei: int
+    result_hash: bytes
+    rewards_root: bytes
+    model_cid: str
+    result_cid: str
+
+    @classmethod
+    def from_abi(cls, project: int, round_: int, raw: Any, phase: int,
+                 deadlines: Any) -> RoundInfo:
+        """Build from the decoded ``getRound``, ``roundPhase`` and ``roundDeadlines``."""
+        return cls(
+            project=project, round=round_, status=RoundStatus(raw[0]), phase=RoundPhase(phase),
+            deadlines=Deadlines(*(int(v) for v in deadlines)), commits_closed=bool(raw[1]),
+            proof_verified=bool(raw[2]), start=int(raw[3]), posted_at=int(raw[4]),
+            commits=int(raw[5]), reveals=int(raw[6]), agrees=int(raw[7]), disagrees=int(raw[8]),
+            pool_wei=int(raw[9]), total_rewarded_wei=int(raw[10]), result_hash=bytes(raw[11]),
+            rewards_root=bytes(raw[12]), model_cid=str(raw[13]), result_cid=str(raw[14]))
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What the aggregator posts for a round (``IFedMarket.RoundResult``)."""
+
+    model_cid: str
+    result_cid: str
+    result_hash: bytes
+    rewards_root: bytes
+    total_rewarded_wei: int
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as the ABI encoder wants it."""
+        return (self.model_cid, self.result_cid, self.result_hash, self.rewards_root,
+                self.total_rewarded_wei)
+
+
+@dataclass(frozen=True)
+class Reputation:
+    """A trainer's finalized rounds, accepted and rejected."""
+
+    accepted: int
+    rejected: int
+
+    @property
+    def score(self) -> int:
+        """What a project's ``min_reputation`` is compared against."""
+        return self.accepted - self.rejected
+
+
+@dataclass(frozen=True)
+class RewardClaim:
+    """One leaf of a trainer to settle (``IRewardDistributor.ClaimRequest``)."""
+
+    project: int
+    round: int
+    amount_wei: int
+    proof: list[bytes]
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as the ABI encoder wants it."""
+        return (self.project, self.round, self.amount_wei, list(self.proof))
+
+
+@dataclass(frozen=True)
+class RevealedUpdate:
+    """A trainer's revealed update CID, from the ``UpdateRevealed`` event."""
+
+    project: int
+    round: int
+    trainer: str
+    cid: str
+    block: int
+
+
+def commitment_for(cid: str, salt: bytes, trainer: str, project: int, round_: int) -> bytes:
+    """``keccak256(abi.encode(cid, salt, trainer, project, round))``, as the contract checks.
+
+    Binding the trainer, project and round into the hash stops a copycat from re-posting
+    someone else's commitment as its own, or replaying it in another round.
+    """
+    if len(salt) != 32:
+        raise ValueError(f"salt must be 32 bytes, got {len(salt)}")
+    encoded = abi_encode(["string", "bytes32", "address", "uint256", "uint256"],
+                         [cid, salt, Web3.to_checksum_address(trainer), project, round_])
+    return bytes(keccak(encoded))

@@ -1,0 +1,59 @@
+"""``fedmarket aggregator run``: bond, aggregate, score, pay and publish every round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aggregator.service import AggregatorService, PublishedRound
+from fedmarket.cli.common import JsonOpt, console, emit, user_errors
+from fedmarket.cli.context import (
+    Conn,
+    DataDirOpt,
+    IpfsOpt,
+    KeyFileOpt,
+    RpcOpt,
+    role_context,
+    wei_to_ether,
+)
+
+app = typer.Typer(help="Aggregate a project's rounds (the aggregator's side).",
+                  no_args_is_help=True)
+
+
+class _ConsoleReporter:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def published(self, p: PublishedRound) -> None:
+        if not self.quiet:
+            accuracy = f", accuracy {p.accuracy:.3f}" if p.accuracy is not None else ""
+            console.print(f"round {p.round}: {p.accepted} accepted, {p.rejected} rejected, "
+                          f"{wei_to_ether(p.total_wei)} ETH awarded{accuracy}; result "
+                          f"{p.result_cid}", highlight=False)
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            console.print(message, highlight=False)
+
+
+@app.command()
+def run(
+    project: int = typer.Argument(..., help="Project id."),
+    timeout: float = typer.Option(3600, "--timeout", help="Give up after this many seconds."),
+    data_dir: Path = DataDirOpt,
+    account: int = typer.Option(2, "--account", help="Aggregator's dev account."),
+    rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Start the project (bond) and publish every round's result until it ends."""
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        service = AggregatorService(ctx.contracts, ctx.store, ctx.chain.deployment.start_block,
+                                    reporter=_ConsoleReporter(as_json))
+        published = service.run(project, timeout=timeout)
+        emit(as_json, {"project": project, "rounds": [
+            {"round": p.round, "model_cid": p.model_cid, "result_cid": p.result_cid,
+             "result_hash": p.result_hash, "accepted": p.accepted, "rejected": p.rejected,
+             "total_wei": str(p.total_wei), "accuracy": p.accuracy, "tx": p.tx}
+            for p in published]}, f"published {len(published)} round(s) of project {project}")

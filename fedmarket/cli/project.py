@@ -1,0 +1,189 @@
+"""``fedmarket project post | show | list | finish``: the owner's commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from fedmarket.chain.client import dev_account
+from fedmarket.chain.types import ProjectInfo, RoundStatus
+from fedmarket.cli.common import JsonOpt, emit, user_errors
+from fedmarket.cli.context import (
+    AccountOpt,
+    Conn,
+    DataDirOpt,
+    IpfsOpt,
+    KeyFileOpt,
+    RpcOpt,
+    ether_to_wei,
+    role_context,
+    wei_to_ether,
+)
+from fedmarket.errors import ConfigError
+from fedmarket.modelspec import TrainingSpec
+from fedmarket.owner import ProjectRequest, post_project
+
+app = typer.Typer(help="Post and manage training projects (the owner's side).",
+                  no_args_is_help=True)
+
+MODEL_SHAPES = {"mlp": (64,), "cnn": (1, 8, 8)}  # for the 8x8 digits family
+
+
+def _parse_params(text: str) -> dict[str, Any]:
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"--rule-params must be a JSON object, e.g. '{{\"f\": 2}}' ({exc})") from None
+    if not isinstance(params, dict):
+        raise ConfigError("--rule-params must be a JSON object, e.g. '{\"f\": 2}'")
+    return params
+
+
+@app.command()
+def post(
+    budget: str = typer.Option(..., "--budget", help="Reward escrowed now, in ether."),
+    rounds: int = typer.Option(3, "--rounds", min=1, help="Training rounds."),
+    model: str = typer.Option("mlp", "--model", help="Model from the registry: mlp or cnn."),
+    hidden: str = typer.Option("64", "--hidden", help="Hidden widths / CNN channels, e.g. 64,32."),
+    validation: str = typer.Option("digits", "--validation",
+                                   help="Owner's validation data: 'digits', a path, or 'none'."),
+    rule: str = typer.Option("multi_krum", "--rule", help="Robust aggregation rule."),
+    rule_params: str = typer.Option('{"f": 2}', "--rule-params", help="Rule parameters (JSON)."),
+    scoring: str = typer.Option(None, "--scoring",
+                                help="gtg_shapley | leave_one_out | cosine (default by data)."),
+    aggregator: str = typer.Option(None, "--aggregator", help="Aggregator address."),
+    aggregator_account: int = typer.Option(
+        2, "--aggregator-account", help="Local dev account of the aggregator (if no address)."),
+    bond: str = typer.Option("1", "--bond", help="Aggregator bond, in ether."),
+    min_trainers: int = typer.Option(7, "--min-trainers", min=1),
+    max_trainers: int = typer.Option(64, "--max-trainers", min=1),
+    quorum: int = typer.Option(2, "--quorum", min=1, help="Agreeing verifiers to finalize."),
+    min_reputation: int = typer.Option(0, "--min-reputation"),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Local epochs per round."),
+    lr: float = typer.Option(0.05, "--lr", help="Local learning rate."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    commit_s: int = typer.Option(120, "--commit-seconds", min=1),
+    reveal_s: int = typer.Option(60, "--reveal-seconds", min=1),
+    aggregate_s: int = typer.Option(120, "--aggregate-seconds", min=1),
+    verify_s: int = typer.Option(60, "--verify-seconds", min=1),
+    data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account",
+                                                             help="Owner's dev account."),
+    rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Escrow a budget and post a training project; prints the project id."""
+    with user_errors():
+        if model not in MODEL_SHAPES:
+            raise ConfigError(f"unknown model {model!r}; choose one of {sorted(MODEL_SHAPES)}")
+        try:
+            widths = tuple(int(w) for w in hidden.split(",") if w.strip())
+        except ValueError:
+            raise ConfigError(
+                f"--hidden must be comma-separated integers, got {hidden!r}") from None
+        address = aggregator or dev_account(aggregator_account).address
+        request = ProjectRequest(
+            budget_wei=ether_to_wei(budget, "--budget"), aggregator=address, rounds=rounds,
+            model=model, hidden=widths, input_shape=MODEL_SHAPES[model],
+            training=TrainingSpec(local_epochs=epochs, lr=lr, batch_size=batch_size),
+            rule=rule, rule_params=_parse_params(rule_params), scoring=scoring,
+            validation=None if validation == "none" else validation,
+            aggregator_bond_wei=ether_to_wei(bond, "--bond"), min_trainers=min_trainers,
+            max_trainers=max_trainers, verifier_quorum=quorum, min_reputation=min_reputation,
+            commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
+            verify_duration=verify_s)
+        with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+            posted = post_project(ctx.contracts, ctx.store, request)
+        emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
+                       "initial_weights_cid": posted.weights_cid,
+                       "validation_cid": posted.validation_cid,
+                       "budget_wei": str(request.budget_wei)},
+             f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
+             f"rule {rule}, scoring {posted.spec.scoring.method}\n"
+             f"  spec {posted.spec_cid}\n  weights {posted.weights_cid}")
+
+
+def _project_json(info: ProjectInfo) -> dict[str, Any]:
+    p = info.params
+    return {
+        "project": info.id, "owner": info.owner, "status": info.status.name.lower(),
+        "budget_wei": str(info.budget_wei), "escrow_wei": str(info.escrow_wei),
+        "current_round": info.current_round, "rounds": p.rounds,
+        "trainers": info.trainer_count, "verifiers": info.verifier_count,
+        "aggregator": p.aggregator, "aggregator_bond_wei": str(p.aggregator_bond_wei),
+        "verifier_quorum": p.verifier_quorum, "min_trainers": p.min_trainers,
+        "max_trainers": p.max_trainers, "model_spec_cid": p.model_spec_cid,
+        "initial_weights_cid": p.initial_weights_cid,
+    }
+
+
+@app.command()
+def show(
+    project: int = typer.Argument(..., help="Project id."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Show a project's parameters, state and rounds."""
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        market = ctx.contracts.market
+        if not 1 <= project <= market.project_count():
+            raise ConfigError(f"project {project} does not exist "
+                              f"(there are {market.project_count()})")
+        info = market.project(project)
+        data = _project_json(info)
+        data["rounds_detail"] = [
+            {"round": r.round, "status": r.status.name.lower(), "phase": r.phase.name.lower(),
+             "commits": r.commits, "reveals": r.reveals, "agrees": r.agrees,
+             "disagrees": r.disagrees, "pool_wei": str(r.pool_wei),
+             "total_rewarded_wei": str(r.total_rewarded_wei), "model_cid": r.model_cid,
+             "result_cid": r.result_cid}
+            for r in (market.round(project, i) for i in range(1, info.current_round + 1))]
+        lines = [f"project {project} ({data['status']}), owner {info.owner}",
+                 f"  budget {wei_to_ether(info.budget_wei)} ETH, escrow "
+                 f"{wei_to_ether(info.escrow_wei)} ETH, round {info.current_round}/"
+                 f"{info.params.rounds}, {info.trainer_count} trainers, "
+                 f"{info.verifier_count} verifiers"]
+        for r in data["rounds_detail"]:
+            paid = wei_to_ether(int(r["total_rewarded_wei"]))
+            mark = "" if r["status"] != RoundStatus.FINALIZED.name.lower() else f", paid {paid} ETH"
+            lines.append(f"  round {r['round']}: {r['phase']} ({r['reveals']} reveals, "
+                         f"{r['agrees']} agree / {r['disagrees']} disagree{mark})")
+        emit(as_json, data, "\n".join(lines))
+
+
+@app.command("list")
+def list_(
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """List every project with its status and budget."""
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        market = ctx.contracts.market
+        infos = [market.project(p) for p in range(1, market.project_count() + 1)]
+        rows = [_project_json(i) for i in infos]
+        text = "\n".join(
+            f"{r['project']:>4}  {r['status']:<9} round {r['current_round']}/{r['rounds']}  "
+            f"budget {wei_to_ether(int(r['budget_wei']))} ETH  {r['trainers']} trainers"
+            for r in rows) or "no projects yet"
+        emit(as_json, {"projects": rows}, text)
+
+
+@app.command()
+def finish(
+    project: int = typer.Argument(..., help="Project id."),
+    data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account"),
+    rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """After the last round: credit unspent escrow to the owner and withdraw it."""
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        market = ctx.contracts.market
+        info = market.project(project)
+        if info.status.name == "RUNNING":
+            market.finish(project)
+        paid = market.withdraw() if market.credit_of() > 0 else 0
+        emit(as_json, {"project": project, "withdrawn_wei": str(paid)},
+             f"project {project} finished; withdrew {wei_to_ether(paid)} ETH to {ctx.address}")

@@ -1,0 +1,127 @@
+"""``fedmarket trainer register | join | run | withdraw``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fedmarket.chain.types import ParticipantKind
+from fedmarket.cli import participants
+from fedmarket.cli.common import JsonOpt, console, emit, user_errors
+from fedmarket.cli.context import (
+    AccountOpt,
+    Conn,
+    DataDirOpt,
+    IpfsOpt,
+    KeyFileOpt,
+    RpcOpt,
+    role_context,
+)
+from fedmarket.datasets import load_data
+from trainer.client import RoundSubmission, TrainerClient
+from trainer.local_training import ProgressCallback, TrainingProgress
+
+app = typer.Typer(help="Train on private data and get paid for the contribution.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def register(
+    stake: str = typer.Option("0.1", "--stake", help="Stake in ether (top-up if registered)."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Stake as a trainer."""
+    participants.register(ParticipantKind.TRAINER, stake,
+                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+
+@app.command()
+def join(
+    project: int = typer.Argument(..., help="Project id."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Join a project as a trainer."""
+    participants.join(ParticipantKind.TRAINER, project,
+                      Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+
+@app.command()
+def withdraw(
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Withdraw the trainer stake (once no open project binds it) and any credits."""
+    participants.withdraw(ParticipantKind.TRAINER,
+                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+
+class _RichReporter:
+    """Progress bar per round and a one-line summary, on the console."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task: int | None = None
+
+    def round_started(self, project: int, round_: int, samples: int) -> None:
+        if self.quiet:
+            return
+        self.bar = Progress(TextColumn(f"project {project} round {round_}"), BarColumn(),
+                            TextColumn("{task.completed}/{task.total} batches"),
+                            TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(),
+                            console=console, transient=True)
+        self.task = self.bar.add_task("train", total=None, loss=float("nan"))
+        self.bar.start()
+
+    def progress(self) -> ProgressCallback | None:
+        def update(p: TrainingProgress) -> None:
+            if self.bar is not None and self.task is not None:
+                self.bar.update(self.task, total=p.steps, completed=p.step, loss=p.loss)  # type: ignore[arg-type]
+        return None if self.quiet else update
+
+    def submitted(self, s: RoundSubmission) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if not self.quiet:
+            loss = f"{s.loss:.4f}" if s.loss is not None else "-"
+            console.print(f"round {s.round}: loss {loss}, {s.samples} samples, update {s.cid}, "
+                          f"reveal tx {s.reveal_tx[:18]}…", highlight=False)
+
+    def note(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        if not self.quiet:
+            console.print(message, highlight=False)
+
+
+@app.command()
+def run(
+    project: int = typer.Argument(..., help="Project id."),
+    data: str = typer.Option(..., "--data", help="Private data: 'digits', .csv, .npz or a "
+                                                  "folder of class subfolders."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: cuda if "
+                                                      "available)."),
+    rounds: int = typer.Option(None, "--rounds", help="Stop after this many rounds."),
+    timeout: float = typer.Option(3600, "--timeout", help="Give up after this many seconds."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Train every round of a joined project: fetch, train, upload, commit, reveal."""
+    with user_errors():
+        dataset = load_data(data)
+        with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+            client = TrainerClient(
+                ctx.contracts, ctx.store, dataset,
+                ctx.settings.data_dir / "trainer" / ctx.address.lower() / "pending",
+                device=device, reporter=_RichReporter(quiet=as_json))
+            done = client.run(project, max_rounds=rounds, timeout=timeout)
+        emit(as_json, {"project": project, "rounds": [
+            {"round": s.round, "cid": s.cid, "samples": s.samples, "loss": s.loss,
+             "commit_tx": s.commit_tx, "reveal_tx": s.reveal_tx, "device": s.device}
+            for s in done]}, f"submitted {len(done)} round(s) to project {project}")
