@@ -1,21 +1,27 @@
 """Benchmark the aggregation rules and contribution scorers against Flower's numpy versions.
 
 For N in {10, 50} and D in {100k, 1M}: the time of each rule and scorer, Flower's own
-implementation on the same inputs in the same run (when it has one), and one pass over the N*D
-floats (``x.sum()``), the memory-bandwidth floor. Prints a table; ``--json`` prints one object.
+implementation on the same inputs in the same run (when it has one), and the memory-bandwidth
+floor: one pass over N*D float32 at the speed of ``x.sum()`` over an array far larger than any
+cache (a small array would be cache-resident and look faster than memory). Prints a table;
+``--json`` prints one object.
 
-    .venv/bin/python bench/aggregation.py [--json] [--quick]
+    .venv/bin/python bench/aggregation.py [--json] [--quick] [--repeats R]
 
-Ours: best of 3 runs; Flower: one run (it is slow). Flower's Bulyan repeats its O(N^2 D) Krum
-for every one of its n - 2f picks, so it is skipped where that would take minutes.
-Leave-one-out and GTG-Shapley use a cheap utility (a scalar function of precomputed per-update
-statistics), so their rows show the scorer's own overhead, not model evaluation.
+Ours: median of ``R`` runs (default 5). Flower: median of up to 3 runs, one when a run takes over
+a second (it is slow). Flower's Bulyan repeats its O(N^2 D) Krum for every one of its n - 2f
+picks, so it is skipped where that would take minutes. Leave-one-out and GTG-Shapley use a cheap
+utility (a scalar function of precomputed per-update statistics), so their rows show the scorer's
+own overhead, not model evaluation. Flower (``flwr``) is an optional extra: without it the Flower
+column is left empty and a note says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -28,20 +34,29 @@ from aggregator import contribution, rules
 from aggregator.contribution import ScoringContext
 
 try:
-    from flwr.server.strategy import aggregate as flwr_agg
-except ImportError:  # flwr is a dev dependency; the column is left empty without it
+    flwr_agg: Any = importlib.import_module("flwr.server.strategy.aggregate")
+except ImportError:  # flwr is an optional bench extra; the column is left empty without it
     flwr_agg = None
 
 SKIP_FLOWER = {("bulyan", 50, 1_000_000)}
+FLOOR_ELEMENTS = 1 << 26  # 256 MiB of float32: well past the last-level cache
 
 
-def best_ms(fn: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
+def median_ms(fn: Callable[[], Any], repeats: int, slow_s: float | None = None) -> float:
+    times: list[float] = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
+        times.append(time.perf_counter() - start)
+        if slow_s is not None and times[-1] > slow_s:
+            break
+    return statistics.median(times) * 1e3
+
+
+def floor_ns_per_float(repeats: int) -> float:
+    big = torch.ones(FLOOR_ELEMENTS)
+    big.sum()  # fault the pages in
+    return median_ms(lambda: big.sum(), max(repeats, 5)) * 1e6 / FLOOR_ELEMENTS
 
 
 def make_updates(n: int, d: int, f: int) -> torch.Tensor:
@@ -65,22 +80,32 @@ def flower_calls(results: list, n: int, f: int) -> dict[str, Callable[[], Any]]:
     }
 
 
-def run_case(n: int, d: int, repeats: int) -> list[dict[str, Any]]:
+def rule(name: str, **params: Any) -> Callable[[torch.Tensor, torch.Tensor], Any]:
+    cls: Any = rules.get(name)  # the registry's type is the base class, without the params
+    return cls(**params)
+
+
+def scorer(name: str, **params: Any) -> Callable[[ScoringContext], Any]:
+    cls: Any = contribution.get(name)
+    return cls(**params)
+
+
+def run_case(n: int, d: int, repeats: int, ns_per_float: float) -> list[dict[str, Any]]:
     f = (n - 3) // 4  # the largest f Bulyan allows
     x = make_updates(n, d, f)
     w = torch.full((n,), 100.0)
-    floor = best_ms(lambda: x.sum(), repeats)
+    floor = ns_per_float * n * d / 1e6
     ours: dict[str, Callable[[], Any]] = {
-        "fedavg": lambda: rules.get("fedavg")()(x, w),
-        "krum": lambda: rules.get("krum")(f=f)(x, w),
-        "multi_krum": lambda: rules.get("multi_krum")(f=f)(x, w),
-        "median": lambda: rules.get("median")()(x, w),
-        "trimmed_mean": lambda: rules.get("trimmed_mean")(f=f)(x, w),
-        "bulyan": lambda: rules.get("bulyan")(f=f)(x, w),
-        "centered_clip": lambda: rules.get("centered_clip")()(x, w),
-        "norm_bound": lambda: rules.get("norm_bound")()(x, w),
+        "fedavg": lambda: rule("fedavg")(x, w),
+        "krum": lambda: rule("krum", f=f)(x, w),
+        "multi_krum": lambda: rule("multi_krum", f=f)(x, w),
+        "median": lambda: rule("median")(x, w),
+        "trimmed_mean": lambda: rule("trimmed_mean", f=f)(x, w),
+        "bulyan": lambda: rule("bulyan", f=f)(x, w),
+        "centered_clip": lambda: rule("centered_clip")(x, w),
+        "norm_bound": lambda: rule("norm_bound")(x, w),
     }
-    aggregate = rules.get("median")()(x, w)[0]
+    aggregate = rule("median")(x, w)[0]
     stats = (x[:, :1000].double() @ torch.ones(1000, dtype=torch.float64)).tolist()
 
     def cheap_utility(subset: tuple[int, ...]) -> float:
@@ -88,24 +113,24 @@ def run_case(n: int, d: int, repeats: int) -> list[dict[str, Any]]:
 
     players = tuple(range(n))
     ctx = ScoringContext(players, seed=1, updates=x, aggregate=aggregate, utility=cheap_utility)
-    ours["score:cosine"] = lambda: contribution.get("cosine")()(ctx)
-    ours["score:leave_one_out"] = lambda: contribution.get("leave_one_out")()(ctx)
-    ours["score:gtg_shapley"] = lambda: contribution.get("gtg_shapley")(max_sweeps=10)(ctx)
+    ours["score:cosine"] = lambda: scorer("cosine")(ctx)
+    ours["score:leave_one_out"] = lambda: scorer("leave_one_out")(ctx)
+    ours["score:gtg_shapley"] = lambda: scorer("gtg_shapley", max_sweeps=10)(ctx)
 
     flower: dict[str, Callable[[], Any]] = {}
     if flwr_agg is not None:
         results = [([row.numpy().copy()], 100) for row in x]
         flower = flower_calls(results, n, f)
-    rows = [{"n": n, "d": d, "f": f, "op": "floor:x.sum()", "ours_ms": floor}]
+    rows = [{"n": n, "d": d, "f": f, "op": "floor:1 pass", "ours_ms": floor}]
     for name, fn in ours.items():
         row: dict[str, Any] = {"n": n, "d": d, "f": f, "op": name}
-        row["ours_ms"] = best_ms(fn, repeats)
+        row["ours_ms"] = median_ms(fn, repeats)
         row["x_floor"] = row["ours_ms"] / floor
         if name in flower:
             if (name, n, d) in SKIP_FLOWER:
                 row["flower_note"] = "skipped: n - 2f full Krum passes, minutes"
             else:
-                row["flower_ms"] = best_ms(flower[name], 1)
+                row["flower_ms"] = median_ms(flower[name], 3, slow_s=1.0)
                 row["speedup"] = row["flower_ms"] / row["ours_ms"]
         rows.append(row)
         print(f"  {n=} {d=} {name}: {row['ours_ms']:.1f} ms", file=sys.stderr)
@@ -131,21 +156,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="D = 100k only, one repeat")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per rule (median)")
     args = parser.parse_args()
     dims = [100_000] if args.quick else [100_000, 1_000_000]
-    repeats = 1 if args.quick else 3
-    rows = [r for n in (10, 50) for d in dims for r in run_case(n, d, repeats)]
+    repeats = 1 if args.quick else args.repeats
+    note = None if flwr_agg is not None else "flwr not installed: Flower column left empty"
+    if note:
+        print(f"note: {note} (install the bench extra for it)", file=sys.stderr)
+    ns_per_float = floor_ns_per_float(repeats)
+    rows = [r for n in (10, 50) for d in dims for r in run_case(n, d, repeats, ns_per_float)]
     meta = {
         "torch": torch.__version__,
         "numpy": np.__version__,
         "threads": torch.get_num_threads(),
         "flower": None if flwr_agg is None else __import__("flwr").__version__,
+        "floor_ns_per_float": ns_per_float,
+        "note": note,
     }
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows}))
     else:
-        if flwr_agg is None:
-            print("flwr not installed: Flower column left empty (pip install flwr)")
+        if note:
+            print(f"note: {note} (install the bench extra for it)")
         print(json.dumps(meta))
         print(render(rows))
 

@@ -17,11 +17,12 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, int_param, register
-from .distances import column_chunks, pairwise_sq_distances
+from .chunks import map_chunks
+from .distances import pairwise_sq_distances
 from .krum import krum_scores, lowest
-from .median import SORT_CHUNK_ELEMENTS, sort_columns
+from .median import sorted_columns
 
-__all__ = ["Bulyan", "bulyan_select"]
+__all__ = ["Bulyan", "bulyan_select", "closest_to_median_mean"]
 
 
 def bulyan_select(dist: torch.Tensor, f: int, theta: int) -> list[int]:
@@ -39,19 +40,41 @@ def bulyan_select(dist: torch.Tensor, f: int, theta: int) -> list[int]:
     return chosen
 
 
-def _closest_to_median_mean(block: torch.Tensor, beta: int) -> torch.Tensor:
-    """Per column of ``block`` ``[theta, C]``: mean of the ``beta`` values nearest the median.
+def closest_to_median_mean(ordered: np.ndarray, beta: int) -> np.ndarray:
+    """Per sorted row of ``ordered`` ``[C, theta]``: mean of the ``beta`` values nearest the median.
 
-    Equal distances go to the smaller value (a stable sort over the sorted column).
+    Equal distances go to the smaller value. In a sorted row the distance to the median falls to
+    the middle and rises after it: the values left of the middle, read leftwards, and those right
+    of it, read rightwards, are two lists sorted by distance, and the ``beta`` nearest values are
+    the first ``beta`` of their merge (the left one first on a tie). That merge takes ``k`` from
+    the left, ``k`` being the number of ``i < beta`` with ``left[i] <= right[beta - 1 - i]``
+    (monotone in ``i``), so the nearest values are the window of ``beta`` sorted values starting
+    ``k`` left of the middle. Values at equal distance on one side are equal, so which of them
+    the rule takes does not change the mean. Sums in float64.
     """
-    theta = block.shape[0]
-    ordered = sort_columns(block).astype(np.float64)
+    rows, theta = ordered.shape
+    if beta == theta:
+        return ordered.mean(axis=1, dtype=np.float64)
     if theta % 2:
-        med = ordered[theta // 2]
+        med = ordered[:, theta // 2].astype(np.float64)
     else:
-        med = (ordered[theta // 2 - 1] + ordered[theta // 2]) / 2
-    nearest = np.argsort(np.abs(ordered - med), axis=0, kind="stable")[:beta]
-    return torch.from_numpy(np.take_along_axis(ordered, nearest, axis=0).mean(axis=0))
+        med = (ordered[:, theta // 2 - 1].astype(np.float64) + ordered[:, theta // 2]) / 2
+    # band row j holds sorted position middle - beta + j of every row; +inf outside the row.
+    # Position-major, so that each step below runs over contiguous memory.
+    middle = (theta + 1) // 2
+    lo, hi = max(0, middle - beta), min(theta, middle + beta)
+    band = np.full((2 * beta, rows), np.inf)
+    band[lo - middle + beta : hi - middle + beta] = ordered[:, lo:hi].T
+    dist = np.abs(band - med)
+    k = np.zeros(rows, dtype=np.intp)
+    for i in range(beta):
+        k += dist[beta - 1 - i] <= dist[2 * beta - 1 - i]
+    first = (beta - k) * rows + np.arange(rows)
+    flat = band.ravel()
+    total = np.zeros(rows)
+    for i in range(beta):
+        total += flat[first + i * rows]
+    return total / beta
 
 
 @register("bulyan")
@@ -72,7 +95,12 @@ class Bulyan(Rule):
         beta = theta - 2 * f
         selected = sorted(bulyan_select(dist, f, theta))
         out = torch.empty(dim, dtype=updates.dtype)
-        for cols in column_chunks(theta, dim, SORT_CHUNK_ELEMENTS):
-            block = updates[selected, cols]
-            out[cols] = _closest_to_median_mean(block, beta).to(updates.dtype)
+        rows = np.asarray(selected)
+
+        def bulyan_chunk(cols: slice) -> None:
+            ordered = sorted_columns(updates, cols, rows)
+            out[cols] = torch.from_numpy(closest_to_median_mean(ordered, beta))
+
+        for _ in map_chunks(bulyan_chunk, theta, dim):
+            pass
         return RuleResult(out, selected, {"krum_score": scores.tolist()})

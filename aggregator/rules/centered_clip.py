@@ -7,9 +7,13 @@ analogue is the zero update, i.e. the current global model), iterate ``iters`` t
     v <- v + (1/n) * sum_i (x_i - v) * min(1, tau / ||x_i - v||)
 
 ``tau`` is the clipping radius; if not given it is the median of ``||x_i - v||`` at the first
-iteration (then held fixed), a scale-free default. Distances and sums use float64. Every update
-is accepted (clipping bounds each one's influence instead); ``clip_factor`` records the final
-``min(1, tau / ||x_i - v||)`` of each.
+iteration (then held fixed), a scale-free default. Differences, distances and sums use float64.
+Every update is accepted (clipping bounds each one's influence instead); ``clip_factor`` records
+the final ``min(1, tau / ||x_i - v||)`` of each.
+
+One pass over the updates per iteration, plus one for the first distances: while a chunk is in
+cache it is moved to the new centre and its distances to that centre are taken for the next
+iteration.
 """
 
 from __future__ import annotations
@@ -19,17 +23,41 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, int_param, register
-from .distances import column_chunks
+from .chunks import map_chunks, scratch
 
-__all__ = ["CenteredClip"]
+__all__ = ["CenteredClip", "CLIP_CHUNK_ELEMENTS"]
+
+#: Elements per chunk here (its float64 copy is 8 MiB, reused by each worker thread).
+CLIP_CHUNK_ELEMENTS = 1 << 20
 
 
-def _distances_to(updates: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
-    out = torch.zeros(updates.shape[0], dtype=torch.float64)
-    for cols in column_chunks(updates.shape[0], updates.shape[1]):
-        diff = updates[:, cols].double() - center[cols]
-        out += (diff * diff).sum(dim=1)
-    return out.sqrt()
+def _clip_pass(
+    updates: torch.Tensor, center: torch.Tensor, coef: torch.Tensor | None, distances: bool
+) -> torch.Tensor | None:
+    """Move ``center`` (float64, in place) by ``coef @ (x - center)``, chunk by chunk.
+
+    With ``coef`` None the centre stays (it is zero: the first pass). Returns
+    ``||x_i - center||^2`` to the new centre when ``distances`` is set, else None.
+    """
+    n, dim = updates.shape
+
+    def clip_chunk(cols: slice) -> torch.Tensor | None:
+        block = updates[:, cols]
+        diff = scratch((block.shape[0], block.shape[1]), torch.float64)
+        diff.copy_(block)
+        if coef is not None:  # else the centre is still zero
+            diff -= center[cols]
+            step = coef @ diff
+            center[cols] += step
+            if distances:
+                diff -= step
+        return torch.linalg.vector_norm(diff, dim=1).square() if distances else None
+
+    total = torch.zeros(n, dtype=torch.float64)
+    for part in map_chunks(clip_chunk, n, dim, CLIP_CHUNK_ELEMENTS):
+        if part is not None:
+            total += part
+    return total if distances else None
 
 
 @register("centered_clip")
@@ -47,17 +75,16 @@ class CenteredClip(Rule):
         center = torch.zeros(dim, dtype=torch.float64)
         tau = self.tau
         factors = torch.ones(n, dtype=torch.float64)
-        for _ in range(self.iters):
-            dist = _distances_to(updates, center)
+        sq_dist = _clip_pass(updates, center, None, distances=True)
+        for it in range(self.iters):
+            assert sq_dist is not None
+            dist = sq_dist.sqrt()
             if not bool(torch.isfinite(dist).all()):
                 raise AggregationError("updates must be finite (non-finite values found)")
             if tau is None:
                 tau = float(torch.quantile(dist, 0.5, interpolation="midpoint"))
             factors = torch.where(dist > tau, tau / dist.clamp(min=1e-300), 1.0)
-            coef = factors / n
-            step = torch.zeros(dim, dtype=torch.float64)
-            for cols in column_chunks(n, dim):
-                step[cols] = coef @ (updates[:, cols].double() - center[cols])
-            center = center + step
+            last = it == self.iters - 1
+            sq_dist = _clip_pass(updates, center, factors / n, distances=not last)
         scores = {"clip_factor": factors.tolist()}
         return RuleResult(center.to(updates.dtype), list(range(n)), scores)

@@ -1,51 +1,74 @@
 """Shared tensor math for the rules: chunked pairwise distances, weighted means, row norms.
 
-Every helper walks the update matrix ``[N, D]`` in column chunks so that the extra memory stays
-bounded (about :data:`CHUNK_ELEMENTS` floats per temporary, whatever ``D`` is) and each chunk is
-still hot in cache when it is reused.
+Every helper walks the update matrix ``[N, D]`` in column chunks (:mod:`.chunks`), on the worker
+threads, so that the extra memory stays bounded whatever ``D`` is.
 
-Numerics: the pairwise squared distances come from the Gram matrix,
-``d(i, j) = G[i, i] + G[j, j] - 2 G[i, j]``. Each chunk's Gram block is one BLAS call in the input
-precision (float32 for models; its inner sums are short, a chunk at a time), and the blocks are
-accumulated across chunks in float64, so error does not grow with ``D``. That keeps Krum
-compute-bound on one GEMM rather than on float64 conversion; relative error of a distance is
-about ``1e-6 * (|x_i|^2 + |x_j|^2) / d(i, j)``, far below what separates honest from poisoned
-updates, and results are clamped at zero. Means and norms accumulate in float64.
+Numerics: each chunk's products are one BLAS call (or one reduction) in the input precision, whose
+inner sums are short (a chunk's width, or at most :data:`ROW_GROUP` rows); partial results are
+accumulated across chunks and row groups in float64, in chunk order, so error does not grow with
+``D`` or ``N`` and the result is the same on every run. That keeps the rules bound by memory
+bandwidth (or, for the Gram matrix, by one GEMM) rather than by float64 conversion.
+
+Float32 squares overflow for values above about 1e18 and underflow below about 1e-19; a chunk
+whose squared row norms leave ``[SAFE_LOW, SAFE_HIGH]`` (huge, tiny or all-zero rows) is redone
+in float64, so no finite input fails or loses its small terms.
+
+The pairwise squared distances come from the Gram matrix,
+``d(i, j) = G[i, i] + G[j, j] - 2 G[i, j]``; relative error of a distance is about
+``1e-6 * (|x_i|^2 + |x_j|^2) / d(i, j)``, far below what separates honest from poisoned updates,
+and results are clamped at zero. A weighted mean is a float32 GEMV per chunk and row group: a few
+float32 roundings per coordinate of the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from fedmarket.errors import AggregationError
 
+from .chunks import CHUNK_ELEMENTS, column_chunks, map_chunks
+
 __all__ = [
     "CHUNK_ELEMENTS",
+    "ROW_GROUP",
     "check_updates",
     "check_finite",
     "column_chunks",
     "gram_matrix",
     "pairwise_sq_distances",
+    "SAFE_LOW",
+    "SAFE_HIGH",
+    "chunk_sq_norms",
+    "weighted_rows",
     "weighted_mean",
+    "weighted_sum",
     "row_sq_norms",
     "row_dots",
 ]
 
-#: Floats per temporary chunk (16 MiB of float32): large enough for BLAS efficiency, small
-#: enough that a float64 copy of a chunk stays in the last-level cache.
-CHUNK_ELEMENTS = 1 << 22
+#: Rows summed in the input precision before the partial sum is carried on in float64.
+ROW_GROUP = 64
+
+#: Squared row norms of a chunk within which float32 sums of squares neither overflow nor lose
+#: terms to underflow (relative loss below about 1e-8 for chunks of a million elements).
+SAFE_LOW, SAFE_HIGH = 1e-24, 1e36
 
 
-def column_chunks(n_rows: int, dim: int, budget: int | None = None) -> Iterator[slice]:
-    """Yield column slices of ``[0, dim)`` holding about ``budget`` elements over ``n_rows``.
+def _needs_float64(block: torch.Tensor, sq_norms: torch.Tensor) -> bool:
+    """Tell whether a float32 chunk's products left the safe range (see the module notes)."""
+    if block.dtype == torch.float64:
+        return False
+    return not bool(((sq_norms >= SAFE_LOW) & (sq_norms <= SAFE_HIGH)).all())
 
-    ``budget`` defaults to :data:`CHUNK_ELEMENTS`.
-    """
-    width = max(256, (budget or CHUNK_ELEMENTS) // max(1, n_rows))
-    for start in range(0, dim, width):
-        yield slice(start, min(dim, start + width))
+
+def chunk_sq_norms(block: torch.Tensor) -> torch.Tensor:
+    """Return the float64 squared norm of each row of one chunk ``[m, C]``."""
+    sq = torch.linalg.vector_norm(block, dim=1).double().square()
+    if _needs_float64(block, sq):
+        sq = torch.linalg.vector_norm(block, dim=1, dtype=torch.float64).square()
+    return sq
 
 
 def check_updates(updates: torch.Tensor, weights: torch.Tensor | None = None) -> None:
@@ -74,18 +97,27 @@ def check_updates(updates: torch.Tensor, weights: torch.Tensor | None = None) ->
 
 def check_finite(updates: torch.Tensor) -> None:
     """Raise if any update holds NaN or infinity (validation should have rejected it)."""
-    for cols in column_chunks(updates.shape[0], updates.shape[1]):
-        if not bool(torch.isfinite(updates[:, cols]).all()):
-            raise AggregationError("updates must be finite (non-finite values found)")
+    n, dim = updates.shape
+    finite = map_chunks(lambda cols: bool(torch.isfinite(updates[:, cols]).all()), n, dim)
+    if not all(list(finite)):
+        raise AggregationError("updates must be finite (non-finite values found)")
 
 
 def gram_matrix(updates: torch.Tensor) -> torch.Tensor:
     """Return the float64 Gram matrix ``X X^T`` of ``updates`` ``[N, D]``, chunked over D."""
-    n = updates.shape[0]
-    gram = torch.zeros(n, n, dtype=torch.float64)
-    for cols in column_chunks(n, updates.shape[1]):
+    n, dim = updates.shape
+
+    def block_gram(cols: slice) -> torch.Tensor:
         block = updates[:, cols]
-        gram += (block @ block.T).double()
+        gram = block @ block.T
+        if _needs_float64(block, gram.diagonal()):
+            wide = block.double()
+            return wide @ wide.T
+        return gram
+
+    gram = torch.zeros(n, n, dtype=torch.float64)
+    for part in map_chunks(block_gram, n, dim):
+        gram += part
     return gram
 
 
@@ -104,12 +136,31 @@ def pairwise_sq_distances(updates: torch.Tensor) -> torch.Tensor:
     return dist
 
 
+def weighted_rows(block: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """Return ``coef @ block`` for ``block`` ``[m, C]`` and float64 ``coef`` ``[m]``.
+
+    Products and sums within a group of :data:`ROW_GROUP` rows are in the block's precision,
+    the groups are added in float64 (the single-group result keeps the block's dtype).
+    """
+    if block.dtype == torch.float64:
+        return coef @ block
+    total: torch.Tensor | None = None
+    for start in range(0, block.shape[0], ROW_GROUP):
+        rows = slice(start, start + ROW_GROUP)
+        part = coef[rows].to(block.dtype) @ block[rows]
+        total = part if total is None else total.double() + part
+    assert total is not None
+    if not bool(torch.isfinite(total).all()):  # overflow near the float32 limit, or NaN input
+        return coef @ block.double()
+    return total
+
+
 def weighted_mean(
     updates: torch.Tensor, weights: torch.Tensor, rows: Sequence[int] | None = None
 ) -> torch.Tensor:
-    """Return ``sum_i w_i x_i / sum_i w_i`` over ``rows`` (all rows if None), float64 sums.
+    """Return ``sum_i w_i x_i / sum_i w_i`` over ``rows`` (all rows if None).
 
-    The result has the dtype of ``updates``.
+    The result has the dtype of ``updates``; see :func:`weighted_rows` for the precision.
     """
     idx = list(range(updates.shape[0])) if rows is None else list(rows)
     if not idx:
@@ -118,31 +169,61 @@ def weighted_mean(
     total = float(w.sum())
     if total <= 0:
         raise AggregationError("weights of the averaged updates must have a positive sum")
-    coef = w / total
-    contiguous = idx == list(range(idx[0], idx[0] + len(idx)))
-    out = torch.empty(updates.shape[1], dtype=updates.dtype)
-    for cols in column_chunks(len(idx), updates.shape[1]):
-        block = updates[idx[0] : idx[0] + len(idx), cols] if contiguous else updates[idx, cols]
-        out[cols] = (coef @ block.double()).to(updates.dtype)
+    return weighted_sum(updates, w / total, idx)
+
+
+def weighted_sum(
+    updates: torch.Tensor, coef: torch.Tensor, rows: Sequence[int] | None = None
+) -> torch.Tensor:
+    """Return ``sum_k coef[k] x_rows[k]`` (``rows`` all rows if None), in ``updates``' dtype.
+
+    ``coef`` is float64, one per summed row; see :func:`weighted_rows` for the precision.
+    """
+    n, dim = updates.shape
+    idx = list(range(n)) if rows is None else list(rows)
+    source, full_coef = updates, coef
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        source = updates[idx[0] : idx[0] + len(idx)]
+    else:  # zero coefficients for the rows left out: one GEMV, no gathered copy of the rows
+        full_coef = torch.zeros(n, dtype=torch.float64)
+        full_coef[idx] = coef
+    index = torch.tensor(idx)
+    out = torch.empty(dim, dtype=updates.dtype)
+
+    def sum_chunk(cols: slice) -> None:
+        total = weighted_rows(source[:, cols], full_coef)
+        if not bool(torch.isfinite(total).all()):  # a non-finite row, maybe one left out
+            total = weighted_rows(updates[:, cols].index_select(0, index), coef)
+        out[cols] = total
+
+    for _ in map_chunks(sum_chunk, source.shape[0], dim):
+        pass
     return out
 
 
 def row_sq_norms(updates: torch.Tensor) -> torch.Tensor:
     """Return the float64 squared Euclidean norm of each row ``[N]``."""
-    out = torch.zeros(updates.shape[0], dtype=torch.float64)
-    for cols in column_chunks(updates.shape[0], updates.shape[1]):
-        block = updates[:, cols].double()
-        out += (block * block).sum(dim=1)
+    n, dim = updates.shape
+    out = torch.zeros(n, dtype=torch.float64)
+    for part in map_chunks(lambda cols: chunk_sq_norms(updates[:, cols]), n, dim):
+        out += part
     return out
 
 
 def row_dots(updates: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
     """Return the float64 dot product of each row with ``vector`` ``[D]``."""
-    if vector.shape != (updates.shape[1],):
-        raise AggregationError(
-            f"vector must have shape [{updates.shape[1]}], got {tuple(vector.shape)}"
-        )
-    out = torch.zeros(updates.shape[0], dtype=torch.float64)
-    for cols in column_chunks(updates.shape[0], updates.shape[1]):
-        out += updates[:, cols].double() @ vector[cols].double()
+    n, dim = updates.shape
+    if vector.shape != (dim,):
+        raise AggregationError(f"vector must have shape [{dim}], got {tuple(vector.shape)}")
+    target = vector.to(updates.dtype)
+
+    def dots_chunk(cols: slice) -> torch.Tensor:
+        dots = updates[:, cols] @ target[cols]
+        if not bool(torch.isfinite(dots).all()):  # float32 overflow: redo in float64
+            return updates[:, cols].double() @ vector[cols].double()
+        return dots.double()
+
+    out = torch.zeros(n, dtype=torch.float64)
+    for part in map_chunks(dots_chunk, n, dim):
+        out += part
     return out

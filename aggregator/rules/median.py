@@ -11,35 +11,47 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fedmarket.errors import AggregationError
+
 from .base import Rule, RuleResult, register
-from .distances import check_finite, column_chunks
+from .chunks import map_chunks
 
-__all__ = ["CoordinateMedian", "coordinate_median", "sort_columns", "SORT_CHUNK_ELEMENTS"]
-
-#: Elements per chunk for per-coordinate sorting.
-SORT_CHUNK_ELEMENTS = 1 << 20
+__all__ = ["CoordinateMedian", "coordinate_median", "sorted_columns"]
 
 
-def sort_columns(block: torch.Tensor) -> np.ndarray:
-    """Return ``block`` ``[N, C]`` sorted along dim 0, as a numpy array.
+def sorted_columns(
+    updates: torch.Tensor, cols: slice, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Return columns ``cols`` of ``updates`` (only ``rows`` if given) as ``[C, N]``, rows sorted.
 
-    numpy's vectorised (SIMD) sort along axis 0 is an order of magnitude faster than torch's
-    sort, median or kthvalue on CPU for these short columns.
+    Transposed so that each coordinate's values are contiguous: numpy's vectorised (SIMD) sort of
+    short contiguous rows is several times faster than sorting along the strided axis, and much
+    faster than torch's sort, median or kthvalue on CPU. Raises :class:`AggregationError` on a
+    non-finite value (validation should have rejected it; a sort would silently misplace it).
     """
-    return np.sort(block.numpy(), axis=0)
+    block = updates[:, cols].numpy().T
+    values = np.ascontiguousarray(block if rows is None else block[:, rows])
+    if not np.isfinite(values).all():
+        raise AggregationError("updates must be finite (non-finite values found)")
+    values.sort(axis=1)
+    return values
 
 
 def coordinate_median(updates: torch.Tensor) -> torch.Tensor:
     """Return the coordinate-wise median ``[D]`` of ``updates`` ``[N, D]``."""
     n, dim = updates.shape
     out = torch.empty(dim, dtype=updates.dtype)
-    for cols in column_chunks(n, dim, SORT_CHUNK_ELEMENTS):
-        ordered = sort_columns(updates[:, cols])
+
+    def median_chunk(cols: slice) -> None:
+        ordered = sorted_columns(updates, cols)
         if n % 2:
-            mid = ordered[n // 2]
+            mid = ordered[:, n // 2]
         else:
-            mid = (ordered[n // 2 - 1].astype(np.float64) + ordered[n // 2]) / 2
-        out[cols] = torch.from_numpy(np.asarray(mid)).to(updates.dtype)
+            mid = (ordered[:, n // 2 - 1].astype(np.float64) + ordered[:, n // 2]) / 2
+        out[cols] = torch.from_numpy(np.ascontiguousarray(mid))
+
+    for _ in map_chunks(median_chunk, n, dim):
+        pass
     return out
 
 
@@ -48,5 +60,4 @@ class CoordinateMedian(Rule):
     """Coordinate-wise median; accepts every update."""
 
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
-        check_finite(updates)
         return RuleResult(coordinate_median(updates), list(range(updates.shape[0])))

@@ -2,7 +2,7 @@
 
 Sun, Kairouz, Suresh, McMahan, "Can You Really Backdoor Federated Learning?", 2019
 (arXiv:1911.07963). Each update ``x_i`` is scaled by ``min(1, M / ||x_i||)`` and the clipped
-updates are averaged with their sample weights (float64). The paper fixes ``M``; without one we
+updates are averaged with their sample weights. The paper fixes ``M``; without one we
 use the median update norm of the round, a scale-free default. The paper's optional Gaussian
 noise ("weak DP") is left out to keep the round reproducible. Every update is accepted.
 """
@@ -14,7 +14,7 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, register
-from .distances import column_chunks, row_sq_norms
+from .distances import row_sq_norms, weighted_sum
 
 __all__ = ["NormBound"]
 
@@ -29,7 +29,7 @@ class NormBound(Rule):
         )
 
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
-        n, dim = updates.shape
+        n = updates.shape[0]
         norms = row_sq_norms(updates).sqrt()
         if not bool(torch.isfinite(norms).all()):
             raise AggregationError("updates must be finite (non-finite values found)")
@@ -39,8 +39,6 @@ class NormBound(Rule):
         factors = torch.where(norms > bound, bound / norms.clamp(min=1e-300), 1.0)
         w = weights.double()
         coef = w * factors / float(w.sum())
-        out = torch.empty(dim, dtype=updates.dtype)
-        for cols in column_chunks(n, dim):
-            out[cols] = (coef @ updates[:, cols].double()).to(updates.dtype)
+        out = weighted_sum(updates, coef)
         scores = {"norm": norms.tolist(), "clip_factor": factors.tolist()}
         return RuleResult(out, list(range(n)), scores)

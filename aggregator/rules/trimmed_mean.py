@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, int_param, register
-from .distances import check_finite, column_chunks
-from .median import SORT_CHUNK_ELEMENTS, sort_columns
+from .chunks import map_chunks
+from .median import sorted_columns
 
 __all__ = ["TrimmedMean", "trimmed_mean"]
 
@@ -29,9 +30,13 @@ def trimmed_mean(updates: torch.Tensor, k: int) -> torch.Tensor:
     if n <= 2 * k:
         raise AggregationError(f"trimmed_mean requires n > 2k, got n={n}, k={k}")
     out = torch.empty(dim, dtype=updates.dtype)
-    for cols in column_chunks(n, dim, SORT_CHUNK_ELEMENTS):
-        kept = sort_columns(updates[:, cols])[k : n - k]
-        out[cols] = torch.from_numpy(kept.mean(axis=0, dtype="float64")).to(updates.dtype)
+
+    def trimmed_chunk(cols: slice) -> None:
+        kept = sorted_columns(updates, cols)[:, k : n - k]
+        out[cols] = torch.from_numpy(kept.mean(axis=1, dtype=np.float64))
+
+    for _ in map_chunks(trimmed_chunk, n, dim):
+        pass
     return out
 
 
@@ -55,6 +60,5 @@ class TrimmedMean(Rule):
         return math.floor(self.beta * n)
 
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
-        check_finite(updates)
         k = self.trim_count(updates.shape[0])
         return RuleResult(trimmed_mean(updates, k), list(range(updates.shape[0])))

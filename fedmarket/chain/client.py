@@ -136,7 +136,9 @@ class ChainClient:
         """Estimate (decoding any revert), sign, send and wait for one transaction."""
         tx: dict[str, Any] = {"from": self.address, "value": value}
         try:
-            estimated = call.estimate_gas(tx)
+            # Simulate on the pending block, like views: at `latest` a local automine node
+            # would judge deadlines by its last block's timestamp, not by the time now.
+            estimated = call.estimate_gas(tx, block_identifier="pending")
         except (ContractCustomError, ContractLogicError) as exc:
             raise decode_revert(_revert_data(exc), label.split(".")[0], abi) from None
         tx.update({

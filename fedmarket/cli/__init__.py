@@ -8,6 +8,7 @@ from fedmarket import __version__
 from fedmarket.cli.aggregator import app as aggregator_app
 from fedmarket.cli.api import app as api_app
 from fedmarket.cli.chain import app as chain_app
+from fedmarket.cli.demo import demo
 from fedmarket.cli.project import app as project_app
 from fedmarket.cli.rewards import claim, rewards
 from fedmarket.cli.store import app as store_app
@@ -32,6 +33,7 @@ app.add_typer(verifier_app, name="verifier")
 app.add_typer(api_app, name="api")
 app.command("rewards")(rewards)
 app.command("claim")(claim)
+app.command("demo")(demo)
 
 
 @app.command()

@@ -35,18 +35,14 @@ def serve(
     confirmations: int = ConfirmOpt,
 ) -> None:
     """Run the API and dashboard (http://HOST:PORT/) with the indexer in the background."""
-    import uvicorn
-    from market_api.service import open_service
+    from market_api.service import open_service, run_server
 
     settings = settings_from(data_dir=data_dir, rpc_url=rpc_url, index_url=index_url)
     with user_errors():
         service = open_service(settings, confirmations=confirmations)
-    try:
-        typer.echo(f"fedmarket API and dashboard on http://{host}:{port}/ "
-                   f"(chain {service.deployment.chain_id}, index {service.index.url})")
-        uvicorn.run(service.app(interval=interval), host=host, port=port, log_level="warning")
-    finally:
-        service.close()
+    typer.echo(f"fedmarket API and dashboard on http://{host}:{port}/ "
+               f"(chain {service.deployment.chain_id}, index {service.index.url})")
+    run_server(service, host, port, interval)
 
 
 @app.command()
@@ -69,7 +65,9 @@ def index(
             fail(f"indexing failed: {str(exc).splitlines()[0] if str(exc) else exc!r}")
         finally:
             service.close()
+        text = (f"indexed blocks {report.from_block}..{report.to_block} "
+                f"(chain head {report.chain_head}): {report.logs} new events"
+                if report.batches else
+                f"index up to date at block {report.to_block} (chain head {report.chain_head})")
         emit(as_json, report.to_json(),
-             f"indexed blocks {report.from_block}..{report.to_block} "
-             f"(chain head {report.chain_head}): {report.logs} new events"
-             + (" after rebuilding the index" if report.reset else ""))
+             text + (" after rebuilding the index" if report.reset else ""))

@@ -7,10 +7,11 @@ from typing import Any
 
 import typer
 
-from fedmarket.chain.client import ChainClient, connect, dev_account
-from fedmarket.chain.context import deployment_path, write_dev_accounts
+from fedmarket.chain.client import connect
+from fedmarket.chain.context import deployment_path
 from fedmarket.chain.deployment import Deployment
-from fedmarket.chain.node import DEV_ACCOUNTS, LocalNode
+from fedmarket.chain.localnet import ensure_local_chain
+from fedmarket.chain.node import LocalNode
 from fedmarket.cli.common import JsonOpt, emit, settings_from, user_errors
 from fedmarket.config import Settings
 
@@ -18,21 +19,6 @@ app = typer.Typer(help="Start, inspect and stop the local chain; deploy the cont
                   no_args_is_help=True)
 
 DataDirOpt = typer.Option(None, "--data-dir", help="Data dir (default ./.fedmarket).")
-
-
-def ensure_deployed(settings: Settings, url: str) -> tuple[Deployment, bool]:
-    """Reuse the recorded deployment if it is live on the node, else deploy; True if new."""
-    from fedmarket.chain.deploy import deploy_contracts
-
-    w3 = connect(url)
-    path = deployment_path(settings)
-    if path.is_file():
-        existing = Deployment.load(path)
-        if existing.is_live(w3):
-            return existing, False
-    deployment = deploy_contracts(ChainClient(w3, dev_account(0)))
-    deployment.save(path)
-    return deployment, True
 
 
 def _describe(settings: Settings, url: str, deployment: Deployment, fresh: bool,
@@ -64,12 +50,10 @@ def up(
     """Start the local node (state kept on disk) and deploy the contracts once."""
     settings = settings_from(data_dir=data_dir)
     with user_errors():
-        node = LocalNode(settings.chain_dir, port=port, detach=True)
-        info = node.running_info() or node.start()
-        deployment, fresh = ensure_deployed(settings, info.url)
-        write_dev_accounts(settings, DEV_ACCOUNTS)
-        emit(as_json, _describe(settings, info.url, deployment, fresh, info.pid),
-             _text(_describe(settings, info.url, deployment, fresh, info.pid)))
+        local = ensure_local_chain(settings, port)
+        described = _describe(settings, local.node.url, local.deployment,
+                              local.freshly_deployed, local.node.pid)
+        emit(as_json, described, _text(described))
 
 
 @app.command()

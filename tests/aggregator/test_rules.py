@@ -1,7 +1,10 @@
+import numpy as np
 import pytest
 import torch
 
 from aggregator import rules
+from aggregator.rules import chunks
+from aggregator.rules.bulyan import closest_to_median_mean
 from aggregator.rules.distances import pairwise_sq_distances, weighted_mean
 from fedmarket.errors import AggregationError
 
@@ -173,13 +176,81 @@ def test_shape_mismatch_raises():
         rules.get("fedavg")()(torch.randn(3), torch.ones(3))
 
 
-def test_chunked_matches_unchunked(monkeypatch):
-    import aggregator.rules.distances as d
+ALL_RULES = [
+    ("fedavg", {}), ("krum", {"f": 2}), ("multi_krum", {"f": 2}), ("median", {}),
+    ("trimmed_mean", {"f": 2}), ("bulyan", {"f": 2}), ("centered_clip", {}), ("norm_bound", {}),
+]
 
-    x = honest_and_flipped(9, 2, dim=5000)
-    expected = rules.get("bulyan")(f=2)(x, torch.ones(11))
-    monkeypatch.setattr(d, "CHUNK_ELEMENTS", 1 << 12)
-    monkeypatch.setattr(rules.bulyan, "SORT_CHUNK_ELEMENTS", 1 << 12)
-    got = rules.get("bulyan")(f=2)(x, torch.ones(11))
+
+@pytest.mark.parametrize("name,params", ALL_RULES)
+def test_chunked_matches_one_chunk(monkeypatch, name, params):
+    # D = 5003 is no multiple of any chunk width below: the last chunk is a partial one
+    x = honest_and_flipped(9, 2, dim=5003)
+    w = torch.arange(1.0, 12.0)
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(rules.centered_clip, "CLIP_CHUNK_ELEMENTS", 1 << 30)
+    expected = rules.get(name)(**params)(x, w)
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 11 * 300)
+    monkeypatch.setattr(rules.centered_clip, "CLIP_CHUNK_ELEMENTS", 11 * 300)
+    got = rules.get(name)(**params)(x, w)
     assert got[1] == expected[1]
-    assert torch.allclose(got[0], expected[0])
+    assert torch.allclose(got[0], expected[0], rtol=1e-6, atol=1e-6)
+
+
+def test_column_chunks_cover_dim_exactly():
+    got = chunks.column_chunks(3, 1000, budget=3 * 256)
+    assert [(c.start, c.stop) for c in got] == [(0, 256), (256, 512), (512, 768), (768, 1000)]
+
+
+@pytest.mark.parametrize("name,params", ALL_RULES)
+def test_repeated_calls_are_bit_identical(name, params):
+    x = honest_and_flipped(9, 2, dim=300_000)
+    w = torch.arange(1.0, 12.0)
+    first = rules.get(name)(**params).aggregate(x, w)
+    rules.get("fedavg")()(x, w)  # other work in between must not change the next result
+    again = rules.get(name)(**params).aggregate(x, w)
+    assert torch.equal(first.aggregate, again.aggregate)
+    assert first.accepted == again.accepted and first.scores == again.scores
+
+
+def _nearest_to_median_mean_by_sorting(block: np.ndarray, beta: int) -> np.ndarray:
+    # the definition, per column: stable order of |value - median|, mean of the first beta
+    theta = block.shape[0]
+    ordered = np.sort(block, axis=0).astype(np.float64)
+    if theta % 2:
+        med = ordered[theta // 2]
+    else:
+        med = (ordered[theta // 2 - 1] + ordered[theta // 2]) / 2
+    nearest = np.argsort(np.abs(ordered - med), axis=0, kind="stable")[:beta]
+    return np.take_along_axis(ordered, nearest, axis=0).mean(axis=0)
+
+
+@pytest.mark.parametrize("theta", [1, 2, 5, 6, 11, 28])
+def test_bulyan_window_matches_definition_with_ties(theta):
+    rng = np.random.default_rng(theta)
+    block = rng.integers(-3, 4, size=(theta, 500)).astype(np.float32)  # many equal values
+    for beta in range(1, theta + 1):
+        got = closest_to_median_mean(np.sort(block.T, axis=1), beta)
+        assert np.allclose(got, _nearest_to_median_mean_by_sorting(block, beta), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,params", ALL_RULES)
+def test_huge_finite_updates_do_not_overflow(name, params):
+    # float32 squares overflow above ~1e19: those chunks are redone in float64
+    x = honest_and_flipped(9, 2) * 1e20
+    agg, accepted = rules.get(name)(**params)(x, torch.ones(11))
+    assert bool(torch.isfinite(agg).all())
+    assert accepted
+
+
+def test_norm_bound_tiny_updates_keep_their_norms():
+    x = torch.tensor([[3e-25, 4e-25], [6e-26, 8e-26]])
+    r = rules.get("norm_bound")().aggregate(x, torch.ones(2))
+    assert r.scores["norm"] == pytest.approx([5e-25, 1e-25], rel=1e-6)
+
+
+def test_weighted_mean_ignores_non_finite_rows_left_out():
+    x = torch.randn(5, 1000)
+    x[1, 3] = float("inf")
+    got = weighted_mean(x, torch.ones(5), [0, 2, 4])
+    assert torch.allclose(got, x[[0, 2, 4]].mean(0), atol=1e-6)

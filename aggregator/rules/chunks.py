@@ -1,0 +1,58 @@
+"""Column chunks of the update matrix.
+
+Every rule walks the update matrix ``[N, D]`` in column chunks so that the extra memory stays
+bounded (about :data:`CHUNK_ELEMENTS` elements per temporary, whatever ``D`` is) and each chunk is
+still in cache when it is reused. :func:`map_chunks` runs a function on every chunk, in order, on
+the calling thread (torch's own intra-op threads do the parallel work). Chunk boundaries depend
+only on ``N`` and ``D``, so a call is reproducible bit for bit on the same machine and threads.
+
+Handing chunks to single-threaded worker threads was measured too (faster on a shared machine,
+and it would run numpy's one-threaded sorts on every core), but MKL's results for the same chunk
+then varied with what the worker had run before, which breaks reproducibility.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import torch
+
+__all__ = ["CHUNK_ELEMENTS", "column_chunks", "map_chunks", "scratch"]
+
+#: Elements per chunk (4 MiB of float32): big enough that a chunk's BLAS call or sort dwarfs the
+#: per-chunk overhead, small enough that a chunk's temporaries stay near the cache.
+CHUNK_ELEMENTS = 1 << 20
+
+_T = TypeVar("_T")
+_local = threading.local()  # per-thread scratch buffers, by dtype
+
+
+def column_chunks(n_rows: int, dim: int, budget: int | None = None) -> list[slice]:
+    """Return column slices of ``[0, dim)`` holding about ``budget`` elements over ``n_rows``.
+
+    ``budget`` defaults to :data:`CHUNK_ELEMENTS`; chunks are at least 256 columns wide.
+    """
+    width = max(256, (budget or CHUNK_ELEMENTS) // max(1, n_rows))
+    return [slice(start, min(dim, start + width)) for start in range(0, dim, width)]
+
+
+def map_chunks(
+    fn: Callable[[slice], _T], n_rows: int, dim: int, budget: int | None = None
+) -> Iterator[_T]:
+    """Yield ``fn(cols)`` for every chunk of :func:`column_chunks`, in chunk order."""
+    return map(fn, column_chunks(n_rows, dim, budget))
+
+
+def scratch(shape: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+    """Return an uninitialised ``shape`` tensor reused by the calling thread, chunk to chunk.
+
+    Saves a fresh allocation (and its page faults) per chunk; valid until the thread's next call.
+    """
+    need = shape[0] * shape[1]
+    buffers: dict[torch.dtype, torch.Tensor] = _local.__dict__.setdefault("buffers", {})
+    buf = buffers.get(dtype)
+    if buf is None or buf.numel() < need:
+        buf = buffers[dtype] = torch.empty(need, dtype=dtype)
+    return buf[:need].view(shape)

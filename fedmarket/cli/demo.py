@@ -1,0 +1,48 @@
+"""``fedmarket demo``: the whole market in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fedmarket.cli.common import JsonOpt, console, emit, err_console, user_errors
+from fedmarket.demo import DemoConfig, run_demo
+from fedmarket.demo.report import print_report
+
+
+def demo(
+    trainers: int = typer.Option(8, "--trainers", help="Trainers (each its own process)."),
+    malicious: int = typer.Option(2, "--malicious", help="How many of them attack."),
+    attack: str = typer.Option("sign_flip", "--attack", help="Attack of the malicious ones: "
+                               "sign_flip, scaled, gaussian, label_flip, alie, ipm, free_rider, "
+                               "copycat."),
+    rounds: int = typer.Option(3, "--rounds", help="Training rounds."),
+    budget: str = typer.Option("10", "--budget", help="Escrowed reward, in ether."),
+    model: str = typer.Option("mlp", "--model", help="mlp or cnn."),
+    scoring: str = typer.Option("gtg_shapley", "--scoring",
+                                help="gtg_shapley, leave_one_out or cosine."),
+    alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet alpha of the non-IID split."),
+    timeout: float = typer.Option(900, "--timeout", help="Give up after this many seconds."),
+    data_dir: Path = typer.Option(Path(".fedmarket"), "--data-dir", help="Data dir."),
+    port: int = typer.Option(None, "--port", help="Port for a new local node."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the whole market on the local chain and print who earned what."""
+    from trainer.attacks import names
+
+    with user_errors():
+        if attack not in names():
+            from fedmarket.errors import ConfigError
+
+            raise ConfigError(f"unknown attack {attack!r}; known: {', '.join(names())}")
+        config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
+                            attack=attack, rounds=rounds, budget_ether=budget, model=model,
+                            scoring=scoring, alpha=alpha, timeout=timeout, port=port)
+        report = run_demo(config, err_console, show_progress=not as_json)
+        if as_json:
+            emit(True, report)
+        else:
+            print_report(report, console)
+            console.print(f"the node keeps running at {report['url']}: `fedmarket api serve` "
+                          "shows this project; `fedmarket chain down` stops it", highlight=False)

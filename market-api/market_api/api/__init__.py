@@ -1,0 +1,1 @@
+"""The read API: routes, dependencies and response schemas."""

@@ -1,0 +1,82 @@
+"""Dependencies of the routes, as ``Annotated`` aliases.
+
+The index session, a checked address and pagination bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from market_api.db import Index
+
+__all__ = [
+    "get_index", "get_session", "IndexDep", "SessionDep", "AddressDep", "PageDep", "Page",
+    "MAX_LIMIT", "ADDRESS_DETAIL", "CHECKSUM_DETAIL", "cached",
+]
+
+MAX_LIMIT = 200
+ADDRESS_DETAIL = "Malformed address: expected 0x followed by 40 hex digits"
+CHECKSUM_DETAIL = "Malformed address: mixed-case address with a wrong EIP-55 checksum"
+_HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def get_index(request: Request) -> Index:
+    """The app's index (set by :func:`market_api.main.create_app`)."""
+    return request.app.state.index  # type: ignore[no-any-return]
+
+
+IndexDep = Annotated[Index, Depends(get_index)]
+
+
+def get_session(index: IndexDep) -> Iterator[Session]:
+    """One read session per request."""
+    with index.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def checked_address(address: Annotated[str, Path(description="0x-prefixed account")]) -> str:
+    """The path's address, checksummed; 422 when it is not an address."""
+    if not _HEX40.match(address):
+        raise HTTPException(status_code=422, detail=ADDRESS_DETAIL)
+    body = address[2:]
+    if body != body.lower() and body != body.upper() and not Web3.is_checksum_address(address):
+        raise HTTPException(status_code=422, detail=CHECKSUM_DETAIL)
+    return str(Web3.to_checksum_address(address))
+
+
+AddressDep = Annotated[str, Depends(checked_address)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Offset and limit of a list request."""
+
+    offset: int
+    limit: int
+
+
+def pagination(
+    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items to return")] = 50,
+) -> Page:
+    """``?offset=&limit=`` with bounds (422 outside them)."""
+    return Page(offset, limit)
+
+
+PageDep = Annotated[Page, Depends(pagination)]
+
+
+def cached(request: Request, session: Session, build: Callable[[], BaseModel]) -> Response:
+    """``build()``'s JSON, served from the app's cache while the index is unchanged."""
+    return request.app.state.responses.respond(request, session, build)  # type: ignore[no-any-return]

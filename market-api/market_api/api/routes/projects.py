@@ -1,0 +1,171 @@
+"""``/projects``: projects, their rounds, and one round in full."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from market_api.api.deps import Page, PageDep, SessionDep, cached
+from market_api.api.schemas import (
+    AttestationPublic,
+    ProjectPublic,
+    ProjectsPublic,
+    RoundDetailPublic,
+    RoundPublic,
+    RoundsPublic,
+    RoundTrainerPublic,
+)
+from market_api.db import models as m
+
+__all__ = ["router", "project_public", "round_public"]
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+ProjectId = Annotated[int, Path(description="project id (from 1)")]
+RoundNo = Annotated[int, Path(description="round number (from 1)")]
+
+
+def project_public(project: m.Project, total_rewarded: int) -> ProjectPublic:
+    """Schema of a project row."""
+    return ProjectPublic(
+        id=project.id, owner=project.owner, aggregator=project.aggregator,
+        status=project.status, budget=project.budget, rounds=project.rounds,
+        current_round=project.current_round, model_spec_cid=project.model_spec_cid,
+        initial_weights_cid=project.initial_weights_cid,
+        aggregator_bond=project.aggregator_bond, min_trainers=project.min_trainers,
+        max_trainers=project.max_trainers, verifier_quorum=project.verifier_quorum,
+        min_reputation=project.min_reputation, trainers=project.trainer_count,
+        verifiers=project.verifier_count, total_rewarded=str(total_rewarded),
+        escrow_returned=project.escrow_returned, bond_slashed=project.bond_slashed,
+        posted_block=project.posted_block, posted_at=project.posted_at)
+
+
+def _rewarded(session: Session, ids: list[int]) -> dict[int, int]:
+    rows = session.execute(select(m.Round.project_id, m.Round.total_rewarded).where(
+        m.Round.project_id.in_(ids), m.Round.status == "finalized"))
+    totals: dict[int, int] = dict.fromkeys(ids, 0)
+    for project_id, total in rows:
+        totals[project_id] += int(total)
+    return totals
+
+
+def _project_or_404(session: Session, project_id: int) -> m.Project:
+    project = session.get(m.Project, project_id)
+    if project is None:
+        raise HTTPException(status_code=404, detail="Project not found")
+    return project
+
+
+def round_public(row: m.Round, quorum: int | None, verdicts: Counter[bool],
+                 cls: type[RoundPublic] = RoundPublic, **extra: object) -> RoundPublic:
+    """Schema of a round row (``verdicts`` counts accepted / rejected updates)."""
+    return cls(
+        project=row.project_id, round=row.round, status=row.status, pool=row.pool,
+        total_rewarded=row.total_rewarded, commit_deadline=row.commit_deadline,
+        reveal_deadline=row.reveal_deadline, result_deadline=row.result_deadline,
+        verify_deadline=row.verify_deadline, commits=row.commits, reveals=row.reveals,
+        accepted=verdicts[True], rejected=verdicts[False], agrees=row.agrees,
+        disagrees=row.disagrees, verifier_quorum=quorum, proof_verified=row.proof_verified,
+        model_cid=row.model_cid, result_cid=row.result_cid, result_hash=row.result_hash,
+        rewards_root=row.rewards_root, result_status=row.result_status,
+        result_error=row.result_error, rule=row.rule, scorer=row.scorer, accuracy=row.accuracy,
+        refund_reason=row.refund_reason, funded=row.funded_root is not None, **extra)
+
+
+@router.get("", response_model=ProjectsPublic, summary="List projects, newest first")
+def list_projects(request: Request, session: SessionDep, page: PageDep) -> Response:
+    """Projects with their status, budget and totals."""
+    return cached(request, session, lambda: _projects(session, page))
+
+
+def _projects(session: Session, page: Page) -> ProjectsPublic:
+    count = session.scalar(select(func.count()).select_from(m.Project)) or 0
+    rows = list(session.scalars(select(m.Project).order_by(m.Project.id.desc())
+                                .offset(page.offset).limit(page.limit)))
+    totals = _rewarded(session, [p.id for p in rows])
+    return ProjectsPublic(data=[project_public(p, totals[p.id]) for p in rows], count=count)
+
+
+@router.get("/{project_id}", response_model=ProjectPublic, summary="One project",
+            responses={404: {"description": "Project not found"}})
+def get_project(request: Request, session: SessionDep, project_id: ProjectId) -> Response:
+    """A project's parameters, status and totals."""
+    return cached(request, session, lambda: _project(session, project_id))
+
+
+def _project(session: Session, project_id: int) -> ProjectPublic:
+    project = _project_or_404(session, project_id)
+    return project_public(project, _rewarded(session, [project.id])[project.id])
+
+
+@router.get("/{project_id}/rounds", response_model=RoundsPublic, summary="A project's rounds",
+            responses={404: {"description": "Project not found"}})
+def list_rounds(request: Request, session: SessionDep, project_id: ProjectId,
+                page: PageDep) -> Response:
+    """Rounds in ascending order with their verification state and accuracy."""
+    return cached(request, session, lambda: _rounds(session, project_id, page))
+
+
+def _rounds(session: Session, project_id: int, page: Page) -> RoundsPublic:
+    project = _project_or_404(session, project_id)
+    where = m.Round.project_id == project_id
+    count = session.scalar(select(func.count()).select_from(m.Round).where(where)) or 0
+    rows = list(session.scalars(select(m.Round).where(where).order_by(m.Round.round)
+                                .offset(page.offset).limit(page.limit)))
+    counts: dict[int, Counter[bool]] = {r.round: Counter() for r in rows}
+    verdicts = session.execute(
+        select(m.Verdict.round, m.Verdict.accepted, func.count())
+        .where(m.Verdict.project_id == project_id, m.Verdict.round.in_(list(counts)))
+        .group_by(m.Verdict.round, m.Verdict.accepted))
+    for round_, accepted, n in verdicts:
+        counts[round_][bool(accepted)] = n
+    return RoundsPublic(data=[round_public(r, project.verifier_quorum, counts[r.round])
+                              for r in rows], count=count)
+
+
+@router.get("/{project_id}/rounds/{round_no}", response_model=RoundDetailPublic,
+            summary="One round in full",
+            responses={404: {"description": "Project not found / Round not found"}})
+def get_round(request: Request, session: SessionDep, project_id: ProjectId,
+              round_no: RoundNo) -> Response:
+    """Per-trainer verdicts, scores, rewards and CIDs; attestations; proof status."""
+    return cached(request, session, lambda: _round(session, project_id, round_no))
+
+
+def _round(session: Session, project_id: int, round_no: int) -> RoundPublic:
+    project = _project_or_404(session, project_id)
+    row = session.get(m.Round, (project_id, round_no))
+    if row is None:
+        raise HTTPException(status_code=404, detail="Round not found")
+    key = (m.Verdict.project_id == project_id) & (m.Verdict.round == round_no)
+    verdicts = {v.trainer: v for v in session.scalars(select(m.Verdict).where(key))}
+    submissions = {s.trainer: s for s in session.scalars(select(m.Submission).where(
+        (m.Submission.project_id == project_id) & (m.Submission.round == round_no)))}
+    claimed = set(session.scalars(select(m.Claim.trainer).where(
+        (m.Claim.project_id == project_id) & (m.Claim.round == round_no))))
+    trainers = []
+    for address in sorted(set(verdicts) | set(submissions), key=str.lower):
+        v, s = verdicts.get(address), submissions.get(address)
+        trainers.append(RoundTrainerPublic(
+            address=address, commitment=s.commitment if s else None,
+            update_cid=(s.cid if s and s.cid else v.update_cid if v else None),
+            committed=bool(s and s.commitment), revealed=bool(s and s.cid),
+            accepted=v.accepted if v else None, reason=v.reason if v else None,
+            samples=v.samples if v else None,
+            robustness=json.loads(v.robustness) if v else {},
+            contribution=v.contribution if v else None, reward=v.reward if v else "0",
+            claimed=address in claimed))
+    attestations = [
+        AttestationPublic(project=a.project_id, round=a.round, verifier=a.verifier,
+                          agree=a.agree, report_cid=a.report_cid, block=a.block)
+        for a in session.scalars(select(m.Attestation).where(
+            (m.Attestation.project_id == project_id) & (m.Attestation.round == round_no))
+            .order_by(m.Attestation.block))]
+    counts = Counter(v.accepted for v in verdicts.values())
+    return round_public(row, project.verifier_quorum, counts, RoundDetailPublic,
+                        trainers=trainers, attestations=attestations)

@@ -1,0 +1,360 @@
+"""The mapping from contract events to index tables, all in one place.
+
+Each handler receives a decoded log (arguments by their Solidity names) and upserts the rows
+it concerns; the runner calls it inside the batch's transaction, once per log. When a
+contract's events change, this module is the one to adjust: :data:`HANDLERS` names every
+``(contract, event)`` the index keeps, and events not listed are recorded but otherwise
+ignored (role grants, plain withdrawals).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from fedmarket.chain.types import Membership as MembershipKind
+from fedmarket.chain.types import ParticipantKind, ProjectInfo, RefundReason
+from fedmarket.errors import FedmarketError
+from market_api.db import models as m
+from market_api.indexer.events import DecodedLog
+from market_api.indexer.results import ResultFetcher, parse_result
+
+__all__ = ["HandlerContext", "HANDLERS", "apply_log", "load_result"]
+
+CREDIT_REASONS = ("escrow_returned", "bond_returned", "bond_slashed")  # IFedMarket.CreditReason
+
+T = TypeVar("T")
+
+
+@dataclass
+class HandlerContext:
+    """What handlers may use besides the log: the open session and read-only chain helpers."""
+
+    session: Session
+    fetch_result: ResultFetcher
+    # (project, block) -> the project view at that block, for parameters the event lacks.
+    project_view: Callable[[int, int], ProjectInfo | None]
+    block_time: Callable[[int], int | None]
+
+
+Handler = Callable[[HandlerContext, DecodedLog], None]
+
+
+def _get(session: Session, model: type[T], *key: Any, **defaults: Any) -> T:
+    """The row with primary key ``key``, created (and added) with ``defaults`` when missing."""
+    row = session.get(model, key if len(key) > 1 else key[0])
+    if row is None:
+        row = model(**dict(zip(_pk_names(model), key, strict=True)), **defaults)
+        session.add(row)
+    return row
+
+
+def _pk_names(model: type[Any]) -> list[str]:
+    return [c.key for c in model.__mapper__.primary_key]
+
+
+def _project(ctx: HandlerContext, log: DecodedLog) -> m.Project | None:
+    return ctx.session.get(m.Project, int(log.args["project"]))
+
+
+def _round(ctx: HandlerContext, log: DecodedLog) -> m.Round:
+    return _get(ctx.session, m.Round, int(log.args["project"]), int(log.args["round"]))
+
+
+# -- projects
+
+
+def on_project_posted(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A new project: its parameters from the event, the rest from the view at that block."""
+    a = log.args
+    project = _get(ctx.session, m.Project, int(a["project"]), owner=a["owner"],
+                   aggregator=a["aggregator"], budget=str(a["budget"]), rounds=int(a["rounds"]),
+                   model_spec_cid=a["modelSpecCid"], initial_weights_cid=a["initialWeightsCid"],
+                   posted_block=log.block_number, status="created", trainer_count=0,
+                   verifier_count=0, current_round=0, escrow_returned="0", bond_slashed="0")
+    project.posted_at = ctx.block_time(log.block_number)
+    info = ctx.project_view(int(a["project"]), log.block_number)
+    if info is not None:
+        p = info.params
+        project.aggregator_bond = str(p.aggregator_bond_wei)
+        project.min_trainers, project.max_trainers = p.min_trainers, p.max_trainers
+        project.verifier_quorum, project.min_reputation = p.verifier_quorum, p.min_reputation
+        project.scoring_method = p.scoring_method
+
+
+def _set_status(status: str) -> Handler:
+    def handler(ctx: HandlerContext, log: DecodedLog) -> None:
+        project = _project(ctx, log)
+        if project is not None:
+            project.status = status
+            if "escrowReturned" in log.args:
+                project.escrow_returned = str(log.args["escrowReturned"])
+
+    handler.__doc__ = f"The project is now {status}."
+    return handler
+
+
+def on_joined(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer or verifier joined (counts kept on the project for the list view)."""
+    project = _project(ctx, log)
+    role = MembershipKind(int(log.args["membership"])).name.lower()
+    row = ctx.session.get(m.Membership, (int(log.args["project"]), log.args["account"]))
+    if row is None:
+        ctx.session.add(m.Membership(project_id=int(log.args["project"]),
+                                     account=log.args["account"], role=role,
+                                     joined_block=log.block_number))
+        if project is not None:
+            _count(project, role, +1)
+    else:
+        row.role, row.joined_block, row.left_block = role, log.block_number, None
+
+
+def on_left(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A member left a project that is not running."""
+    row = ctx.session.get(m.Membership, (int(log.args["project"]), log.args["account"]))
+    if row is not None and row.left_block is None:
+        row.left_block = log.block_number
+        project = _project(ctx, log)
+        if project is not None:
+            _count(project, row.role, -1)
+
+
+def _count(project: m.Project, role: str, delta: int) -> None:
+    if role == "trainer":
+        project.trainer_count = max(0, project.trainer_count + delta)
+    elif role == "verifier":
+        project.verifier_count = max(0, project.verifier_count + delta)
+
+
+def on_aggregator_slashed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The aggregator's bond went to the owner."""
+    project = _project(ctx, log)
+    if project is not None:
+        project.bond_slashed = str(log.args["bond"])
+
+
+def on_credited(ctx: HandlerContext, log: DecodedLog) -> None:
+    """Ether credited by the market (escrow or bond back, slashed bond)."""
+    reason = int(log.args["reason"])
+    _get(ctx.session, m.Credit, log.block_number, log.log_index, account=log.args["account"],
+         project_id=int(log.args["project"]), amount=str(log.args["amount"]),
+         reason=CREDIT_REASONS[reason] if reason < len(CREDIT_REASONS) else str(reason))
+
+
+# -- rounds
+
+
+def on_round_started(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A round opened with its pool and deadlines."""
+    a = log.args
+    row = _round(ctx, log)
+    row.status, row.pool, row.started_block = "open", str(a["pool"]), log.block_number
+    row.commit_deadline, row.reveal_deadline = int(a["commitDeadline"]), int(a["revealDeadline"])
+    row.result_deadline = int(a["resultDeadline"])
+    project = _project(ctx, log)
+    if project is not None:
+        project.current_round = max(project.current_round, int(a["round"]))
+
+
+def on_update_committed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer committed to an update."""
+    a = log.args
+    sub = _get(ctx.session, m.Submission, int(a["project"]), int(a["round"]), a["trainer"])
+    if sub.commitment is None:
+        _round(ctx, log).commits += 1
+    sub.commitment, sub.committed_block = a["commitment"], log.block_number
+
+
+def on_update_revealed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer revealed the CID of its update."""
+    a = log.args
+    sub = _get(ctx.session, m.Submission, int(a["project"]), int(a["round"]), a["trainer"])
+    if sub.cid is None:
+        _round(ctx, log).reveals += 1
+    sub.cid, sub.revealed_block = a["cid"], log.block_number
+
+
+def on_result_submitted(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The aggregator posted a result: record it and read the verdicts from its JSON."""
+    a = log.args
+    row = _round(ctx, log)
+    row.status, row.posted_block = "posted", log.block_number
+    row.model_cid, row.result_cid = a["modelCid"], a["resultCid"]
+    row.result_hash, row.rewards_root = a["resultHash"], a["rewardsRoot"]
+    row.total_rewarded, row.verify_deadline = str(a["totalRewarded"]), int(a["verifyDeadline"])
+    load_result(ctx.session, row, ctx.fetch_result)
+
+
+def load_result(session: Session, row: m.Round, fetch: ResultFetcher) -> None:
+    """Fetch and parse ``row``'s result JSON into verdicts (``missing`` retries later)."""
+    if not row.result_cid:
+        return
+    try:
+        data = fetch(row.result_cid)
+    except FedmarketError as exc:  # unreadable or corrupt content: keep the reason
+        row.result_status, row.result_error = "missing", str(exc).splitlines()[0]
+        return
+    if data is None:
+        row.result_status, row.result_error = "missing", "not in the content store yet"
+        return
+    try:
+        parsed = parse_result(data, row.result_hash)
+    except FedmarketError as exc:
+        row.result_status, row.result_error = "invalid", str(exc).splitlines()[0]
+        return
+    result = parsed.result
+    if (result.project, result.round) != (row.project_id, row.round):
+        row.result_status = "invalid"
+        row.result_error = f"result is for project {result.project} round {result.round}"
+        return
+    row.result_status = "fetched"
+    row.result_error = None if parsed.hash_matches else "keccak of the JSON != posted resultHash"
+    row.rule, row.scorer, row.accuracy = result.rule, result.scorer, parsed.accuracy
+    for t in result.trainers:
+        verdict = _get(session, m.Verdict, row.project_id, row.round, t.address,
+                       update_cid=t.update_cid, samples=t.samples, accepted=t.accepted)
+        verdict.update_cid, verdict.samples, verdict.accepted = t.update_cid, t.samples, t.accepted
+        verdict.reason, verdict.contribution, verdict.reward = t.reason, t.contribution, str(
+            t.reward)
+        verdict.robustness = json.dumps(dict(t.robustness), sort_keys=True)
+
+
+def on_attested(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A verifier voted on the posted result."""
+    a = log.args
+    att = _get(ctx.session, m.Attestation, int(a["project"]), int(a["round"]), a["verifier"],
+               agree=bool(a["agree"]), report_cid=a["reportCid"], block=log.block_number)
+    att.agree, att.report_cid, att.block = bool(a["agree"]), a["reportCid"], log.block_number
+    row = _round(ctx, log)
+    row.agrees, row.disagrees = int(a["agrees"]), int(a["disagrees"])
+
+
+def on_round_finalized(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The quorum agreed and the window passed: rewards are claimable."""
+    row = _round(ctx, log)
+    row.status, row.closed_block = "finalized", log.block_number
+    row.total_rewarded = str(log.args["totalRewarded"])
+
+
+def on_round_disputed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A disagreeing quorum rejected the result."""
+    row = _round(ctx, log)
+    row.status, row.closed_block = "disputed", log.block_number
+    row.disagrees = max(row.disagrees, int(log.args["disagrees"]))
+
+
+def on_round_refunded(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The round paid nothing; its pool went back to the escrow."""
+    row = _round(ctx, log)
+    reason = int(log.args["reason"])
+    row.status, row.closed_block = "refunded", log.block_number
+    row.refund_reason = (RefundReason(reason).name.lower()
+                         if reason in RefundReason._value2member_map_ else str(reason))
+
+
+def on_round_proof_verified(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A zero-knowledge proof of the round checked on chain."""
+    _round(ctx, log).proof_verified = True
+
+
+# -- rewards
+
+
+def on_round_funded(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The distributor holds the round's rewards under its root."""
+    row = _round(ctx, log)
+    row.funded_root, row.funded_total = log.args["root"], str(log.args["total"])
+
+
+def on_reward_claimed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer's leaf was settled."""
+    a = log.args
+    claim = _get(ctx.session, m.Claim, int(a["project"]), int(a["round"]), a["trainer"],
+                 amount=str(a["amount"]), block=log.block_number, tx_hash=log.tx_hash)
+    claim.amount, claim.block, claim.tx_hash = str(a["amount"]), log.block_number, log.tx_hash
+
+
+# -- registry
+
+
+def _kind(log: DecodedLog) -> str:
+    return ParticipantKind(int(log.args["kind"])).name.lower()
+
+
+def on_registered(ctx: HandlerContext, log: DecodedLog) -> None:
+    """An account staked as trainer or verifier."""
+    stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), bindings=0)
+    stake.amount, stake.registered = str(log.args["stake"]), True
+
+
+def on_stake_topped_up(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A stake grew (the event carries the new total)."""
+    stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), bindings=0)
+    stake.amount, stake.registered = str(log.args["stake"]), True
+
+
+def on_stake_withdrawn(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A stake was withdrawn in full; the account is deregistered."""
+    stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), bindings=0)
+    stake.amount, stake.registered = "0", False
+
+
+def on_bindings(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A stake was locked for, or released from, one more project."""
+    stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), amount="0")
+    stake.bindings = int(log.args["bindings"])
+
+
+def on_reputation_recorded(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer's reputation counts after a settled leaf (absolute values)."""
+    rep = _get(ctx.session, m.Reputation, log.args["trainer"])
+    rep.accepted, rep.rejected = int(log.args["acceptedRounds"]), int(log.args["rejectedRounds"])
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("FedMarket", "ProjectPosted"): on_project_posted,
+    ("FedMarket", "ProjectStarted"): _set_status("running"),
+    ("FedMarket", "ProjectCancelled"): _set_status("cancelled"),
+    ("FedMarket", "ProjectFinished"): _set_status("finished"),
+    ("FedMarket", "ProjectAborted"): _set_status("aborted"),
+    ("FedMarket", "Joined"): on_joined,
+    ("FedMarket", "Left"): on_left,
+    ("FedMarket", "AggregatorSlashed"): on_aggregator_slashed,
+    ("FedMarket", "Credited"): on_credited,
+    ("FedMarket", "RoundStarted"): on_round_started,
+    ("FedMarket", "UpdateCommitted"): on_update_committed,
+    ("FedMarket", "UpdateRevealed"): on_update_revealed,
+    ("FedMarket", "ResultSubmitted"): on_result_submitted,
+    ("FedMarket", "Attested"): on_attested,
+    ("FedMarket", "RoundFinalized"): on_round_finalized,
+    ("FedMarket", "RoundDisputed"): on_round_disputed,
+    ("FedMarket", "RoundRefunded"): on_round_refunded,
+    ("FedMarket", "RoundProofVerified"): on_round_proof_verified,
+    ("RewardDistributor", "RoundFunded"): on_round_funded,
+    ("RewardDistributor", "RewardClaimed"): on_reward_claimed,
+    ("ParticipantRegistry", "Registered"): on_registered,
+    ("ParticipantRegistry", "StakeToppedUp"): on_stake_topped_up,
+    ("ParticipantRegistry", "StakeWithdrawn"): on_stake_withdrawn,
+    ("ParticipantRegistry", "Bound"): on_bindings,
+    ("ParticipantRegistry", "Unbound"): on_bindings,
+    ("ParticipantRegistry", "ReputationRecorded"): on_reputation_recorded,
+}
+
+
+def apply_log(ctx: HandlerContext, log: DecodedLog) -> bool:
+    """Apply ``log`` unless it was applied before; True when it was new."""
+    key = (log.block_number, log.log_index)
+    if ctx.session.get(m.AppliedLog, key) is not None:
+        return False
+    ctx.session.add(m.AppliedLog(block_number=log.block_number, log_index=log.log_index,
+                                 tx_hash=log.tx_hash, contract=log.contract, event=log.event,
+                                 args=json.dumps(dict(log.args), sort_keys=True, default=str)))
+    handler = HANDLERS.get((log.contract, log.event))
+    if handler is not None:
+        handler(ctx, log)
+        ctx.session.flush()  # later logs of the batch see this one's rows
+    return True

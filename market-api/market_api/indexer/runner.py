@@ -1,0 +1,239 @@
+"""Following the chain: block ranges in order, each applied in one transaction.
+
+Reorg safety: on chains other than the local dev chain the indexer stays ``confirmations``
+blocks behind the head, so a block it applied is final for practical purposes. Should a
+deeper reorg (or a reverted local snapshot, or a redeployment) still change a block already
+indexed, the stored hash of the last applied block no longer matches and the index is
+rebuilt from the deployment block — slower than a rollback, but never wrong.
+
+Each batch's rows and the new cursor commit together, so a crash or restart resumes exactly
+where the last commit left off, and readers never see part of a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3 import Web3
+from web3.exceptions import BlockNotFound
+
+from fedmarket.chain.compile import load_artifact
+from fedmarket.chain.deployment import Deployment
+from fedmarket.chain.node import CHAIN_ID as LOCAL_CHAIN_ID
+from fedmarket.chain.types import ProjectInfo
+from market_api.db import Index
+from market_api.db import models as m
+from market_api.indexer.events import EventDecoder
+from market_api.indexer.handlers import HandlerContext, apply_log, load_result
+from market_api.indexer.results import ResultFetcher
+
+__all__ = ["Indexer", "SyncReport", "BackgroundIndexer", "default_confirmations"]
+
+log = logging.getLogger(__name__)
+
+# Blocks to stay behind the head on public chains (a few minutes of Ethereum blocks).
+DEFAULT_CONFIRMATIONS = 6
+# Blocks per eth_getLogs call: within what public RPC providers accept.
+DEFAULT_BATCH = 2_000
+
+
+def default_confirmations(chain_id: int) -> int:
+    """0 on the local dev chain (instant finality), a few blocks elsewhere."""
+    return 0 if chain_id == LOCAL_CHAIN_ID else DEFAULT_CONFIRMATIONS
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one catch-up pass did."""
+
+    from_block: int
+    to_block: int  # the indexed head after the pass
+    chain_head: int
+    batches: int
+    logs: int
+    reset: bool
+
+    def to_json(self) -> dict[str, int | bool]:
+        """As a JSON object."""
+        return {"from_block": self.from_block, "to_block": self.to_block,
+                "chain_head": self.chain_head, "batches": self.batches, "logs": self.logs,
+                "reset": self.reset}
+
+
+class Indexer:
+    """Applies the deployment's events to the index, batch by batch."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, index: Index,
+                 fetch_result: ResultFetcher, confirmations: int | None = None,
+                 batch_blocks: int = DEFAULT_BATCH):
+        if batch_blocks < 1:
+            raise ValueError(f"batch_blocks must be >= 1, got {batch_blocks}")
+        self.w3 = w3
+        self.deployment = deployment
+        self.index = index
+        self.fetch_result = fetch_result
+        self.confirmations = (default_confirmations(deployment.chain_id)
+                              if confirmations is None else confirmations)
+        self.batch_blocks = batch_blocks
+        self.decoder = EventDecoder(w3, deployment)
+        self._market = w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.address("FedMarket")),
+            abi=load_artifact("FedMarket").abi)
+        self._times: dict[int, int] = {}
+
+    # -- chain helpers handed to the handlers
+
+    def _project_view(self, project: int, block: int) -> ProjectInfo | None:
+        try:
+            raw = self._market.functions.getProject(project).call(block_identifier=block)
+            return ProjectInfo.from_abi(project, raw)
+        except Exception as exc:  # noqa: BLE001 - parameters are optional detail
+            log.warning("getProject(%s) at block %s failed: %s", project, block, exc)
+            return None
+
+    def _block_time(self, block: int) -> int | None:
+        if block not in self._times:
+            self._times[block] = int(self.w3.eth.get_block(block)["timestamp"])
+        return self._times[block]
+
+    # -- the cursor
+
+    def _state(self, session: Session) -> m.SyncState:
+        state = session.get(m.SyncState, 1)
+        market = self.deployment.address("FedMarket")
+        if state is not None and (state.chain_id, state.market.lower()) == (
+                self.deployment.chain_id, market.lower()):
+            return state
+        if state is not None:
+            raise _Reset(f"index holds deployment {state.market} on chain {state.chain_id}")
+        state = m.SyncState(id=1, chain_id=self.deployment.chain_id, market=market,
+                            start_block=self.deployment.start_block,
+                            last_block=self.deployment.start_block - 1, last_block_hash=None,
+                            chain_head=0, epoch=uuid.uuid4().hex, revision=0)
+        session.add(state)
+        return state
+
+    def _check_continuity(self, state: m.SyncState) -> None:
+        if state.last_block_hash is None or state.last_block < 0:
+            return
+        try:
+            block = self.w3.eth.get_block(state.last_block)
+        except BlockNotFound:
+            raise _Reset(f"block {state.last_block} is gone (reverted chain)") from None
+        if "0x" + bytes(block["hash"]).hex() != state.last_block_hash:
+            raise _Reset(f"block {state.last_block} changed (reorg or reverted chain)")
+
+    # -- syncing
+
+    def indexed_block(self) -> int | None:
+        """The last applied block, or None before the first batch."""
+        with self.index.session() as session:
+            state = session.get(m.SyncState, 1)
+            if state is None or state.last_block < state.start_block:
+                return None
+            return state.last_block
+
+    def sync(self, max_batches: int | None = None) -> SyncReport:
+        """Catch up to the safe head (head - confirmations), or ``max_batches`` batches."""
+        reset = False
+        try:
+            return self._sync(max_batches, reset)
+        except _Reset as why:
+            log.warning("rebuilding the index: %s", why)
+            self.index.reset()
+            self._times.clear()
+            return self._sync(max_batches, True)
+
+    def _sync(self, max_batches: int | None, reset: bool) -> SyncReport:
+        head = int(self.w3.eth.block_number)
+        safe = head - self.confirmations
+        with self.index.sessions.begin() as session:
+            state = self._state(session)
+            self._check_continuity(state)
+            start = state.last_block + 1
+        batches = logs = 0
+        cursor = start
+        while cursor <= safe and (max_batches is None or batches < max_batches):
+            end = min(safe, cursor + self.batch_blocks - 1)
+            logs += self._apply_range(cursor, end, head)
+            batches += 1
+            cursor = end + 1
+        self._retry_missing_results()
+        return SyncReport(start, cursor - 1, head, batches, logs, reset)
+
+    def _apply_range(self, first: int, last: int, head: int) -> int:
+        raw = self.w3.eth.get_logs({"address": self.decoder.addresses,  # type: ignore[typeddict-item]
+                                    "fromBlock": first, "toBlock": last})
+        decoded = [d for d in (self.decoder.decode(x) for x in raw) if d is not None]
+        decoded.sort(key=lambda d: (d.block_number, d.log_index))
+        last_hash = "0x" + bytes(self.w3.eth.get_block(last)["hash"]).hex()
+        applied = 0
+        with self.index.sessions.begin() as session:  # one transaction per range
+            ctx = HandlerContext(session, self.fetch_result, self._project_view,
+                                 self._block_time)
+            for entry in decoded:
+                applied += apply_log(ctx, entry)
+            state = self._state(session)
+            state.last_block, state.last_block_hash, state.chain_head = last, last_hash, head
+            if applied:
+                state.revision += 1
+        return applied
+
+    def _retry_missing_results(self) -> None:
+        with self.index.sessions.begin() as session:
+            changed = False
+            for row in session.scalars(select(m.Round).where(m.Round.result_status == "missing")):
+                load_result(session, row, self.fetch_result)
+                changed |= row.result_status != "missing"
+            state = session.get(m.SyncState, 1)
+            if changed and state is not None:
+                state.revision += 1
+
+
+class _Reset(Exception):
+    """The index no longer matches the chain and must be rebuilt."""
+
+
+class BackgroundIndexer:
+    """Runs :meth:`Indexer.sync` every ``interval`` seconds on a daemon thread."""
+
+    def __init__(self, indexer: Indexer, interval: float = 1.0,
+                 on_error: Callable[[Exception], None] | None = None):
+        self.indexer = indexer
+        self.interval = interval
+        self.on_error = on_error
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="fedmarket-indexer",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.indexer.sync()
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - keep following; report the last error
+                self.last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("indexer pass failed: %s", self.last_error)
+                if self.on_error is not None:
+                    self.on_error(exc)
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

@@ -1,0 +1,195 @@
+"""A sample market on the local dev chain: one project played to the end by dev accounts.
+
+The tests, the benchmark and anyone trying the dashboard use it to get real data: every
+step is a real transaction through the typed bindings, every round result is real canonical
+JSON (with accuracy metrics) put into the given content store under its real CID. Dev
+accounts (anvil's public keys, local chain only): 1 owns, 2 aggregates, 3-4 verify, 6.. train.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from web3 import Web3
+
+from fedmarket.chain.client import ChainClient, dev_account
+from fedmarket.chain.deployment import Deployment
+from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.types import ParticipantKind, ProjectParams, RoundResult
+from fedmarket.merkle import reward_tree
+from fedmarket.round_result import RoundResult as ResultJson
+from fedmarket.round_result import TrainerEntry, payout_leaves
+from fedmarket.storage.base import ContentStore
+
+__all__ = ["SampleMarket", "SampleProject", "OWNER", "AGGREGATOR", "VERIFIERS", "FIRST_TRAINER"]
+
+OWNER, AGGREGATOR, VERIFIERS, FIRST_TRAINER = 1, 2, (3, 4), 6
+ETHER = 10**18
+PHASE = 1_000  # seconds per phase; the sample travels past deadlines with evm_increaseTime
+
+
+@dataclass
+class SampleProject:
+    """What the sample published, for assertions and benchmarks."""
+
+    project: int
+    trainers: list[str]  # checksummed, in dev-account order
+    rejected: str  # the trainer whose updates are rejected every round
+    rounds: int
+    rewards: dict[tuple[int, str], int] = field(default_factory=dict)  # (round, trainer) -> wei
+    result_cids: dict[int, str] = field(default_factory=dict)
+    claimed_by: str | None = None
+
+
+class SampleMarket:
+    """Drives dev accounts through projects on a local node with a deployment."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, store: ContentStore):
+        self.w3 = w3
+        self.deployment = deployment
+        self.store = store
+        self._actors: dict[int, MarketContracts] = {}
+
+    def actor(self, index: int) -> MarketContracts:
+        """The contracts bound for dev account ``index``."""
+        if index not in self._actors:
+            client = ChainClient(self.w3, dev_account(index))
+            self._actors[index] = MarketContracts.at(client, self.deployment)
+        return self._actors[index]
+
+    def _travel(self, deadline: int) -> None:
+        gap = deadline - int(self.w3.eth.get_block("latest")["timestamp"]) + 1
+        if gap > 0:
+            self.w3.provider.make_request("evm_increaseTime", [gap])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def post(self, trainers: int = 3, rounds: int = 2, budget: int = 3 * ETHER) -> SampleProject:
+        """Post a project, register and join everyone, and start round 1."""
+        owner = self.actor(OWNER).market
+        params = ProjectParams(
+            model_spec_cid=self.store.put(b'{"model": "mlp", "args": {"hidden": 32}}'),
+            initial_weights_cid=self.store.put(b"initial weights"),
+            aggregator=str(dev_account(AGGREGATOR).address), aggregator_bond_wei=ETHER // 2,
+            rounds=rounds, min_trainers=1, max_trainers=32, verifier_quorum=len(VERIFIERS),
+            commit_duration=PHASE, reveal_duration=PHASE, aggregate_duration=PHASE,
+            verify_duration=PHASE)
+        project = owner.post_project(params, budget)
+        indices = list(range(FIRST_TRAINER, FIRST_TRAINER + trainers))
+        for i in indices:
+            registry = self.actor(i).registry
+            if registry.stake_of(ParticipantKind.TRAINER) == 0:
+                registry.register(ParticipantKind.TRAINER, ETHER // 10)
+            self.actor(i).market.join_as_trainer(project)
+        for i in VERIFIERS:
+            registry = self.actor(i).registry
+            if registry.stake_of(ParticipantKind.VERIFIER) == 0:
+                registry.register(ParticipantKind.VERIFIER, ETHER // 2)
+            self.actor(i).market.join_as_verifier(project)
+        self.actor(AGGREGATOR).market.start_project(project, ETHER // 2)
+        addresses = [str(dev_account(i).address) for i in indices]
+        return SampleProject(project, addresses, addresses[-1], rounds)
+
+    def play_round(self, sample: SampleProject, round_: int) -> None:
+        """Commit, reveal, publish a real result, attest and finalize one round."""
+        indices = list(range(FIRST_TRAINER, FIRST_TRAINER + len(sample.trainers)))
+        cids: dict[str, str] = {}
+        for i, address in zip(indices, sample.trainers, strict=True):
+            cid = self.store.put(f"update p{sample.project} r{round_} {address}".encode())
+            salt = Web3.keccak(text=f"salt {sample.project} {round_} {i}")
+            self.actor(i).market.commit_update(sample.project, round_, cid, salt)
+            cids[address] = cid
+        for i, address in zip(indices, sample.trainers, strict=True):
+            salt = Web3.keccak(text=f"salt {sample.project} {round_} {i}")
+            self.actor(i).market.reveal(sample.project, round_, cids[address], salt)
+        pool = self.actor(OWNER).market.round(sample.project, round_).pool_wei
+        result = self._result(sample, round_, cids, pool)
+        data = result.to_bytes()
+        result_cid = self.store.put(data)
+        aggregator = self.actor(AGGREGATOR).market
+        aggregator.submit_result(sample.project, round_, RoundResult(
+            model_cid=result.model_cid, result_cid=result_cid, result_hash=Web3.keccak(data),
+            rewards_root=bytes.fromhex(result.rewards_root[2:]),
+            total_rewarded_wei=result.total))
+        for i in VERIFIERS:
+            self.actor(i).market.attest(sample.project, round_, True,
+                                        self.store.put(f"report {i} r{round_}".encode()))
+        self._travel(aggregator.deadlines(sample.project, round_).verify)
+        aggregator.finalize(sample.project)
+        sample.result_cids[round_] = result_cid
+        for t in result.trainers:
+            sample.rewards[(round_, t.address)] = t.reward
+        # As the aggregator does: settle the rejected trainer's zero leaf, so the registry
+        # records the rejection in its reputation.
+        tree = reward_tree(sample.project, round_, payout_leaves(result.trainers))
+        assert tree is not None
+        leaf = next(k for k, v in enumerate(tree.values) if v[2] == sample.rejected)
+        self.actor(AGGREGATOR).rewards.claim(sample.project, round_, 0, tree.proof(leaf),
+                                             trainer=sample.rejected)
+
+    def _result(self, sample: SampleProject, round_: int, cids: dict[str, str],
+                pool: int) -> ResultJson:
+        ordered = sorted(sample.trainers, key=str.lower)
+        # Unequal, round-dependent contributions so the charts have something to show.
+        weights = {a: (k + 1) * (round_ + k) for k, a in enumerate(sample.trainers)
+                   if a != sample.rejected}
+        scale = sum(weights.values())
+        paid = pool * 9 // 10
+        entries: list[TrainerEntry] = []
+        for address in ordered:
+            accepted = address != sample.rejected
+            contribution = weights.get(address, 0) * 1_000_000 // scale
+            entries.append(TrainerEntry(
+                address=address, update_cid=cids[address], samples=100 + 10 * len(entries),
+                accepted=accepted, reason=None if accepted else "norm_outlier: 9.1x the median",
+                robustness={"krum_score": float(len(entries) + 1), "norm": 1.5},
+                contribution=contribution,
+                reward=paid * weights[address] // scale if accepted else 0))
+        tree = reward_tree(sample.project, round_, payout_leaves(entries))
+        return ResultJson(
+            metrics={"accuracy": round(0.6 + 0.15 * round_, 4),
+                     "base_accuracy": round(0.45 + 0.15 * round_, 4)},
+            project=sample.project, round=round_, rule="multi_krum", rule_params={"f": 1},
+            scorer="cosine", scorer_params={}, seed=round_, base_model_cid="bafkreibase",
+            model_cid=self.store.put(f"model p{sample.project} r{round_}".encode()), pool=pool,
+            trainers=tuple(entries), rewards_root=tree.root_hex if tree else "0x" + "00" * 32)
+
+    def finish(self, sample: SampleProject) -> None:
+        """Close the project after its last round (escrow and bond credited back)."""
+        self.actor(OWNER).market.finish(sample.project)
+
+    def claim_all(self, sample: SampleProject, trainer_index: int = 0) -> str:
+        """Trainer ``trainer_index`` claims every round it was paid in; returns its address."""
+        address = sample.trainers[trainer_index]
+        rewards = self.actor(FIRST_TRAINER + trainer_index).rewards
+        for round_ in range(1, sample.rounds + 1):
+            payouts = [(t, sample.rewards[(round_, t)]) for t in sorted(sample.trainers,
+                                                                          key=str.lower)
+                       if sample.rewards[(round_, t)] > 0 or t == sample.rejected]
+            tree = reward_tree(sample.project, round_, payouts)
+            amount = sample.rewards[(round_, address)]
+            if tree is None or amount == 0:
+                continue
+            leaf = next(k for k, v in enumerate(tree.values) if v[2] == address)
+            rewards.claim(sample.project, round_, amount, tree.proof(leaf))
+        sample.claimed_by = address
+        return address
+
+    def play(self, trainers: int = 3, rounds: int = 2, finish: bool = True,
+             claim: bool = True) -> SampleProject:
+        """A whole project: post, every round, finish, and the first trainer's claims."""
+        sample = self.post(trainers, rounds)
+        for round_ in range(1, rounds + 1):
+            self.play_round(sample, round_)
+        if finish:
+            self.finish(sample)
+        if claim:
+            self.claim_all(sample)
+        return sample
+
+
+def dump(sample: SampleProject) -> str:
+    """The sample as JSON (for scripts)."""
+    return json.dumps({"project": sample.project, "trainers": sample.trainers,
+                       "rejected": sample.rejected, "rounds": sample.rounds,
+                       "result_cids": sample.result_cids}, indent=1)
