@@ -39,6 +39,10 @@ from fedmarket.storage.factory import open_store
 __all__ = ["run_demo"]
 
 MODEL_SHAPES = {"mlp": (64,), "cnn": (1, 8, 8)}
+# Measured on the digits split: 5 local Adam epochs reach ~0.8 validation accuracy in 3
+# rounds with 8 non-IID trainers, and give updates large enough that Multi-Krum separates
+# sign-flipped ones from the first round on (1-2 SGD epochs left them near the origin).
+DEMO_TRAINING = TrainingSpec(local_epochs=5, lr=0.01, batch_size=16, optimizer="adam")
 
 
 @dataclass
@@ -108,7 +112,7 @@ def run_demo(config: DemoConfig, console: Console | None = None,
         budget_wei=budget, aggregator=dev_account(AGGREGATOR).address, rounds=config.rounds,
         model=config.model, input_shape=MODEL_SHAPES[config.model],
         hidden=(64,) if config.model == "mlp" else (16, 32),
-        training=TrainingSpec(local_epochs=2, lr=0.1, batch_size=32),
+        training=DEMO_TRAINING,
         rule="multi_krum", rule_params={"f": config.f}, scoring=config.scoring,
         validation="digits", min_trainers=2 * config.f + 3, max_trainers=config.trainers,
         verifier_quorum=config.quorum, commit_duration=config.commit_seconds,

@@ -1,0 +1,35 @@
+"""A reduced `fedmarket demo` end to end: separate role processes, real chain and store."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fedmarket.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+    runner.invoke(app, ["chain", "down", "--data-dir", str(tmp_path / "data")])
+
+
+def test_reduced_demo_pays_honest_trainers_and_balances_to_the_wei(data_dir: Path) -> None:
+    result = runner.invoke(app, ["demo", "--trainers", "5", "--malicious", "1", "--rounds", "2",
+                                 "--budget", "2", "--timeout", "400", "--data-dir",
+                                 str(data_dir), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["status"] == "finished"
+    assert [r["verified"] for r in report["rounds"]] == [True, True]
+    malicious = [t for t in report["trainers"] if t["behaviour"] != "honest"]
+    assert len(malicious) == 1 and malicious[0]["reward_wei"] == "0"
+    claimed = sum(int(t["claimed_wei"]) for t in report["trainers"])
+    assert claimed == sum(int(t["reward_wei"]) for t in report["trainers"]) > 0
+    assert claimed + int(report["refund_wei"]) == int(report["budget_wei"])
+    assert report["rounds"][-1]["accuracy"] > 0.5
