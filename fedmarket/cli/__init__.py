@@ -7,6 +7,7 @@ import typer
 from fedmarket import __version__
 from fedmarket.cli.aggregator import app as aggregator_app
 from fedmarket.cli.api import app as api_app
+from fedmarket.cli.audit import audit
 from fedmarket.cli.chain import app as chain_app
 from fedmarket.cli.demo import demo
 from fedmarket.cli.project import app as project_app
@@ -34,6 +35,7 @@ app.add_typer(api_app, name="api")
 app.command("rewards")(rewards)
 app.command("claim")(claim)
 app.command("demo")(demo)
+app.command("audit")(audit)
 
 
 @app.command()

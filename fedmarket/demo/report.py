@@ -65,17 +65,23 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
     }
 
 
+def _eth(wei: int) -> str:
+    """Ether with 6 decimals for tables (the JSON report keeps exact wei)."""
+    return f"{wei / 10**18:.6f}"
+
+
 def print_report(report: dict[str, Any], console: Console) -> None:
     """Print the report as two tables and the money balance line."""
-    people = Table(title=f"project {report['project']}: trainers", show_edge=False)
+    people = Table(title=f"project {report['project']}: trainers (contribution = summed "
+                         "fixed-point scores)", show_edge=False)
     for column in ("trainer", "behaviour", "accepted", "contribution", "reward (ETH)",
                    "claimed (ETH)"):
         people.add_column(column, justify="right" if column != "behaviour" else "left")
     for t in report["trainers"]:
         style = None if t["behaviour"] == "honest" else "red"
         people.add_row(t["address"][:10] + "…", t["behaviour"], str(t["accepted_rounds"]),
-                       f"{t['contribution']:.4f}", wei_to_ether(int(t["reward_wei"])),
-                       wei_to_ether(int(t["claimed_wei"])), style=style)
+                       f"{t['contribution']:.4f}", _eth(int(t["reward_wei"])),
+                       _eth(int(t["claimed_wei"])), style=style)
     console.print(people)
     rounds = Table(title="rounds", show_edge=False)
     for column in ("round", "status", "accuracy", "verifiers agree/disagree", "paid (ETH)"):
@@ -84,7 +90,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         accuracy = f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-"
         rounds.add_row(str(r["round"]), r["status"], accuracy,
                        f"{r['agrees']}/{r['disagrees']}",
-                       wei_to_ether(int(r["total_rewarded_wei"])))
+                       _eth(int(r["total_rewarded_wei"])))
     console.print(rounds)
     paid = sum(int(t["claimed_wei"]) for t in report["trainers"])
     console.print(f"budget {wei_to_ether(int(report['budget_wei']))} ETH = paid to trainers "

@@ -1,0 +1,117 @@
+"""Layer-1 verification through the real contracts: honest rounds finalize, lies are disputed."""
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aggregator.inputs import load_validation
+from aggregator.service import compute_outcome
+from fedmarket.chain.types import ProjectStatus, RoundPhase, RoundStatus
+from fedmarket.chain.types import RoundResult as PostedResult
+from fedmarket.merkle import reward_tree
+from fedmarket.protocol import load_spec
+from fedmarket.round_result import RoundResult, payout_leaves
+from tests.contracts.scenario import travel_past
+from tests.e2e.market import Market, build_market
+
+
+@pytest.fixture
+def market(client_for, tmp_path: Path) -> Market:
+    return build_market(client_for, tmp_path, trainers=6, attacks={5: "sign_flip"},
+                        rounds=1, rule_params={"f": 1})
+
+
+def _commit_and_reveal(market: Market) -> None:
+    info = market.round_info()
+    for trainer in market.trainers:
+        trainer.step(market.project)
+    travel_past(market.w3, info.deadlines.commit)
+    for trainer in market.trainers:
+        trainer.step(market.project)
+
+
+def _publish(market: Market, tamper: Callable[[RoundResult], RoundResult]) -> None:
+    """Post the honest outcome after ``tamper`` rewrote it (root and hash recomputed)."""
+    agg, store, project = market.aggregator, market.store, market.project
+    spec = load_spec(store, market.posted.spec_cid)
+    outcome = compute_outcome(agg.contracts, store, spec, project, 1,
+                              load_validation(store, spec), market.deployment.start_block)
+    lie = tamper(outcome.result)
+    tree = reward_tree(project, 1, payout_leaves(lie.trainers))
+    assert tree is not None
+    lie = replace(lie, rewards_root=tree.root_hex)
+    cid = store.put(lie.to_bytes())
+    agg.contracts.market.submit_result(project, 1, PostedResult(
+        lie.model_cid, cid, lie.result_hash(), tree.root, lie.total))
+
+
+def _inflate_first_paid(result: RoundResult) -> RoundResult:
+    trainers = list(result.trainers)
+    i = next(i for i, t in enumerate(trainers) if t.reward > 0)
+    trainers[i] = replace(trainers[i], reward=trainers[i].reward + (result.pool - result.total))
+    return replace(result, trainers=tuple(trainers))
+
+
+def _drop_an_honest_trainer(result: RoundResult) -> RoundResult:
+    dropped = next(t for t in result.trainers if t.accepted)
+    return replace(result, trainers=tuple(t for t in result.trainers if t is not dropped))
+
+
+def _accept_the_sign_flipper(result: RoundResult) -> RoundResult:
+    trainers = list(result.trainers)
+    flipper = next(i for i, t in enumerate(trainers) if not t.accepted)
+    donor = next(i for i, t in enumerate(trainers) if t.reward > 1)
+    moved = trainers[donor].reward // 2
+    trainers[donor] = replace(trainers[donor], reward=trainers[donor].reward - moved)
+    trainers[flipper] = replace(trainers[flipper], accepted=True, reason=None, reward=moved,
+                                contribution=1)
+    return replace(result, trainers=tuple(trainers))
+
+
+@pytest.mark.parametrize("tamper", [_inflate_first_paid, _drop_an_honest_trainer,
+                                    _accept_the_sign_flipper])
+def test_a_lying_aggregator_is_disputed_and_its_bond_slashed(market: Market, tamper) -> None:
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+    owner_credit = market.owner.market.credit_of()
+
+    _publish(market, tamper)
+    for verifier in market.verifiers[:2]:
+        verifier.step(market.project)
+
+    info = market.owner.market.round(market.project, 1)
+    assert info.status == RoundStatus.DISPUTED and info.disagrees == 2
+    project = market.owner.market.project(market.project)
+    assert project.status == ProjectStatus.ABORTED
+    bond = project.params.aggregator_bond_wei
+    assert market.owner.market.credit_of() == owner_credit + bond + project.budget_wei
+
+
+def test_an_honest_round_finalizes_with_two_of_three_verifiers(market: Market) -> None:
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+    assert market.aggregator.step(market.project)
+
+    for verifier in market.verifiers[:2]:  # the third stays silent
+        assert verifier.step(market.project)
+    travel_past(market.w3, market.round_info().deadlines.verify)
+    assert market.aggregator.step(market.project)
+
+    assert market.owner.market.round(market.project, 1).status == RoundStatus.FINALIZED
+
+
+def test_absent_verifiers_do_not_stall_the_round(market: Market) -> None:
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+    assert market.aggregator.step(market.project)
+    market.verifiers[0].step(market.project)  # one vote, quorum is two
+
+    travel_past(market.w3, market.round_info().deadlines.verify)
+    assert market.round_info().phase == RoundPhase.EXPIRED
+    assert market.trainers[0].step(market.project)  # anyone may close it
+
+    info = market.owner.market.round(market.project, 1)
+    assert info.status == RoundStatus.REFUNDED
+    assert market.owner.market.project(market.project).bond_held
