@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from fedmarket.chain.client import connect
+from fedmarket.chain.client import ChainClient, connect
 from fedmarket.chain.context import deployment_path
 from fedmarket.chain.deployment import Deployment
 from fedmarket.chain.localnet import ensure_local_chain
@@ -80,3 +80,30 @@ def down(data_dir: Path = DataDirOpt, as_json: bool = JsonOpt) -> None:
         stopped = LocalNode(settings.chain_dir).stop()
         emit(as_json, {"stopped": stopped},
              "node stopped (state kept)" if stopped else "no local node was running")
+
+
+@app.command()
+def deploy(
+    data_dir: Path = DataDirOpt,
+    rpc_url: str = typer.Option(None, "--rpc-url", help="JSON-RPC URL of the target chain."),
+    key_file: Path = typer.Option(None, "--key-file", help="File holding the deployer's key."),
+    account: int = typer.Option(None, "--account", help="Dev account (local chain only)."),
+    force: bool = typer.Option(False, "--force", help="Deploy even if a live deployment exists."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Deploy the contracts to any chain (e.g. a public testnet) and record the addresses."""
+    from fedmarket.chain.context import rpc_url_for, signer
+    from fedmarket.chain.deploy import deploy_contracts
+
+    settings = settings_from(data_dir=data_dir, rpc_url=rpc_url, key_file=key_file,
+                             account=account)
+    with user_errors():
+        w3 = connect(rpc_url_for(settings))
+        path = deployment_path(settings)
+        if path.is_file() and not force and Deployment.load(path).is_live(w3):
+            deployment, fresh = Deployment.load(path), False
+        else:
+            deployment, fresh = deploy_contracts(ChainClient(w3, signer(settings, w3))), True
+            deployment.save(path)
+        described = _describe(settings, rpc_url_for(settings), deployment, fresh, None)
+        emit(as_json, described, _text(described))
