@@ -55,3 +55,16 @@ def test_chain_status_lists_addresses_of_a_running_node(data_dir: Path) -> None:
     status = invoke("chain", "status", "--data-dir", str(data_dir))
 
     assert status["running"] and status["contracts"] == up["contracts"]
+
+
+def test_chain_deploy_targets_any_rpc_url_and_records_addresses(anvil_node, tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "remote")
+
+    first = invoke("chain", "deploy", "--rpc-url", anvil_node.url, "--account", "0",
+                   "--data-dir", data_dir)
+    again = invoke("chain", "deploy", "--rpc-url", anvil_node.url, "--account", "0",
+                   "--data-dir", data_dir)
+
+    assert first["freshly_deployed"] and not again["freshly_deployed"]
+    assert again["contracts"] == first["contracts"]
+    assert (tmp_path / "remote" / "chain" / "deployment.json").is_file()
