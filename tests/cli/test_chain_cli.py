@@ -28,7 +28,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 def test_chain_up_deploys_and_restart_keeps_addresses_and_balances(data_dir: Path) -> None:
     first = invoke("chain", "up", "--data-dir", str(data_dir))
     assert first["freshly_deployed"] and first["chain_id"] == 31337
-    assert set(first["contracts"]) == {"FedMarket", "ParticipantRegistry", "RewardDistributor"}
+    assert set(first["contracts"]) >= {"FedMarket", "ParticipantRegistry", "RewardDistributor"}
     w3 = connect(first["url"])
     w3.eth.send_transaction({"from": dev_account(0).address, "to": dev_account(9).address,
                              "value": 777})
