@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import typer
+
 from fedmarket.chain.types import Membership, ParticipantKind
-from fedmarket.cli.common import emit, user_errors
-from fedmarket.cli.context import Conn, ether_to_wei, role_context, wei_to_ether
+from fedmarket.cli.common import JsonOpt, emit, user_errors
+from fedmarket.cli.context import (
+    AccountOpt,
+    Conn,
+    DataDirOpt,
+    IpfsOpt,
+    KeyFileOpt,
+    RpcOpt,
+    ether_to_wei,
+    role_context,
+    wei_to_ether,
+)
 from fedmarket.errors import ConfigError
 
-__all__ = ["register", "join", "withdraw"]
+__all__ = ["register", "join", "withdraw", "add_participant_commands"]
+
+
+def add_participant_commands(app: typer.Typer, kind: ParticipantKind, default_stake: str) -> None:
+    """Add ``register``, ``join`` and ``withdraw`` for ``kind`` to a role's sub-app."""
+    role = kind.name.lower()
+
+    @app.command("register", help=f"Stake as a {role} (a top-up if already registered).")
+    def register_cmd(
+        stake: str = typer.Option(default_stake, "--stake", help="Stake in ether."),
+        data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+        key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        register(kind, stake, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+    @app.command("join", help=f"Join a project as a {role}.")
+    def join_cmd(
+        project: int = typer.Argument(..., help="Project id."),
+        data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+        key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        join(kind, project, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+    @app.command("withdraw", help=f"Withdraw the {role} stake (once no open project binds "
+                                  "it) and any credits.")
+    def withdraw_cmd(
+        data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+        key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        withdraw(kind, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
 
 
 def register(kind: ParticipantKind, stake: str, conn: Conn, as_json: bool) -> None:

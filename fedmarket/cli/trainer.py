@@ -27,36 +27,7 @@ app = typer.Typer(help="Train on private data and get paid for the contribution.
                   no_args_is_help=True)
 
 
-@app.command()
-def register(
-    stake: str = typer.Option("0.1", "--stake", help="Stake in ether (top-up if registered)."),
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Stake as a trainer."""
-    participants.register(ParticipantKind.TRAINER, stake,
-                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
-
-
-@app.command()
-def join(
-    project: int = typer.Argument(..., help="Project id."),
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Join a project as a trainer."""
-    participants.join(ParticipantKind.TRAINER, project,
-                      Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
-
-
-@app.command()
-def withdraw(
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Withdraw the trainer stake (once no open project binds it) and any credits."""
-    participants.withdraw(ParticipantKind.TRAINER,
-                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+participants.add_participant_commands(app, ParticipantKind.TRAINER, "0.1")
 
 
 class _RichReporter:

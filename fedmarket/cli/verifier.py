@@ -24,36 +24,7 @@ app = typer.Typer(help="Re-execute rounds and attest on chain (the verifier's si
                   no_args_is_help=True)
 
 
-@app.command()
-def register(
-    stake: str = typer.Option("0.5", "--stake", help="Stake in ether (top-up if registered)."),
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Stake as a verifier."""
-    participants.register(ParticipantKind.VERIFIER, stake,
-                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
-
-
-@app.command()
-def join(
-    project: int = typer.Argument(..., help="Project id."),
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Join a project as a verifier."""
-    participants.join(ParticipantKind.VERIFIER, project,
-                      Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
-
-
-@app.command()
-def withdraw(
-    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Withdraw the verifier stake (once no open project binds it) and any credits."""
-    participants.withdraw(ParticipantKind.VERIFIER,
-                          Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+participants.add_participant_commands(app, ParticipantKind.VERIFIER, "0.5")
 
 
 class _ConsoleReporter:
