@@ -90,12 +90,16 @@ class Indexer:
     # -- chain helpers handed to the handlers
 
     def _project_view(self, project: int, block: int) -> ProjectInfo | None:
-        try:
-            raw = self._market.functions.getProject(project).call(block_identifier=block)
-            return ProjectInfo.from_abi(project, raw)
-        except Exception as exc:  # noqa: BLE001 - parameters are optional detail
-            log.warning("getProject(%s) at block %s failed: %s", project, block, exc)
-            return None
+        # A project's parameters never change after posting, so when the node cannot serve
+        # the historical state (a restarted anvil keeps only its latest state) the current
+        # view gives the same parameters.
+        for at in (block, "latest"):
+            try:
+                raw = self._market.functions.getProject(project).call(block_identifier=at)
+                return ProjectInfo.from_abi(project, raw)
+            except Exception as exc:  # noqa: BLE001 - parameters are optional detail
+                log.warning("getProject(%s) at block %s failed: %s", project, at, exc)
+        return None
 
     def _block_time(self, block: int) -> int | None:
         if block not in self._times:
