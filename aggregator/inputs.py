@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from aggregator.round import RoundInputs, canonical_order
-from aggregator.validation import Verdict
+from aggregator.validation import Verdict, update_digest
 from fedmarket.chain.market import Market
 from fedmarket.codec import decode_model, decode_update, flatten
 from fedmarket.datasets import Dataset
@@ -44,6 +44,7 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
     base_cid = base_model_cid(market, project, round_)
     base_weights, _ = decode_model(store.get(base_cid), spec)
     dim = spec.num_params()
+    earlier = _earlier_digests(market, store, spec, project, round_, from_block)
     rows = torch.zeros((len(reveals), dim), dtype=torch.float32)
     samples: list[int] = []
     prior: list[Verdict | None] = []
@@ -67,8 +68,29 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
         project=project, round=round_, trainers=[r.trainer for r in reveals],
         update_cids=[r.cid for r in reveals], samples=samples, updates=rows,
         base_model_cid=base_cid, pool=market.round(project, round_).pool_wei,
-        global_model=flatten(base_weights), prior_verdicts=prior)
+        global_model=flatten(base_weights), prior_verdicts=prior,
+        earlier_digests=frozenset(earlier))
     return GatheredRound(inputs, base_weights)
+
+
+def _earlier_digests(market: Market, store: ContentStore, spec: ModelSpec, project: int,
+                     round_: int, from_block: int) -> set[bytes]:
+    """Digests of the previous round's revealed updates, to catch replays of them.
+
+    Commit–reveal stops a copycat from copying an update of the same round; what it can still
+    do is resubmit one revealed earlier, which is worth something while the global model has
+    barely moved. One round back keeps the cost at one extra fetch per trainer.
+    """
+    if round_ <= 1:
+        return set()
+    digests: set[bytes] = set()
+    for reveal in market.revealed_updates(project, round_ - 1, from_block=from_block):
+        try:
+            tensors, _ = decode_update(store.get(reveal.cid), spec)
+        except (StorageError, CodecError):
+            continue
+        digests.add(update_digest(flatten(tensors)))
+    return digests
 
 
 def _header_mismatch(h_project: int, h_round: int, h_trainer: str, project: int, round_: int,

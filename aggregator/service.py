@@ -16,10 +16,17 @@ from typing import Protocol
 import torch
 
 from aggregator.inputs import gather_round, load_validation
+from aggregator.proving import ProofPlan, plan_proof, prove_published_round
 from aggregator.round import RoundOutcome, RoundSpec, compute_round_or_reject_all
 from aggregator.utility import ValidationUtility, model_accuracy
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import ProjectStatus, RoundPhase, RoundResult, RoundStatus
+from fedmarket.chain.types import (
+    NO_PROOF_CLAIM,
+    ProjectStatus,
+    RoundPhase,
+    RoundResult,
+    RoundStatus,
+)
 from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError
@@ -117,6 +124,9 @@ class AggregatorService:
     store: ContentStore
     from_block: int = 0
     reporter: AggregatorReporter = field(default_factory=_Silent)
+    # Claim and prove each published round with Groth16 (aggregator/proving.py); off in tests
+    # that do not need it, since proving takes seconds. Proving never blocks publishing.
+    prove: bool = True
     _settled: dict[int, set[int]] = field(default_factory=dict)
 
     @property
@@ -146,10 +156,29 @@ class AggregatorService:
         result_bytes = outcome.result_bytes
         result_cid = self.store.put(result_bytes)
         self.store.pin(result_cid)
+        plan: ProofPlan | None = None
+        if self.prove:
+            try:
+                plan = plan_proof(self.contracts, self.store, spec, project, round_,
+                                  outcome.result, self.from_block)
+            except Exception as exc:  # a proof is optional; the result is not
+                self.reporter.note(f"round {round_}: no proof: {exc}")
         receipt = self.contracts.market.submit_result(project, round_, RoundResult(
             model_cid=outcome.result.model_cid, result_cid=result_cid,
             result_hash=outcome.result_hash, rewards_root=bytes.fromhex(outcome.rewards_root[2:]),
-            total_rewarded_wei=outcome.total))
+            total_rewarded_wei=outcome.total,
+            proof_claim=plan.claim.claim if plan is not None else NO_PROOF_CLAIM))
+        if plan is not None:
+            try:
+                proven = prove_published_round(
+                    self.contracts, self.store, spec, project, round_,
+                    from_block=self.from_block, plan=plan, note=self.reporter.note)
+                if proven is not None:
+                    self.reporter.note(f"round {round_}: proof verified on chain "
+                                       f"({proven.gas_used} gas, proved in "
+                                       f"{proven.prove_seconds:.1f} s)")
+            except Exception as exc:  # anyone may still prove the claim later
+                self.reporter.note(f"round {round_}: proving failed: {exc}")
         accepted = sum(1 for v in outcome.verdicts if v.accepted)
         return PublishedRound(
             project, round_, outcome.result.model_cid, result_cid,

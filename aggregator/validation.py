@@ -19,14 +19,14 @@ Exact comparisons use SHA-256 of each row's bytes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from fedmarket.errors import AggregationError
 
-__all__ = ["Verdict", "ACCEPTED", "validate_updates"]
+__all__ = ["Verdict", "ACCEPTED", "validate_updates", "update_digest"]
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,23 @@ def _digest(row: torch.Tensor) -> bytes:
     return hashlib.sha256(row.contiguous().numpy().tobytes()).digest()
 
 
+def update_digest(row: torch.Tensor) -> bytes:
+    """Digest of one flattened float32 update, as the duplicate and replay checks compare."""
+    return _digest(row.to(torch.float32))
+
+
 def validate_updates(
     updates: torch.Tensor,
     global_model: torch.Tensor | None = None,
     prior: Sequence[Verdict | None] | None = None,
+    earlier: Collection[bytes] = (),
 ) -> list[Verdict]:
     """Return one verdict per row of ``updates`` ``[N, D]``.
 
     ``global_model`` ``[D]`` (flattened parameters) enables the copied-model check; ``prior``
-    holds upstream verdicts (``None`` = not judged yet).
+    holds upstream verdicts (``None`` = not judged yet); ``earlier`` holds :func:`update_digest`
+    of updates revealed in the previous round — commit–reveal stops copying within a round, so
+    a copycat's remaining move is to replay an update revealed before.
     """
     if updates.ndim != 2:
         raise AggregationError("updates must be a 2-D tensor [N, D]")
@@ -86,6 +94,9 @@ def validate_updates(
         digest = _digest(row)
         if digest == global_digest:
             verdicts[i] = Verdict.reject("copy_of_global_model")
+            continue
+        if digest in earlier:
+            verdicts[i] = Verdict.reject("replayed_update")
             continue
         digests.setdefault(digest, []).append(i)
     for group in digests.values():

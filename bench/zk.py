@@ -23,6 +23,7 @@ import numpy as np
 from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.compile import compile_contracts, project_root
 from fedmarket.chain.node import LocalNode
+from fedmarket.zk.prover import ARTIFACTS, compute_witness, prove_witness
 from verifier.zk import (
     RoundStatement,
     multi_krum_flags,
@@ -30,7 +31,6 @@ from verifier.zk import (
     sketch_round,
     verify_round_proof,
 )
-from verifier.zk.prover import ARTIFACTS, compute_witness, prove_witness
 
 
 def synthetic_round(n: int, dim: int = 100_000, seed: int = 2024) -> RoundStatement:

@@ -6,9 +6,9 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
-import {IRoundProofVerifier} from "./interfaces/IRoundProofVerifier.sol";
 import {ProjectId} from "./libraries/Ids.sol";
 import {RoundClock} from "./libraries/RoundClock.sol";
+import {IRoundProofVerifier} from "./zk/IRoundProofVerifier.sol";
 
 /// @title FedMarket
 /// @notice Escrowed training projects and their commit–reveal rounds (see IFedMarket).
@@ -22,12 +22,18 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
 
     /// @dev Stored in place of a commitment once it is revealed (refused as a commitment).
     bytes32 private constant REVEALED = bytes32(type(uint256).max);
+    /// @dev BN254 scalar field: the sketch seed is a public input of the proof, so below it.
+    uint256 private constant SNARK_FIELD =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev Gas handed to the proof verifier (it needs ~229k and returns false, not revert,
+    /// when the pairing precompile runs dry, so it must never get less than this).
+    uint256 private constant PROOF_GAS = 300_000;
 
     /// @notice Where trainer and verifier stakes live (this contract holds its MARKET_ROLE).
     IParticipantRegistry public immutable registry;
     /// @notice Where finalized rounds' rewards go (this contract holds its FUNDER_ROLE).
     IRewardDistributor public immutable distributor;
-    /// @notice Optional zero-knowledge checker of posted results (address(0): none).
+    /// @notice Generated Groth16 verifier of round proofs (address(0): proofs unsupported).
     IRoundProofVerifier public immutable proofVerifier;
 
     uint256 private _projectCount;
@@ -39,6 +45,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     mapping(ProjectId project => mapping(uint256 round => mapping(address verifier => uint8)))
         private _attestations;
     mapping(address account => uint256) private _credits;
+    mapping(ProjectId project => mapping(uint256 round => RoundProofState)) private _proofStates;
 
     /// @notice Ether held as escrow of created and running projects.
     uint256 public totalEscrow;
@@ -197,6 +204,14 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         // close commits so a trainer who joins now cannot copy a revealed CID.
         if (!r.commitsClosed && block.timestamp <= d.commit) r.commitsClosed = true;
         _commitments[project][round][msg.sender] = REVEALED;
+        // Commits are over, so the seed of the round's sketches is fixed now, from a block hash
+        // nobody knew when committing: no trainer can aim an update at the projection.
+        if (r.reveals == 0) {
+            uint256 seed = uint256(keccak256(abi.encode(blockhash(block.number - 1), project,
+                round))) % SNARK_FIELD;
+            _proofStates[project][round].seed = seed;
+            emit RoundSeedFixed(project, round, seed);
+        }
         r.reveals += 1;
         emit UpdateRevealed(project, round, msg.sender, cid);
     }
@@ -232,6 +247,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         r.rewardsRoot = result.rewardsRoot;
         r.modelCid = result.modelCid;
         r.resultCid = result.resultCid;
+        if (result.proofClaim != bytes32(0)) _proofStates[project][round].claim = result.proofClaim;
         emit ResultSubmitted(project, round, result.modelCid, result.resultCid, result.resultHash,
             result.rewardsRoot, result.totalRewarded, r.postedAt + p.params.verifyDuration);
     }
@@ -316,19 +332,27 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc IFedMarket
-    function submitProof(ProjectId project, uint256 round, bytes calldata proof) external {
+    function submitProof(ProjectId project, uint256 round, RoundProof calldata proof) external {
         if (address(proofVerifier) == address(0)) revert FedMarketNoProofVerifier();
         _project(project);
         Round storage r = _rounds[project][round];
-        if (r.status != RoundStatus.Posted && r.status != RoundStatus.Finalized) {
-            revert FedMarketRoundNotPosted(project, round, r.status);
-        }
-        if (!proofVerifier.verifyRoundProof(project, round, r.resultHash, r.rewardsRoot, proof)) {
+        if (r.postedAt == 0) revert FedMarketRoundNotPosted(project, round, r.status);
+        if (r.proofVerified) revert FedMarketProofAlreadyVerified(project, round);
+        RoundProofState storage s = _proofStates[project][round];
+        if (s.claim == bytes32(0)) revert FedMarketNoProofClaimed(project, round);
+        bytes32 given = keccak256(abi.encode(proof.sketchRoot, proof.decisionsRoot, proof.f,
+            proof.m));
+        if (given != s.claim) revert FedMarketProofClaimMismatch(project, round, s.claim, given);
+        uint256[7] memory inputs = [proof.sketchRoot, proof.decisionsRoot, uint256(r.pool),
+            uint256(r.reveals), proof.f, proof.m, s.seed];
+        // A call gets at most 63/64 of what is left: make sure that is the full allowance.
+        uint256 needed = PROOF_GAS + PROOF_GAS / 63 + 5_000;
+        if (gasleft() < needed) revert FedMarketProofGasTooLow(gasleft(), needed);
+        if (!proofVerifier.verifyProof{gas: PROOF_GAS}(proof.pA, proof.pB, proof.pC, inputs)) {
             revert FedMarketProofRejected(project, round);
         }
-        if (r.proofVerified) return;
         r.proofVerified = true;
-        emit RoundProofVerified(project, round);
+        emit RoundProofVerified(project, round, msg.sender, proof);
     }
 
     /// @inheritdoc IFedMarket
@@ -364,6 +388,15 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     /// @inheritdoc IFedMarket
     function getRound(ProjectId project, uint256 round) external view returns (Round memory) {
         return _rounds[project][round];
+    }
+
+    /// @inheritdoc IFedMarket
+    function getRoundProof(ProjectId project, uint256 round)
+        external
+        view
+        returns (RoundProofState memory)
+    {
+        return _proofStates[project][round];
     }
 
     /// @inheritdoc IFedMarket

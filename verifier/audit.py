@@ -59,13 +59,13 @@ class ProjectAudit:
 
 
 def _proof_check(contracts: MarketContracts, store: ContentStore, project: int,
-                 round_: int) -> tuple[bool | None, str]:
+                 round_: int, from_block: int) -> tuple[bool | None, str]:
+    from verifier.zk.market import check_round_proof
+
     try:
-        from verifier.zk.market import check_round_proof  # type: ignore[import-not-found]
-    except ImportError:
-        return None, "no proof support installed"
-    result: tuple[bool | None, str] = check_round_proof(contracts, store, project, round_)
-    return result
+        return check_round_proof(contracts, store, project, round_, from_block)
+    except FedmarketError as exc:
+        return False, str(exc)
 
 
 def audit_project(contracts: MarketContracts, store: ContentStore, project: int,
@@ -106,7 +106,7 @@ def audit_project(contracts: MarketContracts, store: ContentStore, project: int,
                 line.checks.append(f"claimed {funds.claimed_wei} of {funds.total_wei} wei")
         elif funds.total_wei != 0:
             line.fail(f"a {line.status} round was funded with {funds.total_wei} wei")
-        verified, why = _proof_check(contracts, store, project, round_)
+        verified, why = _proof_check(contracts, store, project, round_, from_block)
         if verified is False:
             line.fail(f"zero-knowledge proof: {why}")
         elif verified:

@@ -100,12 +100,35 @@ interface IFedMarket {
     }
 
     /// @notice The aggregator's result of one round.
+    /// @dev `proofClaim` binds the round's zero-knowledge proof to this result:
+    /// `keccak256(abi.encode(sketchRoot, decisionsRoot, f, m))` of the proof the aggregator
+    /// stands behind (verifier/zk/README.md), or zero when it offers none.
     struct RoundResult {
         string modelCid;
         string resultCid;
         bytes32 resultHash;
         bytes32 rewardsRoot;
         uint256 totalRewarded;
+        bytes32 proofClaim;
+    }
+
+    /// @notice A Groth16 round proof and the public inputs the market cannot derive itself.
+    /// @dev pool, nActive (the round's reveals) and seed come from the market's own state;
+    /// the four fields below must hash to the round's posted `proofClaim`.
+    struct RoundProof {
+        uint256[2] pA;
+        uint256[2][2] pB; // G2 in the EVM's order: [[x.c1, x.c0], [y.c1, y.c0]]
+        uint256[2] pC;
+        uint256 sketchRoot;
+        uint256 decisionsRoot;
+        uint256 f;
+        uint256 m;
+    }
+
+    /// @notice A round's proof state besides `Round.proofVerified`.
+    struct RoundProofState {
+        uint256 seed; // sketch seed, fixed at the round's first reveal (0 before)
+        bytes32 claim; // the posted result's proofClaim (0: no proof offered)
     }
 
     struct Round {
@@ -174,6 +197,11 @@ interface IFedMarket {
     error FedMarketNoProofVerifier();
     error FedMarketProofRejected(ProjectId project, uint256 round);
     error FedMarketRoundNotPosted(ProjectId project, uint256 round, RoundStatus status);
+    error FedMarketProofAlreadyVerified(ProjectId project, uint256 round);
+    error FedMarketNoProofClaimed(ProjectId project, uint256 round);
+    error FedMarketProofClaimMismatch(ProjectId project, uint256 round, bytes32 claimed,
+        bytes32 given);
+    error FedMarketProofGasTooLow(uint256 gasLeft, uint256 needed);
 
     event ProjectPosted(ProjectId indexed project, address indexed owner,
         address indexed aggregator, uint256 budget, uint256 rounds, string modelSpecCid,
@@ -200,7 +228,9 @@ interface IFedMarket {
     event RoundRefunded(ProjectId indexed project, uint256 indexed round, RefundReason reason,
         uint256 pool);
     event AggregatorSlashed(ProjectId indexed project, address indexed aggregator, uint256 bond);
-    event RoundProofVerified(ProjectId indexed project, uint256 indexed round);
+    event RoundSeedFixed(ProjectId indexed project, uint256 indexed round, uint256 seed);
+    event RoundProofVerified(ProjectId indexed project, uint256 indexed round,
+        address indexed prover, RoundProof proof);
     event Credited(address indexed account, ProjectId indexed project, uint256 amount,
         CreditReason reason);
     event Withdrawn(address indexed account, uint256 amount);
@@ -245,8 +275,10 @@ interface IFedMarket {
     /// @notice After the last round closed: credit the escrow left to the owner, the bond back.
     function finish(ProjectId project) external;
 
-    /// @notice Check a zero-knowledge proof of a posted round with the deployment's verifier.
-    function submitProof(ProjectId project, uint256 round, bytes calldata proof) external;
+    /// @notice Anyone: check a Groth16 proof of a posted round with the deployment's verifier
+    /// (public inputs `[sketchRoot, decisionsRoot, pool, reveals, f, m, seed]`) and record it.
+    /// Send at least ~330k gas: the verifier gets a fixed allowance and false means invalid.
+    function submitProof(ProjectId project, uint256 round, RoundProof calldata proof) external;
 
     /// @notice Withdraw everything credited to the caller (refunds, bonds, slashed bonds).
     function withdraw() external;
@@ -263,6 +295,10 @@ interface IFedMarket {
 
     /// @notice One round's state.
     function getRound(ProjectId project, uint256 round) external view returns (Round memory);
+
+    /// @notice One round's sketch seed and posted proof claim.
+    function getRoundProof(ProjectId project, uint256 round)
+        external view returns (RoundProofState memory);
 
     /// @notice One round's deadlines (unix seconds).
     function roundDeadlines(ProjectId project, uint256 round)

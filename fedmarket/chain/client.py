@@ -156,6 +156,14 @@ class ChainClient:
             raise ChainError(f"{label}: no receipt for {tx_hash.hex()} after "
                              f"{self.receipt_timeout:.0f} s") from exc
         if receipt["status"] != 1:
+            # Usually a race (another party's transaction changed the state first, e.g. two
+            # keepers finalizing the same round): re-simulate so the caller gets the decoded
+            # custom error it can handle, instead of an opaque failure.
+            try:
+                call.estimate_gas({"from": self.address, "value": value},
+                                  block_identifier="pending")
+            except (ContractCustomError, ContractLogicError) as exc:
+                raise decode_revert(_revert_data(exc), label.split(".")[0], abi) from None
             raise ChainError(f"{label}: transaction {tx_hash.hex()} reverted")
         return receipt
 

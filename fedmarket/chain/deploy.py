@@ -1,10 +1,14 @@
-"""Deploy and wire the fedmarket contracts: registry, reward distributor, market.
+"""Deploy and wire the fedmarket contracts: registry, reward distributor, proof verifier, market.
 
 Order matters only for constructor arguments (the distributor and the market need the
 registry's address; the market needs the distributor's). Wiring then grants each contract the
 one role it needs on another — the market binds stakes (``MARKET_ROLE``) and funds rounds
 (``FUNDER_ROLE``), the distributor records reputation (``REPUTATION_ROLE``) — and, unless told
 otherwise, the deployer renounces its admin roles so no account can rewire the market later.
+
+The round proof verifier is the generated ``RoundProofVerifier16`` (rounds of up to 16
+trainers; a larger round simply has no proof, since proofs are optional and re-execution
+settles every round). It has no state and no roles, so the market just takes its address.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from web3 import Web3
 from fedmarket.chain.client import BoundContract, ChainClient
 from fedmarket.chain.deployment import DeployedContract, Deployment
 
-__all__ = ["DeployParams", "deploy_contracts", "CONTRACT_NAMES", "ZERO_ADDRESS"]
+__all__ = ["DeployParams", "deploy_contracts", "CONTRACT_NAMES", "PROOF_VERIFIER",
+           "ZERO_ADDRESS"]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # Names under which the deployment file records the contracts (also their artifact names).
 CONTRACT_NAMES = ("ParticipantRegistry", "RewardDistributor", "FedMarket")
+# The generated Groth16 verifier deployed by default (N_MAX = 16: fedmarket.zk.ONCHAIN_N_MAX).
+PROOF_VERIFIER = "RoundProofVerifier16"
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,8 @@ class DeployParams:
     min_trainer_stake_wei: int = Web3.to_wei(0.1, "ether")
     # Verifiers decide disputes, so their stake is higher than a trainer's.
     min_verifier_stake_wei: int = Web3.to_wei(0.5, "ether")
-    # The Groth16 round verifier (issue on proofs) plugs in here; none by default.
-    proof_verifier: str = ZERO_ADDRESS
+    # None: deploy PROOF_VERIFIER; else an existing verifier's address (ZERO_ADDRESS: none).
+    proof_verifier: str | None = None
     # No all-powerful owner: after wiring, the deployer gives up the right to re-grant roles.
     renounce_admin: bool = True
 
@@ -48,9 +55,15 @@ def deploy_contracts(client: ChainClient, params: DeployParams | None = None) ->
         "ParticipantRegistry", client.address, params.min_trainer_stake_wei,
         params.min_verifier_stake_wei)
     distributor, d_receipt = client.deploy("RewardDistributor", client.address, registry.address)
+    contracts: dict[str, DeployedContract] = {}
+    verifier_address = params.proof_verifier
+    if verifier_address is None:
+        verifier, v_receipt = client.deploy(PROOF_VERIFIER)
+        verifier_address = verifier.address
+        contracts[PROOF_VERIFIER] = DeployedContract(verifier.address, _block(v_receipt))
     market, m_receipt = client.deploy(
         "FedMarket", registry.address, distributor.address,
-        Web3.to_checksum_address(params.proof_verifier))
+        Web3.to_checksum_address(verifier_address))
 
     _grant(registry, "MARKET_ROLE", market.address)
     _grant(registry, "REPUTATION_ROLE", distributor.address)
@@ -66,6 +79,7 @@ def deploy_contracts(client: ChainClient, params: DeployParams | None = None) ->
             "ParticipantRegistry": DeployedContract(registry.address, _block(r_receipt)),
             "RewardDistributor": DeployedContract(distributor.address, _block(d_receipt)),
             "FedMarket": DeployedContract(market.address, _block(m_receipt)),
+            **contracts,
         },
         deployer=client.address,
     )

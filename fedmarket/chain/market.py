@@ -26,6 +26,8 @@ from fedmarket.chain.types import (
     RevealedUpdate,
     RoundInfo,
     RoundPhase,
+    RoundProof,
+    RoundProofState,
     RoundResult,
     SubmissionStatus,
     commitment_for,
@@ -121,9 +123,13 @@ class Market:
         """Anyone: after the last round, credit unspent escrow to the owner and the bond back."""
         return self.contract.transact("finish", project)
 
-    def submit_proof(self, project: int, round_: int, proof: bytes) -> TxReceipt:
-        """Anyone: have the deployment's round proof verifier check a posted round."""
-        return self.contract.transact("submitProof", project, round_, proof)
+    def submit_proof(self, project: int, round_: int, proof: RoundProof) -> TxReceipt:
+        """Anyone: have the deployment's Groth16 verifier check a posted round's proof.
+
+        The market supplies pool, reveal count and seed itself; ``proof``'s roots, f and m
+        must hash to the result's posted ``proofClaim``.
+        """
+        return self.contract.transact("submitProof", project, round_, proof.to_abi())
 
     def withdraw(self) -> int:
         """Withdraw everything credited to this account; returns the wei paid."""
@@ -150,6 +156,23 @@ class Market:
     def current_round(self, project: int) -> RoundInfo:
         """The project's current round (round 0 before it starts)."""
         return self.round(project, self.project(project).current_round)
+
+    def round_proof(self, project: int, round_: int) -> RoundProofState:
+        """A round's sketch seed and posted proof claim (whether verified: ``round()``)."""
+        seed, claim = self.contract.call("getRoundProof", project, round_)
+        return RoundProofState(int(seed), bytes(claim))
+
+    def sketch_seed(self, project: int, round_: int) -> int:
+        """The seed of the round's sketches, fixed at its first reveal (0 before)."""
+        return self.round_proof(project, round_).seed
+
+    def verified_proof(self, project: int, round_: int, from_block: int = 0
+                       ) -> RoundProof | None:
+        """The proof recorded for the round (from ``RoundProofVerified``), if any."""
+        event = self.contract.contract.events.RoundProofVerified()
+        logs = event.get_logs(argument_filters={"project": project, "round": round_},
+                              from_block=from_block, to_block="latest")
+        return RoundProof.from_abi(logs[-1]["args"]["proof"]) if logs else None
 
     def phase(self, project: int, round_: int) -> RoundPhase:
         """A round's phase at the chain's current time."""

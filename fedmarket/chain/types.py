@@ -7,6 +7,7 @@ raw tuples. Amounts are wei (``int``); times are unix seconds of the chain's clo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -19,8 +20,11 @@ __all__ = [
     "ParticipantKind", "ProjectStatus", "RoundStatus", "RoundPhase", "RefundReason",
     "Membership", "SubmissionStatus", "Attestation", "ProjectParams", "ProjectInfo",
     "Deadlines", "RoundInfo", "RoundResult", "Reputation", "RewardClaim", "RevealedUpdate",
-    "commitment_for",
+    "RoundProof", "RoundProofState", "commitment_for", "proof_claim_for", "NO_PROOF_CLAIM",
 ]
+
+#: ``RoundResult.proof_claim`` of a result that offers no zero-knowledge proof.
+NO_PROOF_CLAIM = b"\x00" * 32
 
 
 class ParticipantKind(IntEnum):
@@ -215,11 +219,69 @@ class RoundResult:
     result_hash: bytes
     rewards_root: bytes
     total_rewarded_wei: int
+    # proof_claim_for(...) of the round proof the aggregator stands behind; zero: none offered.
+    proof_claim: bytes = NO_PROOF_CLAIM
 
     def to_abi(self) -> tuple[Any, ...]:
         """The struct as the ABI encoder wants it."""
         return (self.model_cid, self.result_cid, self.result_hash, self.rewards_root,
-                self.total_rewarded_wei)
+                self.total_rewarded_wei, self.proof_claim)
+
+
+def proof_claim_for(sketch_root: int, decisions_root: int, f: int, m: int) -> bytes:
+    """``keccak256(abi.encode(sketchRoot, decisionsRoot, f, m))``, as ``submitProof`` checks."""
+    return bytes(keccak(abi_encode(["uint256"] * 4, [sketch_root, decisions_root, f, m])))
+
+
+@dataclass(frozen=True)
+class RoundProof:
+    """A Groth16 round proof as ``submitProof`` takes it (``IFedMarket.RoundProof``).
+
+    ``a``, ``b``, ``c`` are the verifier contract's ``(pA, pB, pC)`` (G2 in the EVM's
+    ``(c1, c0)`` order, as ``Groth16Proof.solidity_args`` gives them).
+    """
+
+    a: tuple[int, int]
+    b: tuple[tuple[int, int], tuple[int, int]]
+    c: tuple[int, int]
+    sketch_root: int
+    decisions_root: int
+    f: int
+    m: int
+
+    @property
+    def claim(self) -> bytes:
+        """The ``proofClaim`` these public inputs hash to."""
+        return proof_claim_for(self.sketch_root, self.decisions_root, self.f, self.m)
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The struct as the ABI encoder wants it."""
+        return (list(self.a), [list(self.b[0]), list(self.b[1])], list(self.c),
+                self.sketch_root, self.decisions_root, self.f, self.m)
+
+    @classmethod
+    def from_abi(cls, raw: Any) -> RoundProof:
+        """Build from the decoded struct (a tuple, or a dict as event logs give it)."""
+        if isinstance(raw, Mapping):
+            raw = (raw["pA"], raw["pB"], raw["pC"], raw["sketchRoot"], raw["decisionsRoot"],
+                   raw["f"], raw["m"])
+        a, b, c = raw[0], raw[1], raw[2]
+        return cls((int(a[0]), int(a[1])),
+                   ((int(b[0][0]), int(b[0][1])), (int(b[1][0]), int(b[1][1]))),
+                   (int(c[0]), int(c[1])), *(int(v) for v in raw[3:7]))
+
+
+@dataclass(frozen=True)
+class RoundProofState:
+    """A round's sketch seed (0 before the first reveal) and posted proof claim."""
+
+    seed: int
+    claim: bytes
+
+    @property
+    def claimed(self) -> bool:
+        """True when the posted result offers a proof."""
+        return self.claim != NO_PROOF_CLAIM
 
 
 @dataclass(frozen=True)

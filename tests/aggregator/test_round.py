@@ -99,3 +99,50 @@ def test_round_that_cannot_be_aggregated_rejects_everyone_and_pays_nothing() -> 
     assert outcome.total == 0 and outcome.result.model_cid == "base"
     assert all(not v.accepted and "2f + 3" in (v.reason or "") for v in outcome.verdicts)
     assert outcome.tree is not None and len(outcome.tree.values) == 3
+
+
+def _round_inputs(updates, earlier=frozenset(), prior=None):
+    import torch  # noqa: F401
+
+    from aggregator.round import RoundInputs
+
+    n = updates.shape[0]
+    trainers = sorted("0x" + f"{i:040x}" for i in range(1, n + 1))
+    return RoundInputs(project=1, round=2, trainers=trainers,
+                       update_cids=[f"cid{i}" for i in range(n)], samples=[10] * n,
+                       updates=updates, base_model_cid="base", pool=10**6,
+                       prior_verdicts=prior, earlier_digests=earlier)
+
+
+def test_an_update_replayed_from_the_previous_round_is_rejected() -> None:
+    import torch
+
+    from aggregator.round import RoundSpec, compute_round
+    from aggregator.validation import update_digest
+
+    torch.manual_seed(0)
+    updates = torch.randn(5, 8) * 0.1 + 1.0
+    earlier = frozenset({update_digest(updates[2])})
+
+    outcome = compute_round(_round_inputs(updates, earlier), RoundSpec("fedavg"),
+                            model_cid=lambda _: "m")
+
+    assert outcome.verdicts[2].reason == "replayed_update"
+    assert outcome.rewards[2] == 0 and sum(v.accepted for v in outcome.verdicts) == 4
+
+
+def test_updates_rejected_by_validation_count_against_f() -> None:
+    import torch
+
+    from aggregator.round import RoundSpec, compute_round
+
+    torch.manual_seed(0)
+    updates = torch.randn(7, 8) * 0.1 + 1.0
+    updates[5] = updates[6]  # two colluders submit the same update: both are duplicates
+
+    outcome = compute_round(_round_inputs(updates), RoundSpec("multi_krum", {"f": 2}),
+                            model_cid=lambda _: "m")
+
+    # 5 valid updates could not satisfy n >= 2f + 3 with f = 2; with the two caught, f = 0.
+    assert outcome.result.rule_params["f"] == 0
+    assert [v.accepted for v in outcome.verdicts] == [True] * 5 + [False] * 2

@@ -70,3 +70,29 @@ def test_empty_revert_data_is_a_plain_revert() -> None:
 
 def test_tmp_path_is_not_shared(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
+
+
+def test_a_transaction_reverting_after_a_passing_simulation_is_decoded(
+    client_for, ping_artifacts
+) -> None:
+    """The race of two keepers: simulation passed, then another tx changed the state."""
+    client = ChainClient(client_for(1).w3, client_for(1).account, artifacts=ping_artifacts)
+    ping, _ = client.deploy("Ping")
+    call = ping.contract.functions.ping(1)
+
+    class FirstSimulationPasses:
+        calls = 0
+
+        def estimate_gas(self, *args: object, **kwargs: object) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                return 60_000  # what a stale simulation would have said
+            return call.estimate_gas(*args, **kwargs)  # type: ignore[arg-type]
+
+        def build_transaction(self, tx: dict) -> dict:
+            return call.build_transaction(tx)
+
+    with pytest.raises(ContractRevert) as caught:
+        client.send(FirstSimulationPasses(), label="Ping.ping", abi=ping.contract.abi)
+
+    assert caught.value.name == "PingTooLow"

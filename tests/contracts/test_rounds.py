@@ -418,14 +418,6 @@ def test_attest_after_dispute_refused(sc: Scenario) -> None:
     assert err.args_decoded == (project, ProjectStatus.ABORTED, ProjectStatus.RUNNING)
 
 
-def test_submit_proof_without_verifier_refused(sc: Scenario) -> None:
-    project = sc.open_project(trainers=(6,))
-
-    err = _revert(sc.actor(0).market.submit_proof, project, 1, b"proof")
-
-    assert err.name == "FedMarketNoProofVerifier"
-
-
 def test_round_result_hash_is_stored(sc: Scenario) -> None:
     project = sc.open_project(trainers=(6,))
     sc.commit_reveal(project, 1, (6,))

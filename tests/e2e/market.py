@@ -74,8 +74,11 @@ class Market:
 def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
                  attacks: dict[int, str] | None = None, rounds: int = 2,
                  rule_params: dict[str, Any] | None = None, quorum: int = 2,
-                 scoring: str | None = None) -> Market:
-    """Deploy, post a digits project, register and join everyone; round 1 open."""
+                 scoring: str | None = None, prove: bool = False) -> Market:
+    """Deploy, post a digits project, register and join everyone; round 1 open.
+
+    ``prove`` has the aggregator claim and prove each round with Groth16 (seconds per round).
+    """
     attacks = attacks or {}
     deployment = deploy_contracts(client_for(0))
     store = LocalStore(tmp_path / "store", fsync=False)
@@ -110,7 +113,8 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         behaviours.append(attacks.get(i, "honest"))
         clients.append(TrainerClient(c, store, shards[i], tmp_path / f"pending-{i}",
                                      device="cpu", attack=attack))
-    aggregator = AggregatorService(contracts(AGGREGATOR), store, deployment.start_block)
+    aggregator = AggregatorService(contracts(AGGREGATOR), store, deployment.start_block,
+                                   prove=prove)
     aggregator.start(posted.project)
     return Market(client_for(0).w3, deployment, store, posted, owner, aggregator, verifiers,
                   clients, behaviours)

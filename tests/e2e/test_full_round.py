@@ -78,3 +78,18 @@ def test_rejections_are_settled_into_on_chain_reputation(market) -> None:
             assert (reputation.accepted, reputation.rejected) == (0, 1)
         else:
             assert reputation.rejected == 0
+
+
+def test_audit_passes_for_an_honest_project(market) -> None:
+    from verifier.audit import audit_project
+
+    market.play_round()
+    market.play_round()
+    while market.aggregator.step(market.project):
+        pass
+
+    audit = audit_project(market.owner, market.store, market.project,
+                          market.deployment.start_block)
+
+    assert audit.passed, audit.to_json()
+    assert [line.round for line in audit.lines] == [1, 2, 0]

@@ -115,3 +115,18 @@ def test_absent_verifiers_do_not_stall_the_round(market: Market) -> None:
     info = market.owner.market.round(market.project, 1)
     assert info.status == RoundStatus.REFUNDED
     assert market.owner.market.project(market.project).bond_held
+
+
+def test_audit_flags_the_round_a_lying_aggregator_posted(market: Market) -> None:
+    from verifier.audit import audit_project
+
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+    _publish(market, _inflate_first_paid)
+
+    audit = audit_project(market.owner, market.store, market.project,
+                          market.deployment.start_block)
+
+    round_line = audit.lines[0]
+    assert not audit.passed and not round_line.passed
+    assert any("reward" in problem for problem in round_line.problems)

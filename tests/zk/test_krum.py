@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifier.zk.krum import krum_scores, multi_krum_flags, proportional_split
+from fedmarket.zk.krum import krum_scores, multi_krum_flags, proportional_split
 
 
 def test_multi_krum_flags_far_sketch():

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fedmarket.errors import VerificationError
+from fedmarket.zk.poseidon import poseidon
+from fedmarket.zk.prover import compute_witness
 from tests.zk.conftest import make_statement
-from verifier.zk.poseidon import poseidon
-from verifier.zk.prover import compute_witness
 
 
 def test_poseidon_circomlibjs_vectors():

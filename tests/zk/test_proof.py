@@ -10,6 +10,9 @@ from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import G1, b2, is_inf, is_on_curve, multiply, normalize
 
 from fedmarket.errors import VerificationError
+from fedmarket.zk.groth16 import BASE_FIELD, SCALAR_FIELD
+from fedmarket.zk.prover import compute_witness
+from fedmarket.zk.sketch import SKETCH_OFFSET
 from tests.zk.conftest import ProvenRound, make_statement, onchain_verify
 from verifier.zk import (
     Groth16Proof,
@@ -21,9 +24,6 @@ from verifier.zk import (
     verify_round,
     verify_round_proof,
 )
-from verifier.zk.groth16 import BASE_FIELD, SCALAR_FIELD
-from verifier.zk.prover import compute_witness
-from verifier.zk.sketch import SKETCH_OFFSET
 
 
 def inputs_with(round_: ProvenRound, **changes) -> list[int]:

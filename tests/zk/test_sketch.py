@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from verifier.zk.sketch import (
+from fedmarket.zk.sketch import (
     SKETCH_BITS,
     SKETCH_MAX,
     SKETCH_OFFSET,

@@ -13,23 +13,29 @@ Public surface::
     verify_round_proof(proof, public_inputs)                   # py-ecc pairing check
     verify_round(proof, commitments, flags, scores, amounts, pool, f, m, seed)
     proof.solidity_args()                                      # (pA, pB, pC) for verifyProof
+    check_round_proof(contracts, store, project, round_)       # a round's on-chain proof
+
+The pure parts and the prover live in :mod:`fedmarket.zk` (the aggregator proves, and
+components never import each other); they are re-exported here.
 """
 
-from verifier.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
-from verifier.zk.krum import krum_scores, multi_krum_flags, proportional_split
-from verifier.zk.poseidon import poseidon
-from verifier.zk.prover import prove_round
-from verifier.zk.sketch import commitment, sketch_round
-from verifier.zk.statement import (
+from fedmarket.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
+from fedmarket.zk.krum import krum_scores, multi_krum_flags, proportional_split
+from fedmarket.zk.poseidon import poseidon
+from fedmarket.zk.prover import prove_round
+from fedmarket.zk.sketch import commitment, sketch_round
+from fedmarket.zk.statement import (
     N_MAX_SIZES,
     PUBLIC_INPUTS,
     RoundStatement,
     circuit_size,
     round_public_inputs,
 )
+from verifier.zk.market import check_round_proof
 from verifier.zk.verify import verify_round, verify_round_proof, verifying_key
 
 __all__ = [
+    "check_round_proof",
     "Groth16Proof",
     "VerifyingKey",
     "verify_groth16",

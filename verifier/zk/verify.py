@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from verifier.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
-from verifier.zk.prover import ARTIFACTS
-from verifier.zk.statement import N_MAX_SIZES, PUBLIC_INPUTS, circuit_size, round_public_inputs
+from fedmarket.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
+from fedmarket.zk.prover import ARTIFACTS
+from fedmarket.zk.statement import N_MAX_SIZES, PUBLIC_INPUTS, circuit_size, round_public_inputs
 
 __all__ = ["verifying_key", "verify_round_proof", "verify_round"]
 

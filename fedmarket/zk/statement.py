@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedmarket.errors import VerificationError
-from verifier.zk.krum import check_parameters, krum_hints, multi_krum_flags, proportional_split
-from verifier.zk.poseidon import FIELD_MODULUS, poseidon
-from verifier.zk.sketch import SKETCH_BITS, SKETCH_DIM, commitment, empty_commitment
+from fedmarket.zk.krum import check_parameters, krum_hints, multi_krum_flags, proportional_split
+from fedmarket.zk.poseidon import FIELD_MODULUS, poseidon
+from fedmarket.zk.sketch import SKETCH_BITS, SKETCH_DIM, commitment, empty_commitment
 
 __all__ = [
     "N_MAX_SIZES",
+    "ONCHAIN_N_MAX",
     "PUBLIC_INPUTS",
     "SCORE_BITS",
     "AMOUNT_BITS",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 N_MAX_SIZES = (8, 16)
+# The market deploys only the largest verifier, so every on-chain proof uses this size (a
+# round with more trainers has no proof: proofs are optional, layer 1 still settles it).
+ONCHAIN_N_MAX = N_MAX_SIZES[-1]
 PUBLIC_INPUTS = ("sketchRoot", "decisionsRoot", "pool", "nActive", "f", "m", "seed")
 SCORE_BITS = 64
 AMOUNT_BITS = 96

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from verifier.zk.poseidon import poseidon
+from fedmarket.zk.poseidon import poseidon
 
 __all__ = [
     "SKETCH_DIM",

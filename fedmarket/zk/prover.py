@@ -18,8 +18,8 @@ from typing import Any
 
 from fedmarket.chain.compile import project_root
 from fedmarket.errors import VerificationError
-from verifier.zk.groth16 import Groth16Proof
-from verifier.zk.statement import RoundStatement, circuit_size
+from fedmarket.zk.groth16 import Groth16Proof
+from fedmarket.zk.statement import RoundStatement, circuit_size
 
 __all__ = ["ARTIFACTS", "CircuitFiles", "circuit_files", "compute_witness", "prove_witness",
            "prove_round"]

@@ -88,6 +88,14 @@ class Groth16Proof:
         (x0, x1), (y0, y1) = self.b
         return [self.a[0], self.a[1]], [[x1, x0], [y1, y0]], [self.c[0], self.c[1]]
 
+    @classmethod
+    def from_solidity(cls, a: Sequence[int], b: Sequence[Sequence[int]],
+                      c: Sequence[int]) -> Groth16Proof:
+        """The inverse of :meth:`solidity_args` (e.g. a proof read back from an event)."""
+        (x1, x0), (y1, y0) = b
+        return cls((int(a[0]), int(a[1])), ((int(x0), int(x1)), (int(y0), int(y1))),
+                   (int(c[0]), int(c[1])))
+
 
 @dataclass(frozen=True)
 class VerifyingKey:
