@@ -36,6 +36,7 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
         ri = market.round(project, r)
         entry: dict[str, Any] = {"round": r, "status": ri.status.name.lower(),
                                  "verified": ri.status == RoundStatus.FINALIZED,
+                                 "proof_verified": ri.proof_verified,
                                  "accuracy": None, "agrees": ri.agrees,
                                  "disagrees": ri.disagrees,
                                  "total_rewarded_wei": str(ri.total_rewarded_wei)}
@@ -84,12 +85,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
                        _eth(int(t["claimed_wei"])), style=style)
     console.print(people)
     rounds = Table(title="rounds", show_edge=False)
-    for column in ("round", "status", "accuracy", "verifiers agree/disagree", "paid (ETH)"):
+    for column in ("round", "status", "accuracy", "verifiers agree/disagree", "zk proof",
+                   "paid (ETH)"):
         rounds.add_column(column, justify="right")
     for r in report["rounds"]:
         accuracy = f"{r['accuracy']:.3f}" if r["accuracy"] is not None else "-"
         rounds.add_row(str(r["round"]), r["status"], accuracy,
                        f"{r['agrees']}/{r['disagrees']}",
+                       "verified" if r["proof_verified"] else "none",
                        _eth(int(r["total_rewarded_wei"])))
     console.print(rounds)
     paid = sum(int(t["claimed_wei"]) for t in report["trainers"])
