@@ -29,10 +29,10 @@ from fedmarket.chain.types import (
 )
 from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
 from fedmarket.datasets import Dataset
-from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
-from fedmarket.protocol import Backoff, keep_round_moving, load_spec, project_active
+from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_spec, project_active
 from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import payout_leaves
 from fedmarket.storage.base import ContentStore
@@ -250,12 +250,19 @@ class AggregatorService:
         published: list[PublishedRound] = []
         backoff = Backoff()
         deadline = time.monotonic() + timeout
+        budget = FailureBudget()
         while True:
-            info = market.project(project)
-            if not project_active(info):
-                self.reporter.note(f"project {project} is {info.status.name.lower()}")
-                return published
-            outcome = self.step(project, spec, validation)
+            try:
+                info = market.project(project)
+                if not project_active(info):
+                    self.reporter.note(f"project {project} is {info.status.name.lower()}")
+                    return published
+                outcome = self.step(project, spec, validation)
+            except (ChainError, StorageError) as exc:
+                budget.absorb(exc, self.reporter.note)
+                backoff.sleep()
+                continue
+            budget.ok()
             if isinstance(outcome, PublishedRound):
                 published.append(outcome)
             if outcome:

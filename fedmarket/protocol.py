@@ -19,13 +19,13 @@ from typing import TypeVar
 
 from fedmarket.chain.market import Market
 from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundPhase, RoundStatus
-from fedmarket.errors import ChainError, ContractRevert, StorageError
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.storage.base import ContentStore
 
 __all__ = [
-    "Backoff", "wait_for", "base_model_cid", "load_spec", "keep_round_moving", "project_active",
-    "ACTIVE_STATUSES",
+    "Backoff", "FailureBudget", "wait_for", "base_model_cid", "load_spec", "keep_round_moving",
+    "project_active", "ACTIVE_STATUSES",
 ]
 
 T = TypeVar("T")
@@ -51,6 +51,31 @@ class Backoff:
     def reset(self) -> None:
         """Something happened: poll quickly again."""
         self.current = 0.0
+
+
+@dataclass
+class FailureBudget:
+    """How many consecutive failed steps a long-running role loop absorbs before giving up.
+
+    A node restart, a dropped RPC connection or a race lost to another party's transaction
+    makes one step fail; the next step re-reads the chain and carries on. Only a run of
+    ``limit`` failures in a row — something persistently wrong — stops the role, with the
+    last error.
+    """
+
+    limit: int = 20
+    failures: int = 0
+
+    def absorb(self, exc: FedmarketError, note: Callable[[str], None]) -> None:
+        """Count a failure and report it, or re-raise once the budget is spent."""
+        self.failures += 1
+        if self.failures >= self.limit:
+            raise exc
+        note(f"{str(exc).splitlines()[0]} (failure {self.failures}/{self.limit}; retrying)")
+
+    def ok(self) -> None:
+        """A step went through: the count starts again."""
+        self.failures = 0
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float,

@@ -23,10 +23,11 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import Membership, RoundPhase, SubmissionStatus
 from fedmarket.codec import UpdateHeader, decode_model, encode_update
 from fedmarket.datasets import Dataset
-from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import (
     Backoff,
+    FailureBudget,
     base_model_cid,
     keep_round_moving,
     load_spec,
@@ -155,12 +156,19 @@ class TrainerClient:
         done: list[RoundSubmission] = []
         backoff = Backoff()
         deadline = time.monotonic() + timeout
+        budget = FailureBudget()
         while max_rounds is None or len(done) < max_rounds:
-            info = market.project(project)
-            if not project_active(info):
-                self.reporter.note(f"project {project} is {info.status.name.lower()}")
-                break
-            outcome = self.step(project, spec)
+            try:
+                info = market.project(project)
+                if not project_active(info):
+                    self.reporter.note(f"project {project} is {info.status.name.lower()}")
+                    break
+                outcome = self.step(project, spec)
+            except (ChainError, StorageError) as exc:
+                budget.absorb(exc, self.reporter.note)
+                backoff.sleep()
+                continue
+            budget.ok()
             if isinstance(outcome, RoundSubmission):
                 done.append(outcome)
             if outcome:

@@ -16,9 +16,9 @@ from aggregator.inputs import load_validation
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import Attestation, Membership, RoundStatus
 from fedmarket.datasets import Dataset
-from fedmarket.errors import ChainError, ContractRevert, FedmarketError
+from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
-from fedmarket.protocol import Backoff, keep_round_moving, load_spec, project_active
+from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_spec, project_active
 from fedmarket.storage.base import ContentStore
 from verifier.reexecution import ReexecutionReport, reexecute_round
 
@@ -116,15 +116,22 @@ class VerifierService:
         market = self.contracts.market
         backoff = Backoff()
         deadline = time.monotonic() + timeout
+        budget = FailureBudget()
         while True:
-            watched = projects if projects is not None else [
-                p for p in range(1, market.project_count() + 1)
-                if market.membership(p) == Membership.VERIFIER]
-            active = [p for p in watched if project_active(market.project(p))]
-            if until_done and watched and not active:
-                self.reporter.note("every watched project has ended")
-                return
-            acted = any([self.step(p) for p in active])
+            try:
+                watched = projects if projects is not None else [
+                    p for p in range(1, market.project_count() + 1)
+                    if market.membership(p) == Membership.VERIFIER]
+                active = [p for p in watched if project_active(market.project(p))]
+                if until_done and watched and not active:
+                    self.reporter.note("every watched project has ended")
+                    return
+                acted = any([self.step(p) for p in active])
+            except (ChainError, StorageError) as exc:
+                budget.absorb(exc, self.reporter.note)
+                backoff.sleep()
+                continue
+            budget.ok()
             if acted:
                 backoff.reset()
                 continue
