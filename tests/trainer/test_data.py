@@ -1,4 +1,4 @@
-from importlib.util import find_spec
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +120,9 @@ def test_image_folder_without_class_folders_is_rejected(tmp_path: Path) -> None:
         load_image_folder(tmp_path)
 
 
-@pytest.mark.skipif(find_spec("PIL") is not None, reason="Pillow is installed")
-def test_image_folder_needs_pillow_when_missing(tmp_path: Path) -> None:
+def test_image_folder_needs_pillow_when_missing(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "PIL", None)  # what an environment without Pillow sees
     (tmp_path / "0").mkdir()
     (tmp_path / "0" / "a.png").write_bytes(b"\x89PNG")
 
