@@ -25,11 +25,12 @@ from fractions import Fraction
 from typing import Literal
 
 from fedmarket.errors import AggregationError
+from fedmarket.round_result import CONTRIBUTION_SCALE
 
 __all__ = ["SCORE_SCALE", "Fallback", "to_fixed_point", "split_rewards"]
 
 #: Fixed-point scale of contribution scores: integer micro-units.
-SCORE_SCALE = 10**6
+SCORE_SCALE = CONTRIBUTION_SCALE  # the result format's fixed point
 
 Fallback = Literal["equal", "none"]
 

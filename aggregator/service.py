@@ -106,10 +106,11 @@ def compute_outcome(contracts: MarketContracts, store: ContentStore, spec: Model
                                     validation)
     outcome = compute_round_or_reject_all(inputs, round_spec_of(spec), model_cid=store_model,
                                           utility=utility)
-    if validation is None:
+    if validation is None or utility is None:
         return outcome
     metrics = {
-        "base_accuracy": round(model_accuracy(spec, base_flat, validation), 6),
+        # v(empty coalition) is the base model's accuracy, already cached by scoring.
+        "base_accuracy": round(utility(()), 6),
         "accuracy": round(model_accuracy(
             spec, base_flat + outcome.aggregate.to(torch.float64), validation), 6),
     }

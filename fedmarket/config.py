@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,3 @@ def load_settings(
         raise ConfigError(f"cid_version must be 0 or 1, got {settings.cid_version}")
     return settings
 
-
-def setting_names() -> list[str]:
-    """Names of all settings, for docs and `fedmarket config` style listings."""
-    return [f.name for f in fields(Settings)]

@@ -30,8 +30,11 @@ from fedmarket.modelspec import (
 )
 from fedmarket.storage.base import ContentStore
 
-__all__ = ["ProjectRequest", "PostedProject", "post_project", "build_spec", "owner_validation",
-           "rule_minimum_trainers"]
+# Input shape of each registry model for the 8x8 digits family (MLP: flattened; CNN: 1 channel).
+MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (64,), "cnn": (1, 8, 8)}
+
+__all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
+           "owner_validation", "rule_minimum_trainers"]
 
 
 @dataclass(frozen=True)

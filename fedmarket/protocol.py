@@ -19,12 +19,12 @@ from typing import TypeVar
 
 from fedmarket.chain.market import Market
 from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundPhase, RoundStatus
-from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
+from fedmarket.errors import ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.storage.base import ContentStore
 
 __all__ = [
-    "Backoff", "FailureBudget", "wait_for", "base_model_cid", "load_spec", "keep_round_moving",
+    "Backoff", "FailureBudget", "base_model_cid", "load_spec", "keep_round_moving",
     "project_active", "ACTIVE_STATUSES",
 ]
 
@@ -76,20 +76,6 @@ class FailureBudget:
     def ok(self) -> None:
         """A step went through: the count starts again."""
         self.failures = 0
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float,
-             backoff: Backoff | None = None) -> T:
-    """Poll ``probe`` until it returns a value other than None; ChainError after ``timeout``."""
-    backoff = backoff or Backoff()
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise ChainError(f"timed out after {timeout:.0f} s waiting for {what}")
-        backoff.sleep()
 
 
 def project_active(info: ProjectInfo) -> bool:

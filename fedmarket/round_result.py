@@ -3,7 +3,7 @@
 Bytes are JSON with sorted keys, no whitespace, ASCII only, no NaN/Infinity
 (``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
 allow_nan=False)``), UTF-8. Wei amounts are decimal strings; contribution scores are integers in
-micro-units (:data:`aggregator.rewards.SCORE_SCALE`); robustness scores are finite JSON numbers
+micro-units (:data:`CONTRIBUTION_SCALE`); robustness scores are finite JSON numbers
 (Python's shortest round-trip repr). ``resultHash = keccak256(bytes)`` is what goes on chain.
 
 Shape (version 1)::
@@ -35,10 +35,14 @@ from eth_utils import is_checksum_address, keccak
 from fedmarket.errors import VerificationError
 from fedmarket.merkle import reward_tree
 
-__all__ = ["RESULT_VERSION", "ZERO_ROOT", "RoundResultError", "TrainerEntry", "RoundResult"]
+__all__ = ["RESULT_VERSION", "ZERO_ROOT", "CONTRIBUTION_SCALE", "RoundResultError",
+           "TrainerEntry", "RoundResult", "payout_leaves", "canonical_json"]
 
 RESULT_VERSION = 1
 ZERO_ROOT = "0x" + "00" * 32
+# Contributions are published as integers: score x 10**6 (micro-units), so wei amounts split
+# from them are exact and anyone reading a result can turn them back into scores.
+CONTRIBUTION_SCALE = 10**6
 
 
 class RoundResultError(VerificationError):

@@ -120,11 +120,7 @@ def _books(contracts: MarketContracts, project: int, awarded: int,
     market = contracts.market
     info = market.project(project)
     line = AuditLine(0, f"books ({info.status.name.lower()})")
-    event = market.contract.contract.events
-    returned = sum(int(log["args"]["escrowReturned"]) for log in event.ProjectFinished()
-                   .get_logs(argument_filters={"project": project}, from_block=from_block))
-    returned += sum(int(log["args"]["escrowReturned"]) for log in event.ProjectAborted()
-                    .get_logs(argument_filters={"project": project}, from_block=from_block))
+    returned = market.escrow_returned(project, from_block)
     if info.status == ProjectStatus.CANCELLED:
         returned = info.budget_wei - info.escrow_wei  # credited back before any round ran
     total = awarded + returned + info.escrow_wei

@@ -63,8 +63,6 @@ class VerifierService:
     store: ContentStore
     from_block: int = 0
     reporter: VerifierReporter = field(default_factory=_Silent)
-    # Test hook for simulations only: flip every verdict (a lying verifier).
-    dishonest: bool = False
     _specs: dict[int, tuple[ModelSpec, Dataset | None]] = field(default_factory=dict)
 
     @property
@@ -96,7 +94,7 @@ class VerifierService:
                 report = ReexecutionReport(project, round_info.round, self.address,
                                            "0x" + round_info.result_hash.hex())
                 report.differ(f"re-execution failed: {exc}")
-            agree = report.agree != self.dishonest
+            agree = report.agree
             report_cid = self.store.put(report.to_bytes())
             try:
                 receipt = market.attest(project, round_info.round, agree, report_cid)

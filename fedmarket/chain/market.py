@@ -211,6 +211,18 @@ class Market:
         """Escrow + bonds + credits: what the contract's balance must equal."""
         return int(self.contract.call("totalOwed"))
 
+    def escrow_returned(self, project: int, from_block: int = 0) -> int:
+        """Escrow credited back to the owner when the project finished or was aborted.
+
+        Read from the ``ProjectFinished``/``ProjectAborted`` events: once credited, the amount
+        is no longer visible in the project's state.
+        """
+        events = self.contract.contract.events
+        return sum(int(log["args"]["escrowReturned"])
+                   for event in (events.ProjectFinished(), events.ProjectAborted())
+                   for log in event.get_logs(argument_filters={"project": project},
+                                             from_block=from_block))
+
     def revealed_updates(self, project: int, round_: int, from_block: int = 0
                          ) -> list[RevealedUpdate]:
         """The round's revealed update CIDs, in reveal order (from ``UpdateRevealed`` logs)."""

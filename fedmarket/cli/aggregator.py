@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from aggregator.service import AggregatorService, PublishedRound
-from fedmarket.cli.common import JsonOpt, console, emit, user_errors
+from fedmarket.cli.common import ConsoleReporter, JsonOpt, emit, user_errors
 from fedmarket.cli.context import (
     Conn,
     DataDirOpt,
@@ -22,20 +22,11 @@ app = typer.Typer(help="Aggregate a project's rounds (the aggregator's side).",
                   no_args_is_help=True)
 
 
-class _ConsoleReporter:
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-
+class _ConsoleReporter(ConsoleReporter):
     def published(self, p: PublishedRound) -> None:
-        if not self.quiet:
-            accuracy = f", accuracy {p.accuracy:.3f}" if p.accuracy is not None else ""
-            console.print(f"round {p.round}: {p.accepted} accepted, {p.rejected} rejected, "
-                          f"{wei_to_ether(p.total_wei)} ETH awarded{accuracy}; result "
-                          f"{p.result_cid}", highlight=False)
-
-    def note(self, message: str) -> None:
-        if not self.quiet:
-            console.print(message, highlight=False)
+        accuracy = f", accuracy {p.accuracy:.3f}" if p.accuracy is not None else ""
+        self.say(f"round {p.round}: {p.accepted} accepted, {p.rejected} rejected, "
+                 f"{wei_to_ether(p.total_wei)} ETH awarded{accuracy}; result {p.result_cid}")
 
 
 @app.command()

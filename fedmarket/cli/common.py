@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,17 +14,32 @@ from rich.console import Console
 from fedmarket.config import Settings, load_settings
 from fedmarket.errors import FedmarketError
 
-__all__ = ["console", "err_console", "fail", "emit", "user_errors", "settings_from", "JsonOpt"]
+__all__ = ["ConsoleReporter", "console", "err_console", "fail", "emit", "user_errors",
+           "settings_from", "JsonOpt"]
 
 console = Console()
 err_console = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
 
 
-def fail(message: str, code: int = 1) -> None:
+class ConsoleReporter:
+    """Base of the role commands' reporters: lines for people, silence under ``--json``."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def say(self, message: str) -> None:
+        """Print one line unless quiet."""
+        if not self.quiet:
+            console.print(message, highlight=False)
+
+    def note(self, message: str) -> None:
+        """Anything a role loop wants the user to know."""
+        self.say(message)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line reason on stderr and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -49,6 +64,7 @@ def emit(as_json: bool, data: dict[str, Any] | list[Any], text: str | None = Non
 
 def settings_from(**flags: Any) -> Settings:
     """Build settings with the given flags taking precedence over env and fedmarket.toml."""
-    with user_errors():
+    try:
         return load_settings(flags)
-    raise AssertionError("unreachable")  # pragma: no cover  (fail() raises)
+    except FedmarketError as exc:
+        fail(str(exc))

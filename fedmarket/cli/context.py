@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
@@ -19,9 +18,9 @@ from fedmarket.chain.context import ChainContext, open_chain
 from fedmarket.chain.market import MarketContracts
 from fedmarket.cli.common import settings_from
 from fedmarket.config import Settings
-from fedmarket.errors import ConfigError
 from fedmarket.storage.base import ContentStore
 from fedmarket.storage.factory import open_store
+from fedmarket.units import ether_to_wei, wei_to_ether
 
 __all__ = ["Conn", "RoleContext", "role_context", "ether_to_wei", "wei_to_ether"]
 
@@ -75,23 +74,3 @@ def role_context(conn: Conn) -> Iterator[RoleContext]:
                           store)
     finally:
         store.close()
-
-
-def ether_to_wei(text: str | float, what: str = "amount") -> int:
-    """Parse an ether amount exactly (``0.5`` -> 500000000000000000 wei)."""
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        raise ConfigError(f"{what} {text!r} is not a number of ether") from None
-    if not value.is_finite() or value < 0:
-        raise ConfigError(f"{what} must be a non-negative number of ether, got {text!r}")
-    wei = value * 10**18
-    if wei != wei.to_integral_value():
-        raise ConfigError(f"{what} {text!r} has more than 18 decimals")
-    return int(wei)
-
-
-def wei_to_ether(wei: int) -> str:
-    """Format wei as ether without float rounding."""
-    text = f"{Decimal(wei) / Decimal(10**18):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

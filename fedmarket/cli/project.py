@@ -24,13 +24,10 @@ from fedmarket.cli.context import (
 )
 from fedmarket.errors import ConfigError
 from fedmarket.modelspec import TrainingSpec
-from fedmarket.owner import ProjectRequest, post_project
+from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, post_project
 
 app = typer.Typer(help="Post and manage training projects (the owner's side).",
                   no_args_is_help=True)
-
-MODEL_SHAPES = {"mlp": (64,), "cnn": (1, 8, 8)}  # for the 8x8 digits family
-
 
 def _parse_params(text: str) -> dict[str, Any]:
     try:
@@ -78,8 +75,9 @@ def post(
 ) -> None:
     """Escrow a budget and post a training project; prints the project id."""
     with user_errors():
-        if model not in MODEL_SHAPES:
-            raise ConfigError(f"unknown model {model!r}; choose one of {sorted(MODEL_SHAPES)}")
+        if model not in MODEL_INPUT_SHAPES:
+            raise ConfigError(
+                f"unknown model {model!r}; choose one of {sorted(MODEL_INPUT_SHAPES)}")
         try:
             widths = tuple(int(w) for w in hidden.split(",") if w.strip())
         except ValueError:
@@ -88,7 +86,7 @@ def post(
         address = aggregator or dev_account(aggregator_account).address
         request = ProjectRequest(
             budget_wei=ether_to_wei(budget, "--budget"), aggregator=address, rounds=rounds,
-            model=model, hidden=widths, input_shape=MODEL_SHAPES[model],
+            model=model, hidden=widths, input_shape=MODEL_INPUT_SHAPES[model],
             training=TrainingSpec(local_epochs=epochs, lr=lr, batch_size=batch_size,
                                  optimizer=optimizer),
             rule=rule, rule_params=_parse_params(rule_params), scoring=scoring,

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.cli import participants
-from fedmarket.cli.common import JsonOpt, console, emit, user_errors
+from fedmarket.cli.common import ConsoleReporter, JsonOpt, console, emit, user_errors
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -30,11 +30,11 @@ app = typer.Typer(help="Train on private data and get paid for the contribution.
 participants.add_participant_commands(app, ParticipantKind.TRAINER, "0.1")
 
 
-class _RichReporter:
+class _RichReporter(ConsoleReporter):
     """Progress bar per round and a one-line summary, on the console."""
 
     def __init__(self, quiet: bool):
-        self.quiet = quiet
+        super().__init__(quiet)
         self.bar: Progress | None = None
         self.task: int | None = None
 
@@ -51,24 +51,21 @@ class _RichReporter:
     def progress(self) -> ProgressCallback | None:
         def update(p: TrainingProgress) -> None:
             if self.bar is not None and self.task is not None:
-                self.bar.update(self.task, total=p.steps, completed=p.step, loss=p.loss)  # type: ignore[arg-type]
+                self.bar.update(self.task, total=p.steps, completed=p.step,  # type: ignore[arg-type]
+                                loss=p.loss)
         return None if self.quiet else update
 
-    def submitted(self, s: RoundSubmission) -> None:
+    def say(self, message: str) -> None:
+        """A line replaces the round's progress bar."""
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
-        if not self.quiet:
-            loss = f"{s.loss:.4f}" if s.loss is not None else "-"
-            console.print(f"round {s.round}: loss {loss}, {s.samples} samples, update {s.cid}, "
-                          f"reveal tx {s.reveal_tx[:18]}…", highlight=False)
+        super().say(message)
 
-    def note(self, message: str) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-        if not self.quiet:
-            console.print(message, highlight=False)
+    def submitted(self, s: RoundSubmission) -> None:
+        loss = f"{s.loss:.4f}" if s.loss is not None else "-"
+        self.say(f"round {s.round}: loss {loss}, {s.samples} samples, update {s.cid}, "
+                 f"reveal tx {s.reveal_tx[:18]}…")
 
 
 @app.command()

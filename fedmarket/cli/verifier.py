@@ -8,7 +8,7 @@ import typer
 
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.cli import participants
-from fedmarket.cli.common import JsonOpt, console, emit, user_errors
+from fedmarket.cli.common import ConsoleReporter, JsonOpt, emit, user_errors
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -27,22 +27,17 @@ app = typer.Typer(help="Re-execute rounds and attest on chain (the verifier's si
 participants.add_participant_commands(app, ParticipantKind.VERIFIER, "0.5")
 
 
-class _ConsoleReporter:
+class _ConsoleReporter(ConsoleReporter):
     def __init__(self, quiet: bool):
-        self.quiet = quiet
+        super().__init__(quiet)
         self.attestations: list[Attested] = []
 
     def attested(self, a: Attested) -> None:
         self.attestations.append(a)
-        if not self.quiet:
-            verdict = "agree" if a.agree else "DISAGREE"
-            extra = f" ({'; '.join(a.differences[:3])})" if a.differences else ""
-            console.print(f"project {a.project} round {a.round}: {verdict}{extra}; report "
-                          f"{a.report_cid}", highlight=False)
-
-    def note(self, message: str) -> None:
-        if not self.quiet:
-            console.print(message, highlight=False)
+        verdict = "agree" if a.agree else "DISAGREE"
+        extra = f" ({'; '.join(a.differences[:3])})" if a.differences else ""
+        self.say(f"project {a.project} round {a.round}: {verdict}{extra}; report "
+                 f"{a.report_cid}")
 
 
 @app.command()

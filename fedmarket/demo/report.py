@@ -14,13 +14,13 @@ from rich.table import Table
 
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import RoundStatus
-from fedmarket.cli.context import wei_to_ether
 from fedmarket.rewards_query import round_result_of
+from fedmarket.round_result import CONTRIBUTION_SCALE
 from fedmarket.storage.base import ContentStore
+from fedmarket.units import wei_to_ether
 
 __all__ = ["build_report", "print_report"]
 
-MICRO = 1_000_000  # contributions are fixed point in micro-units
 
 
 def build_report(owner: MarketContracts, store: ContentStore, project: int, budget: int,
@@ -48,11 +48,9 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
                     stats = per_trainer[t.address]
                     stats["accepted_rounds"] += int(t.accepted)
                     stats["reward_wei"] += t.reward
-                    stats["contribution"] += t.contribution / MICRO
+                    stats["contribution"] += t.contribution / CONTRIBUTION_SCALE
         rounds.append(entry)
-    logs = market.contract.contract.events.ProjectFinished().get_logs(
-        argument_filters={"project": project}, from_block=from_block)
-    refund = sum(int(log["args"]["escrowReturned"]) for log in logs)
+    refund = market.escrow_returned(project, from_block)
     return {
         "project": project, "url": url, "status": info.status.name.lower(),
         "budget_wei": str(budget), "refund_wei": str(refund),

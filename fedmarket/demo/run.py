@@ -25,20 +25,19 @@ from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.localnet import ensure_local_chain
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import Membership, ParticipantKind
-from fedmarket.cli.context import ether_to_wei
 from fedmarket.config import Settings, load_settings
 from fedmarket.datasets import holdout_split, load_data, partition
 from fedmarket.demo.config import AGGREGATOR, FIRST_TRAINER, OWNER, VERIFIERS, DemoConfig
 from fedmarket.demo.report import build_report
 from fedmarket.errors import FedmarketError
 from fedmarket.modelspec import TrainingSpec
-from fedmarket.owner import ProjectRequest, post_project
+from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, post_project
 from fedmarket.protocol import project_active
 from fedmarket.storage.factory import open_store
+from fedmarket.units import ether_to_wei
 
 __all__ = ["run_demo"]
 
-MODEL_SHAPES = {"mlp": (64,), "cnn": (1, 8, 8)}
 # Measured on the digits split: 5 local Adam epochs reach ~0.8 validation accuracy in 3
 # rounds with 8 non-IID trainers, and give updates large enough that Multi-Krum separates
 # sign-flipped ones from the first round on (1-2 SGD epochs left them near the origin).
@@ -54,7 +53,7 @@ class RoleProcess:
     log: Path
 
 
-def _contracts(settings: Settings, w3: Any, deployment: Any, index: int) -> MarketContracts:
+def _contracts(w3: Any, deployment: Any, index: int) -> MarketContracts:
     return MarketContracts.at(ChainClient(w3, dev_account(index)), deployment)
 
 
@@ -106,11 +105,11 @@ def run_demo(config: DemoConfig, console: Console | None = None,
     local = ensure_local_chain(settings, config.port)
     w3 = connect(local.node.url)
     store = open_store(settings)
-    owner = _contracts(settings, w3, local.deployment, OWNER)
+    owner = _contracts(w3, local.deployment, OWNER)
     budget = ether_to_wei(config.budget_ether, "--budget")
     request = ProjectRequest(
         budget_wei=budget, aggregator=dev_account(AGGREGATOR).address, rounds=config.rounds,
-        model=config.model, input_shape=MODEL_SHAPES[config.model],
+        model=config.model, input_shape=MODEL_INPUT_SHAPES[config.model],
         hidden=(64,) if config.model == "mlp" else (16, 32),
         training=DEMO_TRAINING,
         rule="multi_krum", rule_params={"f": config.f}, scoring=config.scoring,
@@ -127,12 +126,12 @@ def run_demo(config: DemoConfig, console: Console | None = None,
     behaviours = ["honest"] * (config.trainers - config.malicious) + [config.attack] * \
         config.malicious
     for index in VERIFIERS:
-        c = _contracts(settings, w3, local.deployment, index)
+        c = _contracts(w3, local.deployment, index)
         _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
         if c.market.membership(project) == Membership.NONE:
             c.market.join_as_verifier(project)
     for index in trainer_ids:
-        c = _contracts(settings, w3, local.deployment, index)
+        c = _contracts(w3, local.deployment, index)
         _ensure_stake(c, ParticipantKind.TRAINER, c.registry.min_stake(ParticipantKind.TRAINER))
         c.market.join_as_trainer(project)
 
@@ -212,7 +211,7 @@ def _settle(config: DemoConfig, settings: Settings, w3: Any, deployment: Any, st
 
     claimed: dict[str, int] = {}
     for index in trainer_ids:
-        c = _contracts(settings, w3, deployment, index)
+        c = _contracts(w3, deployment, index)
         paid, _ = claim_rewards(c, store, c.market.contract.client.address, [project])
         claimed[c.market.contract.client.address] = paid
     if owner.market.credit_of() > 0:
