@@ -7,17 +7,13 @@ Numerics: each chunk's products are one BLAS call (or one reduction) in the inpu
 inner sums are short (a chunk's width, or at most :data:`ROW_GROUP` rows); partial results are
 accumulated across chunks and row groups in float64, in chunk order, so error does not grow with
 ``D`` or ``N`` and the result is the same on every run. That keeps the rules bound by memory
-bandwidth (or, for the Gram matrix, by one GEMM) rather than by float64 conversion.
+bandwidth rather than by float64 conversion.
 
 Float32 squares overflow for values above about 1e18 and underflow below about 1e-19; a chunk
 whose squared row norms leave ``[SAFE_LOW, SAFE_HIGH]`` (huge, tiny or all-zero rows) is redone
-in float64, so no finite input fails or loses its small terms.
-
-The pairwise squared distances come from the Gram matrix,
-``d(i, j) = G[i, i] + G[j, j] - 2 G[i, j]``; relative error of a distance is about
-``1e-6 * (|x_i|^2 + |x_j|^2) / d(i, j)``, far below what separates honest from poisoned updates,
-and results are clamped at zero. A weighted mean is a float32 GEMV per chunk and row group: a few
-float32 roundings per coordinate of the result.
+in float64, so no finite input fails or loses its small terms. A weighted mean is a float32 GEMV
+per chunk and row group: a few float32 roundings per coordinate of the result. The Gram matrix
+and pairwise distances live in :mod:`.gram` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,6 +25,7 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .chunks import CHUNK_ELEMENTS, column_chunks, map_chunks
+from .gram import SAFE_HIGH, SAFE_LOW, gram_matrix, needs_float64, pairwise_sq_distances
 
 __all__ = [
     "CHUNK_ELEMENTS",
@@ -51,22 +48,11 @@ __all__ = [
 #: Rows summed in the input precision before the partial sum is carried on in float64.
 ROW_GROUP = 64
 
-#: Squared row norms of a chunk within which float32 sums of squares neither overflow nor lose
-#: terms to underflow (relative loss below about 1e-8 for chunks of a million elements).
-SAFE_LOW, SAFE_HIGH = 1e-24, 1e36
-
-
-def _needs_float64(block: torch.Tensor, sq_norms: torch.Tensor) -> bool:
-    """Tell whether a float32 chunk's products left the safe range (see the module notes)."""
-    if block.dtype == torch.float64:
-        return False
-    return not bool(((sq_norms >= SAFE_LOW) & (sq_norms <= SAFE_HIGH)).all())
-
 
 def chunk_sq_norms(block: torch.Tensor) -> torch.Tensor:
     """Return the float64 squared norm of each row of one chunk ``[m, C]``."""
     sq = torch.linalg.vector_norm(block, dim=1).double().square()
-    if _needs_float64(block, sq):
+    if needs_float64(block, sq):
         sq = torch.linalg.vector_norm(block, dim=1, dtype=torch.float64).square()
     return sq
 
@@ -101,39 +87,6 @@ def check_finite(updates: torch.Tensor) -> None:
     finite = map_chunks(lambda cols: bool(torch.isfinite(updates[:, cols]).all()), n, dim)
     if not all(list(finite)):
         raise AggregationError("updates must be finite (non-finite values found)")
-
-
-def gram_matrix(updates: torch.Tensor) -> torch.Tensor:
-    """Return the float64 Gram matrix ``X X^T`` of ``updates`` ``[N, D]``, chunked over D."""
-    n, dim = updates.shape
-
-    def block_gram(cols: slice) -> torch.Tensor:
-        block = updates[:, cols]
-        gram = block @ block.T
-        if _needs_float64(block, gram.diagonal()):
-            wide = block.double()
-            return wide @ wide.T
-        return gram
-
-    gram = torch.zeros(n, n, dtype=torch.float64)
-    for part in map_chunks(block_gram, n, dim):
-        gram += part
-    return gram
-
-
-def pairwise_sq_distances(updates: torch.Tensor) -> torch.Tensor:
-    """Return the ``[N, N]`` float64 matrix of squared Euclidean distances between rows.
-
-    Raises :class:`AggregationError` when an update is not finite (its Gram entries are not).
-    """
-    gram = gram_matrix(updates)
-    if not bool(torch.isfinite(gram).all()):
-        raise AggregationError("updates must be finite (non-finite values found)")
-    sq = gram.diagonal()
-    dist = sq[:, None] + sq[None, :] - 2.0 * gram
-    dist.clamp_(min=0.0)
-    dist.fill_diagonal_(0.0)
-    return dist
 
 
 def weighted_rows(block: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, int_param, register
 from .distances import pairwise_sq_distances
+from .gram import copy_row
 
 __all__ = ["Krum", "krum_scores", "lowest", "check_krum_precondition"]
 
@@ -53,4 +54,4 @@ class Krum(Rule):
         check_krum_precondition("krum", n, self.f)
         scores = krum_scores(pairwise_sq_distances(updates), n - self.f - 2)
         best = lowest(scores, 1)[0]
-        return RuleResult(updates[best].clone(), [best], {"krum_score": scores.tolist()})
+        return RuleResult(copy_row(updates, best), [best], {"krum_score": scores.tolist()})
