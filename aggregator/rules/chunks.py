@@ -8,18 +8,36 @@ only on ``N`` and ``D``, so a call is reproducible bit for bit on the same machi
 
 Handing chunks to single-threaded worker threads was measured too (faster on a shared machine,
 and it would run numpy's one-threaded sorts on every core), but MKL's results for the same chunk
-then varied with what the worker had run before, which breaks reproducibility.
+then varied with what the worker had run before, which breaks reproducibility. The compiled
+kernels (:mod:`.gram_kernel`, :mod:`.sum_kernel`) do run on :func:`worker_pool`'s threads: their
+arithmetic is fixed code, and each thread gets a fixed part of the work.
+
+After a parallel torch op, torch's OpenMP workers spin for a few milliseconds waiting for more
+work, taking a core from the kernel threads that run next (measured on 2 cores: +3 ms on Krum at
+N = 50, D = 1M). So the rules that end in a kernel do their own small whole-row steps on the
+calling thread (:func:`copy_row`, :func:`all_finite`) rather than as parallel torch ops.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+import numpy as np
 import torch
 
-__all__ = ["CHUNK_ELEMENTS", "column_chunks", "map_chunks", "scratch"]
+__all__ = [
+    "CHUNK_ELEMENTS",
+    "column_chunks",
+    "map_chunks",
+    "scratch",
+    "worker_pool",
+    "copy_row",
+    "all_finite",
+]
 
 #: Elements per chunk (4 MiB of float32): big enough that a chunk's BLAS call or sort dwarfs the
 #: per-chunk overhead, small enough that a chunk's temporaries stay near the cache.
@@ -27,6 +45,8 @@ CHUNK_ELEMENTS = 1 << 20
 
 _T = TypeVar("_T")
 _local = threading.local()  # per-thread scratch buffers, by dtype
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, workers, pool)
 
 
 def column_chunks(n_rows: int, dim: int, budget: int | None = None) -> list[slice]:
@@ -56,3 +76,31 @@ def scratch(shape: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
     if buf is None or buf.numel() < need:
         buf = buffers[dtype] = torch.empty(need, dtype=dtype)
     return buf[:need].view(shape)
+
+
+def worker_pool() -> ThreadPoolExecutor:
+    """Return the threads that run the compiled kernels (one per torch thread).
+
+    Made anew after a fork (a child has none of its parent's threads) or a change of torch's
+    thread count. Kernels split their work in fixed parts, so results never depend on it.
+    """
+    global _pool
+    want = max(1, torch.get_num_threads())
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != want:
+            _pool = (os.getpid(), want, ThreadPoolExecutor(want, thread_name_prefix="kernel"))
+        return _pool[2]
+
+def copy_row(updates: torch.Tensor, index: int) -> torch.Tensor:
+    """Return a copy of one row, made on the calling thread (see the module notes)."""
+    row = updates[index]
+    if row.device.type != "cpu" or row.dtype not in (torch.float32, torch.float64):
+        return row.clone()
+    return torch.from_numpy(row.detach().numpy().copy())
+
+
+def all_finite(vector: torch.Tensor) -> bool:
+    """Tell whether a tensor holds no NaN or infinity, checked on the calling thread."""
+    if vector.device.type != "cpu" or vector.dtype not in (torch.float32, torch.float64):
+        return bool(torch.isfinite(vector).all())
+    return bool(np.isfinite(vector.detach().numpy()).all())

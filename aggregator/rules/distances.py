@@ -11,20 +11,23 @@ bandwidth rather than by float64 conversion.
 
 Float32 squares overflow for values above about 1e18 and underflow below about 1e-19; a chunk
 whose squared row norms leave ``[SAFE_LOW, SAFE_HIGH]`` (huge, tiny or all-zero rows) is redone
-in float64, so no finite input fails or loses its small terms. A weighted mean is a float32 GEMV
-per chunk and row group: a few float32 roundings per coordinate of the result. The Gram matrix
-and pairwise distances live in :mod:`.gram` and are re-exported here.
+in float64, so no finite input fails or loses its small terms. A weighted mean of float32
+C-contiguous updates is the one-pass float64 kernel of :mod:`.sum_kernel` (one rounding per
+coordinate of the result); of anything else, a float32 GEMV per chunk and row group (a few
+roundings). The Gram matrix and pairwise distances live in :mod:`.gram` and are re-exported here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
-from .chunks import CHUNK_ELEMENTS, column_chunks, map_chunks
+from .chunks import CHUNK_ELEMENTS, column_chunks, map_chunks, worker_pool
 from .gram import SAFE_HIGH, SAFE_LOW, gram_matrix, needs_float64, pairwise_sq_distances
 
 __all__ = [
@@ -130,10 +133,13 @@ def weighted_sum(
 ) -> torch.Tensor:
     """Return ``sum_k coef[k] x_rows[k]`` (``rows`` all rows if None), in ``updates``' dtype.
 
-    ``coef`` is float64, one per summed row; see :func:`weighted_rows` for the precision.
+    ``coef`` is float64, one per summed row. Float32 C-contiguous updates go through the
+    one-pass float64 kernel of :mod:`.sum_kernel`; others through :func:`weighted_rows`.
     """
     n, dim = updates.shape
     idx = list(range(n)) if rows is None else list(rows)
+    if updates.dtype == torch.float32 and updates.device.type == "cpu" and updates.is_contiguous():
+        return _kernel_weighted_sum(updates, coef, idx)
     source, full_coef = updates, coef
     if idx == list(range(idx[0], idx[0] + len(idx))):
         source = updates[idx[0] : idx[0] + len(idx)]
@@ -152,6 +158,28 @@ def weighted_sum(
     for _ in map_chunks(sum_chunk, source.shape[0], dim):
         pass
     return out
+
+
+def _kernel_weighted_sum(updates: torch.Tensor, coef: torch.Tensor, idx: list[int]) -> torch.Tensor:
+    """:func:`weighted_sum` through the compiled kernel, columns split in whole blocks."""
+    from .sum_kernel import BLOCK, weighted_rows_sum  # numba loads on first use
+
+    x = updates.detach().numpy()
+    dim = x.shape[1]
+    rows = np.asarray(idx, dtype=np.int64)
+    weights = np.ascontiguousarray(coef.detach().double().numpy())
+    out = np.empty(dim, dtype=np.float32)
+    blocks = math.ceil(dim / BLOCK)
+    parts = min(blocks, max(1, torch.get_num_threads()))
+    cuts = [min(dim, blocks * g // parts * BLOCK) for g in range(parts + 1)]
+    pending = [
+        worker_pool().submit(weighted_rows_sum, x, rows, weights, cuts[g], cuts[g + 1], out)
+        for g in range(1, parts)
+    ]
+    weighted_rows_sum(x, rows, weights, cuts[0], cuts[1], out)
+    for job in pending:
+        job.result()
+    return torch.from_numpy(out)
 
 
 def row_sq_norms(updates: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, register
+from .chunks import all_finite
 from .distances import weighted_mean
 
 __all__ = ["FedAvg"]
@@ -23,6 +24,6 @@ class FedAvg(Rule):
 
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
         aggregate = weighted_mean(updates, weights)
-        if not bool(torch.isfinite(aggregate).all()):
+        if not all_finite(aggregate):
             raise AggregationError("updates must be finite (non-finite values found)")
         return RuleResult(aggregate, list(range(updates.shape[0])))

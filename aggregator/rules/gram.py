@@ -24,16 +24,13 @@ terms; a non-finite input gives a non-finite Gram matrix, reported by
 from __future__ import annotations
 
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
-from .chunks import map_chunks
+from .chunks import map_chunks, worker_pool
 
 __all__ = [
     "SAFE_LOW",
@@ -41,7 +38,6 @@ __all__ = [
     "needs_float64",
     "gram_matrix",
     "pairwise_sq_distances",
-    "copy_row",
     "blas_gram",
     "piece_width",
 ]
@@ -73,25 +69,11 @@ def piece_width(n_rows: int) -> int:
     return max(64, min(1024, width - width % 16))
 
 
-_pool_lock = threading.Lock()
-_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, workers, pool)
-
-
 def needs_float64(block: torch.Tensor, sq_norms: torch.Tensor) -> bool:
     """Tell whether a float32 chunk's products left the safe range (see the module notes)."""
     if block.dtype == torch.float64:
         return False
     return not bool(((sq_norms >= SAFE_LOW) & (sq_norms <= SAFE_HIGH)).all())
-
-
-def _workers() -> ThreadPoolExecutor:
-    """Return the span thread pool, made anew after a fork or a change of torch's thread count."""
-    global _pool
-    want = max(1, torch.get_num_threads())
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid() or _pool[1] != want:
-            _pool = (os.getpid(), want, ThreadPoolExecutor(want, thread_name_prefix="gram"))
-        return _pool[2]
 
 
 def _span_bounds(n_rows: int, dim: int) -> np.ndarray:
@@ -119,7 +101,7 @@ def _kernel_gram(updates: torch.Tensor) -> torch.Tensor:
     cuts = [spans * g // groups for g in range(groups + 1)]
     width = piece_width(n)
     pending = [
-        _workers().submit(span_grams, x, bounds, cuts[g], cuts[g + 1], width, parts)
+        worker_pool().submit(span_grams, x, bounds, cuts[g], cuts[g + 1], width, parts)
         for g in range(1, groups)
     ]
     span_grams(x, bounds, cuts[0], cuts[1], width, parts)  # the calling thread does a share too
@@ -180,15 +162,3 @@ def pairwise_sq_distances(updates: torch.Tensor) -> torch.Tensor:
     dist.fill_diagonal_(0.0)
     return dist
 
-
-def copy_row(updates: torch.Tensor, index: int) -> torch.Tensor:
-    """Return a copy of one row, made on the calling thread.
-
-    A torch copy of a large row runs on torch's OpenMP workers, which then spin for a few
-    milliseconds waiting for more work: long enough to take a core from the kernel threads of
-    the next Gram matrix (measured: +3 ms on a 2-core machine for Krum at N = 50, D = 1M).
-    """
-    row = updates[index]
-    if row.device.type != "cpu" or row.dtype not in (torch.float32, torch.float64):
-        return row.clone()
-    return torch.from_numpy(row.detach().numpy().copy())

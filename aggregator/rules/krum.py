@@ -13,8 +13,8 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, int_param, register
+from .chunks import copy_row
 from .distances import pairwise_sq_distances
-from .gram import copy_row
 
 __all__ = ["Krum", "krum_scores", "lowest", "check_krum_precondition"]
 

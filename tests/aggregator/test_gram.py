@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from aggregator.rules import gram
+from aggregator.rules import chunks, gram
 from aggregator.rules.gram import piece_width
 from fedmarket.errors import AggregationError
 
@@ -90,9 +90,9 @@ def test_non_finite_update_is_named(bad):
 
 def test_copy_row_is_a_copy():
     x = torch.randn(3, 10)
-    row = gram.copy_row(x, 1)
+    row = chunks.copy_row(x, 1)
     assert torch.equal(row, x[1])
     row += 1
     assert not torch.equal(row, x[1])
     half = x.to(torch.bfloat16)
-    assert torch.equal(gram.copy_row(half, 2), half[2])
+    assert torch.equal(chunks.copy_row(half, 2), half[2])
