@@ -17,7 +17,7 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, int_param, register
-from .chunks import map_chunks
+from .chunks import map_chunks, run_row_parts
 from .distances import pairwise_sq_distances
 from .krum import krum_scores, lowest
 from .median import sorted_columns
@@ -50,31 +50,15 @@ def closest_to_median_mean(ordered: np.ndarray, beta: int) -> np.ndarray:
     the left, ``k`` being the number of ``i < beta`` with ``left[i] <= right[beta - 1 - i]``
     (monotone in ``i``), so the nearest values are the window of ``beta`` sorted values starting
     ``k`` left of the middle. Values at equal distance on one side are equal, so which of them
-    the rule takes does not change the mean. Sums in float64.
+    the rule takes does not change the mean. Sums in float64, in ascending order, by the kernel of
+    :mod:`.window_kernel` on the worker threads.
     """
-    rows, theta = ordered.shape
+    from .window_kernel import slice_means, window_means  # numba loads on first use
+
+    theta = ordered.shape[1]
     if beta == theta:
-        return ordered.mean(axis=1, dtype=np.float64)
-    if theta % 2:
-        med = ordered[:, theta // 2].astype(np.float64)
-    else:
-        med = (ordered[:, theta // 2 - 1].astype(np.float64) + ordered[:, theta // 2]) / 2
-    # band row j holds sorted position middle - beta + j of every row; +inf outside the row.
-    # Position-major, so that each step below runs over contiguous memory.
-    middle = (theta + 1) // 2
-    lo, hi = max(0, middle - beta), min(theta, middle + beta)
-    band = np.full((2 * beta, rows), np.inf)
-    band[lo - middle + beta : hi - middle + beta] = ordered[:, lo:hi].T
-    dist = np.abs(band - med)
-    k = np.zeros(rows, dtype=np.intp)
-    for i in range(beta):
-        k += dist[beta - 1 - i] <= dist[2 * beta - 1 - i]
-    first = (beta - k) * rows + np.arange(rows)
-    flat = band.ravel()
-    total = np.zeros(rows)
-    for i in range(beta):
-        total += flat[first + i * rows]
-    return total / beta
+        return run_row_parts(slice_means, ordered, 0, theta)
+    return run_row_parts(window_means, ordered, beta)
 
 
 @register("bulyan")

@@ -13,22 +13,27 @@ the final ``min(1, tau / ||x_i - v||)`` of each.
 
 One pass over the updates per iteration, plus one for the first distances: while a chunk is in
 cache it is moved to the new centre and its distances to that centre are taken for the next
-iteration.
+iteration. Float32 contiguous updates take the compiled kernel of :mod:`.clip_kernel` (no
+float64 copy of the chunk, fixed arithmetic order, on the worker threads).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, int_param, register
-from .chunks import map_chunks, scratch
+from .chunks import map_chunks, scratch, worker_pool
 
 __all__ = ["CenteredClip", "CLIP_CHUNK_ELEMENTS"]
 
 #: Elements per chunk here (its float64 copy is 8 MiB, reused by each worker thread).
 CLIP_CHUNK_ELEMENTS = 1 << 20
+
+#: Columns per span of the kernel path (each span has its own float64 distance partials).
+CLIP_SPAN = 1 << 16
 
 
 def _clip_pass(
@@ -37,9 +42,12 @@ def _clip_pass(
     """Move ``center`` (float64, in place) by ``coef @ (x - center)``, chunk by chunk.
 
     With ``coef`` None the centre stays (it is zero: the first pass). Returns
-    ``||x_i - center||^2`` to the new centre when ``distances`` is set, else None.
+    ``||x_i - center||^2`` to the new centre when ``distances`` is set, else None. Float32
+    contiguous updates go through the kernel of :mod:`.clip_kernel`.
     """
     n, dim = updates.shape
+    if updates.dtype == torch.float32 and updates.is_contiguous() and updates.device.type == "cpu":
+        return _kernel_clip_pass(updates, center, coef, distances)
 
     def clip_chunk(cols: slice) -> torch.Tensor | None:
         block = updates[:, cols]
@@ -58,6 +66,35 @@ def _clip_pass(
         if part is not None:
             total += part
     return total if distances else None
+
+
+def _kernel_clip_pass(
+    updates: torch.Tensor, center: torch.Tensor, coef: torch.Tensor | None, distances: bool
+) -> torch.Tensor | None:
+    """:func:`_clip_pass` through the compiled kernel, on fixed spans shared out to threads."""
+    from .clip_kernel import clip_spans  # numba loads on first use
+
+    x = updates.detach().numpy()
+    n, dim = x.shape
+    bounds = np.array([*range(0, dim, CLIP_SPAN), dim], dtype=np.int64)
+    spans = len(bounds) - 1
+    sq = np.zeros((spans, n))
+    weights = np.zeros(n) if coef is None else np.ascontiguousarray(coef.numpy())
+    args = (x, center.numpy(), weights, coef is not None, distances, bounds)
+    groups = max(1, min(spans, torch.get_num_threads()))
+    cuts = [spans * g // groups for g in range(groups + 1)]
+    pending = [
+        worker_pool().submit(clip_spans, *args, cuts[g], cuts[g + 1], sq) for g in range(1, groups)
+    ]
+    clip_spans(*args, cuts[0], cuts[1], sq)
+    for job in pending:
+        job.result()
+    if not distances:
+        return None
+    total = sq[0].copy()
+    for s in range(1, spans):
+        total += sq[s]
+    return torch.from_numpy(total)
 
 
 @register("centered_clip")

@@ -37,6 +37,7 @@ __all__ = [
     "worker_pool",
     "copy_row",
     "all_finite",
+    "run_row_parts",
 ]
 
 #: Elements per chunk (4 MiB of float32): big enough that a chunk's BLAS call or sort dwarfs the
@@ -104,3 +105,23 @@ def all_finite(vector: torch.Tensor) -> bool:
     if vector.device.type != "cpu" or vector.dtype not in (torch.float32, torch.float64):
         return bool(torch.isfinite(vector).all())
     return bool(np.isfinite(vector.detach().numpy()).all())
+
+
+def run_row_parts(kernel: Callable[..., None], rows: np.ndarray, *args: object) -> np.ndarray:
+    """Run ``kernel(rows_part, *args, out_part)`` over row ranges on the worker threads.
+
+    For kernels that compute one float64 per row of ``rows`` independently of the others, so
+    the split does not change any result; returns the ``[len(rows)]`` output.
+    """
+    count = rows.shape[0]
+    out = np.empty(count)
+    parts = max(1, min(count, torch.get_num_threads()))
+    cuts = [count * g // parts for g in range(parts + 1)]
+    pending = [
+        worker_pool().submit(kernel, rows[cuts[g] : cuts[g + 1]], *args, out[cuts[g] : cuts[g + 1]])
+        for g in range(1, parts)
+    ]
+    kernel(rows[cuts[0] : cuts[1]], *args, out[cuts[0] : cuts[1]])
+    for job in pending:
+        job.result()
+    return out

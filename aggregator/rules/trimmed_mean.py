@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, int_param, register
-from .chunks import map_chunks
+from .chunks import map_chunks, run_row_parts
 from .median import sorted_columns
 
 __all__ = ["TrimmedMean", "trimmed_mean"]
@@ -26,14 +25,16 @@ __all__ = ["TrimmedMean", "trimmed_mean"]
 
 def trimmed_mean(updates: torch.Tensor, k: int) -> torch.Tensor:
     """Return the coordinate-wise mean after dropping the ``k`` lowest and ``k`` highest."""
+    from .window_kernel import slice_means  # numba loads on first use
+
     n, dim = updates.shape
     if n <= 2 * k:
         raise AggregationError(f"trimmed_mean requires n > 2k, got n={n}, k={k}")
     out = torch.empty(dim, dtype=updates.dtype)
 
     def trimmed_chunk(cols: slice) -> None:
-        kept = sorted_columns(updates, cols)[:, k : n - k]
-        out[cols] = torch.from_numpy(kept.mean(axis=1, dtype=np.float64))
+        means = run_row_parts(slice_means, sorted_columns(updates, cols), k, n - 2 * k)
+        out[cols] = torch.from_numpy(means)
 
     for _ in map_chunks(trimmed_chunk, n, dim):
         pass
