@@ -9,7 +9,7 @@ only on ``N`` and ``D``, so a call is reproducible bit for bit on the same machi
 Handing chunks to single-threaded worker threads was measured too (faster on a shared machine,
 and it would run numpy's one-threaded sorts on every core), but MKL's results for the same chunk
 then varied with what the worker had run before, which breaks reproducibility. The compiled
-kernels (:mod:`.gram_kernel`, :mod:`.sum_kernel`) do run on :func:`worker_pool`'s threads: their
+kernels (the ``*_kernel`` modules) do run on :func:`worker_pool`'s threads: their
 arithmetic is fixed code, and each thread gets a fixed part of the work.
 
 After a parallel torch op, torch's OpenMP workers spin for a few milliseconds waiting for more

@@ -1,12 +1,11 @@
 """Means of windows of each sorted coordinate, compiled: Bulyan's last step and the trimmed mean.
 
-It does, coordinate by coordinate, what :func:`~.bulyan.closest_to_median_mean` does with whole
-numpy arrays (which builds a band of candidates, their distances and a gather: several passes
-over memory per coordinate): find how many of the ``beta`` nearest values lie left of the
-middle, then add the window of ``beta`` sorted values in float64, in ascending order. Same
-comparisons, same additions in the same order, so the same bits as the numpy version (a test
-checks it); one pass over the sorted values. :func:`slice_means` is the trimmed mean's plain
-window (float64, in ascending order).
+Per coordinate (one sorted row of ``[C, theta]``): find how many of the ``beta`` values nearest
+the median lie left of the middle (the merge argument of :func:`~.bulyan.closest_to_median_mean`),
+then add the window of ``beta`` sorted values in float64, in ascending order; one pass over the
+sorted values, where whole-array numpy needed a band of candidates, their distances and a
+gather. A test checks it bit for bit against the definition (sort by distance, add in order).
+:func:`slice_means` is the trimmed mean's plain window (float64, in ascending order).
 """
 
 from __future__ import annotations
