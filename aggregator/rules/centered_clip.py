@@ -25,7 +25,7 @@ import torch
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, float_param, int_param, register
-from .chunks import map_chunks, scratch, worker_pool
+from .chunks import kernel_input, map_chunks, on_threads, scratch
 
 __all__ = ["CenteredClip", "CLIP_CHUNK_ELEMENTS"]
 
@@ -46,7 +46,7 @@ def _clip_pass(
     contiguous updates go through the kernel of :mod:`.clip_kernel`.
     """
     n, dim = updates.shape
-    if updates.dtype == torch.float32 and updates.is_contiguous() and updates.device.type == "cpu":
+    if kernel_input(updates):
         return _kernel_clip_pass(updates, center, coef, distances)
 
     def clip_chunk(cols: slice) -> torch.Tensor | None:
@@ -81,20 +81,8 @@ def _kernel_clip_pass(
     sq = np.zeros((spans, n))
     weights = np.zeros(n) if coef is None else np.ascontiguousarray(coef.numpy())
     args = (x, center.numpy(), weights, coef is not None, distances, bounds)
-    groups = max(1, min(spans, torch.get_num_threads()))
-    cuts = [spans * g // groups for g in range(groups + 1)]
-    pending = [
-        worker_pool().submit(clip_spans, *args, cuts[g], cuts[g + 1], sq) for g in range(1, groups)
-    ]
-    clip_spans(*args, cuts[0], cuts[1], sq)
-    for job in pending:
-        job.result()
-    if not distances:
-        return None
-    total = sq[0].copy()
-    for s in range(1, spans):
-        total += sq[s]
-    return torch.from_numpy(total)
+    on_threads(lambda lo, hi: clip_spans(*args, lo, hi, sq), spans)
+    return torch.from_numpy(sq.sum(axis=0)) if distances else None  # spans added in order
 
 
 @register("centered_clip")

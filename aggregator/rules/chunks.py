@@ -20,6 +20,7 @@ calling thread (:func:`copy_row`, :func:`all_finite`) rather than as parallel to
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ __all__ = [
     "copy_row",
     "all_finite",
     "run_row_parts",
+    "on_threads",
+    "kernel_input",
 ]
 
 #: Elements per chunk (4 MiB of float32): big enough that a chunk's BLAS call or sort dwarfs the
@@ -92,6 +95,7 @@ def worker_pool() -> ThreadPoolExecutor:
             _pool = (os.getpid(), want, ThreadPoolExecutor(want, thread_name_prefix="kernel"))
         return _pool[2]
 
+
 def copy_row(updates: torch.Tensor, index: int) -> torch.Tensor:
     """Return a copy of one row, made on the calling thread (see the module notes)."""
     row = updates[index]
@@ -107,21 +111,35 @@ def all_finite(vector: torch.Tensor) -> bool:
     return bool(np.isfinite(vector.detach().numpy()).all())
 
 
+def kernel_input(updates: torch.Tensor) -> bool:
+    """Tell whether the compiled kernels can read ``updates`` in place: float32, contiguous, CPU."""
+    return (
+        updates.dtype == torch.float32 and updates.device.type == "cpu" and updates.is_contiguous()
+    )
+
+
+def on_threads(
+    fn: Callable[[int, int], _T], stop: int, start: int = 0, unit: int = 1
+) -> list[_T]:
+    """Run ``fn(lo, hi)`` over ``[start, stop)`` cut in one contiguous range per thread.
+
+    Inner cuts fall on whole ``unit``s from ``start``. The first range runs on the calling
+    thread, the others on :func:`worker_pool`; results come back in range order. Callers give
+    kernels whose results do not depend on where the cuts fall.
+    """
+    units = math.ceil((stop - start) / unit)
+    parts = max(1, min(units, torch.get_num_threads()))
+    cuts = [min(stop, start + units * g // parts * unit) for g in range(parts + 1)]
+    pending = [worker_pool().submit(fn, cuts[g], cuts[g + 1]) for g in range(1, parts)]
+    return [fn(cuts[0], cuts[1])] + [job.result() for job in pending]
+
+
 def run_row_parts(kernel: Callable[..., None], rows: np.ndarray, *args: object) -> np.ndarray:
     """Run ``kernel(rows_part, *args, out_part)`` over row ranges on the worker threads.
 
     For kernels that compute one float64 per row of ``rows`` independently of the others, so
     the split does not change any result; returns the ``[len(rows)]`` output.
     """
-    count = rows.shape[0]
-    out = np.empty(count)
-    parts = max(1, min(count, torch.get_num_threads()))
-    cuts = [count * g // parts for g in range(parts + 1)]
-    pending = [
-        worker_pool().submit(kernel, rows[cuts[g] : cuts[g + 1]], *args, out[cuts[g] : cuts[g + 1]])
-        for g in range(1, parts)
-    ]
-    kernel(rows[cuts[0] : cuts[1]], *args, out[cuts[0] : cuts[1]])
-    for job in pending:
-        job.result()
+    out = np.empty(rows.shape[0])
+    on_threads(lambda lo, hi: kernel(rows[lo:hi], *args, out[lo:hi]), rows.shape[0])
     return out

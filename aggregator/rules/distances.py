@@ -19,7 +19,6 @@ roundings). The Gram matrix and pairwise distances live in :mod:`.gram` and are 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 from fedmarket.errors import AggregationError
 
-from .chunks import CHUNK_ELEMENTS, column_chunks, map_chunks, worker_pool
+from .chunks import CHUNK_ELEMENTS, column_chunks, kernel_input, map_chunks, on_threads
 from .gram import SAFE_HIGH, SAFE_LOW, gram_matrix, needs_float64, pairwise_sq_distances
 
 __all__ = [
@@ -138,7 +137,7 @@ def weighted_sum(
     """
     n, dim = updates.shape
     idx = list(range(n)) if rows is None else list(rows)
-    if updates.dtype == torch.float32 and updates.device.type == "cpu" and updates.is_contiguous():
+    if kernel_input(updates):
         return _kernel_weighted_sum(updates, coef, idx)
     source, full_coef = updates, coef
     if idx == list(range(idx[0], idx[0] + len(idx))):
@@ -169,16 +168,7 @@ def _kernel_weighted_sum(updates: torch.Tensor, coef: torch.Tensor, idx: list[in
     rows = np.asarray(idx, dtype=np.int64)
     weights = np.ascontiguousarray(coef.detach().double().numpy())
     out = np.empty(dim, dtype=np.float32)
-    blocks = math.ceil(dim / BLOCK)
-    parts = min(blocks, max(1, torch.get_num_threads()))
-    cuts = [min(dim, blocks * g // parts * BLOCK) for g in range(parts + 1)]
-    pending = [
-        worker_pool().submit(weighted_rows_sum, x, rows, weights, cuts[g], cuts[g + 1], out)
-        for g in range(1, parts)
-    ]
-    weighted_rows_sum(x, rows, weights, cuts[0], cuts[1], out)
-    for job in pending:
-        job.result()
+    on_threads(lambda lo, hi: weighted_rows_sum(x, rows, weights, lo, hi, out), dim, unit=BLOCK)
     return torch.from_numpy(out)
 
 

@@ -30,12 +30,13 @@ import torch
 
 from fedmarket.errors import AggregationError
 
-from .chunks import map_chunks, worker_pool
+from .chunks import kernel_input, map_chunks, on_threads
 
 __all__ = [
     "SAFE_LOW",
     "SAFE_HIGH",
     "needs_float64",
+    "in_safe_range",
     "gram_matrix",
     "pairwise_sq_distances",
     "blas_gram",
@@ -69,11 +70,14 @@ def piece_width(n_rows: int) -> int:
     return max(64, min(1024, width - width % 16))
 
 
+def in_safe_range(sq_norms: torch.Tensor | np.ndarray) -> bool:
+    """Tell whether all squared row norms of a chunk lie in ``[SAFE_LOW, SAFE_HIGH]``."""
+    return bool(((sq_norms >= SAFE_LOW) & (sq_norms <= SAFE_HIGH)).all())
+
+
 def needs_float64(block: torch.Tensor, sq_norms: torch.Tensor) -> bool:
     """Tell whether a float32 chunk's products left the safe range (see the module notes)."""
-    if block.dtype == torch.float64:
-        return False
-    return not bool(((sq_norms >= SAFE_LOW) & (sq_norms <= SAFE_HIGH)).all())
+    return block.dtype != torch.float64 and not in_safe_range(sq_norms)
 
 
 def _span_bounds(n_rows: int, dim: int) -> np.ndarray:
@@ -97,25 +101,13 @@ def _kernel_gram(updates: torch.Tensor) -> torch.Tensor:
     bounds = _span_bounds(n, dim)
     spans = len(bounds) - 1
     parts = np.zeros((spans, n, n))
-    groups = min(spans, max(1, torch.get_num_threads()))
-    cuts = [spans * g // groups for g in range(groups + 1)]
     width = piece_width(n)
-    pending = [
-        worker_pool().submit(span_grams, x, bounds, cuts[g], cuts[g + 1], width, parts)
-        for g in range(1, groups)
-    ]
-    span_grams(x, bounds, cuts[0], cuts[1], width, parts)  # the calling thread does a share too
-    for job in pending:
-        job.result()
+    on_threads(lambda lo, hi: span_grams(x, bounds, lo, hi, width, parts), spans)
     for s in range(spans):
-        sq = np.diagonal(parts[s])
-        if not ((sq >= SAFE_LOW) & (sq <= SAFE_HIGH)).all():  # see the module notes
+        if not in_safe_range(np.diagonal(parts[s])):  # see the module notes
             block = updates[:, int(bounds[s]) : int(bounds[s + 1])].double()
             parts[s] = (block @ block.T).numpy()
-    total = parts[0].copy()
-    for s in range(1, spans):
-        total += parts[s]
-    upper = np.triu(total)
+    upper = np.triu(parts.sum(axis=0))  # in span order, whatever the threads
     return torch.from_numpy(upper + np.triu(upper, 1).T)
 
 
@@ -139,12 +131,7 @@ def blas_gram(updates: torch.Tensor) -> torch.Tensor:
 
 def gram_matrix(updates: torch.Tensor) -> torch.Tensor:
     """Return the float64 Gram matrix ``X X^T`` of ``updates`` ``[N, D]``."""
-    fast = (
-        updates.dtype == torch.float32
-        and updates.device.type == "cpu"
-        and updates.is_contiguous()
-        and updates.shape[0] <= KERNEL_MAX_ROWS
-    )
+    fast = kernel_input(updates) and updates.shape[0] <= KERNEL_MAX_ROWS
     return _kernel_gram(updates) if fast else blas_gram(updates)
 
 

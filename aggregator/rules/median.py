@@ -8,15 +8,13 @@ trainer is rejected as a whole, so every index is accepted; sample weights are n
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from fedmarket.errors import AggregationError
 
 from .base import Rule, RuleResult, register
-from .chunks import map_chunks, worker_pool
+from .chunks import kernel_input, map_chunks, on_threads
 
 __all__ = ["CoordinateMedian", "coordinate_median", "sorted_columns"]
 
@@ -33,17 +31,22 @@ def sorted_columns(
     same order. Raises :class:`AggregationError` on a non-finite value (validation should have
     rejected it; a sort would silently misplace it).
     """
-    if updates.dtype == torch.float32 and updates.is_contiguous() and updates.device.type == "cpu":
-        values = _kernel_sorted_columns(updates, cols, rows)
-    else:
-        block = updates[:, cols].numpy().T
-        values = np.ascontiguousarray(block if rows is None else block[:, rows])
-        if np.isfinite(values).all():
-            values.sort(axis=1)
-        else:
-            values = None
+    sort = _kernel_sorted_columns if kernel_input(updates) else _numpy_sorted_columns
+    values = sort(updates, cols, rows)
     if values is None:
         raise AggregationError("updates must be finite (non-finite values found)")
+    return values
+
+
+def _numpy_sorted_columns(
+    updates: torch.Tensor, cols: slice, rows: np.ndarray | None
+) -> np.ndarray | None:
+    """:func:`sorted_columns` through numpy's sort; None on a non-finite value."""
+    block = updates[:, cols].numpy().T
+    values = np.ascontiguousarray(block if rows is None else block[:, rows])
+    if not np.isfinite(values).all():
+        return None
+    values.sort(axis=1)
     return values
 
 
@@ -59,18 +62,11 @@ def _kernel_sorted_columns(
     chosen = chosen.astype(np.int64)
     low, high = network(len(chosen))
     out = np.empty((stop - start, len(chosen)), dtype=np.float32)
-    blocks = math.ceil((stop - start) / LANES)
-    parts = max(1, min(blocks, torch.get_num_threads()))
-    cuts = [min(stop, start + blocks * g // parts * LANES) for g in range(parts + 1)]
 
-    def sort_part(g: int) -> bool:
-        view = out[cuts[g] - start : cuts[g + 1] - start]
-        return bool(sort_columns(x, chosen, cuts[g], cuts[g + 1], low, high, view))
+    def sort_part(lo: int, hi: int) -> bool:
+        return bool(sort_columns(x, chosen, lo, hi, low, high, out[lo - start : hi - start]))
 
-    pending = [worker_pool().submit(sort_part, g) for g in range(1, parts)]
-    finite = sort_part(0)
-    finite = all([finite] + [job.result() for job in pending])
-    return out if finite else None
+    return out if all(on_threads(sort_part, stop, start, unit=LANES)) else None
 
 
 def coordinate_median(updates: torch.Tensor) -> torch.Tensor:
