@@ -54,6 +54,7 @@ AGGREGATION_RULES = (
     "bulyan",
     "centered_clip",
     "norm_bound",
+    "foolsgold",
 )
 SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine")
 

@@ -5,13 +5,15 @@
 >>> aggregate, accepted = rule(updates, weights)   # updates [N, D], weights [N]
 
 Registered: ``fedavg``, ``krum``, ``multi_krum``, ``median``, ``trimmed_mean``, ``bulyan``,
-``centered_clip``, ``norm_bound``. Shared math lives in :mod:`aggregator.rules.distances`.
+``centered_clip``, ``norm_bound``, ``foolsgold``. Shared math lives in
+:mod:`aggregator.rules.distances`.
 """
 
 from . import (  # noqa: F401  (importing registers the rules)
     bulyan,
     centered_clip,
     fedavg,
+    foolsgold,
     krum,
     median,
     multi_krum,
