@@ -64,6 +64,14 @@ def ok(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def text(*args: str) -> str:
+    """Run a command for people (no --json); it must succeed; return its whitespace-normalised
+    output."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
 def refused(*args: str, notes: bool = False) -> str:
     """Run a command that must be refused with one line and no traceback; return that line.
 
