@@ -13,8 +13,8 @@ import numpy as np
 from fedmarket.chain.types import ProjectParams, ProjectStatus, RoundStatus
 from fedmarket.codec import ModelHeader, encode_model
 from fedmarket.config import load_settings
-from fedmarket.modelspec import SCORING_METHODS
 from fedmarket.models import initial_weights
+from fedmarket.modelspec import SCORING_METHODS
 from fedmarket.owner import ProjectRequest, build_spec
 from fedmarket.storage.factory import open_store
 from tests.cli.conftest import Market, ok, refused
