@@ -91,15 +91,12 @@ def owner_validation(source: str) -> Dataset:
 def rule_minimum_trainers(rule: str, params: dict[str, Any]) -> int:
     """The fewest accepted updates a rule needs (Krum: 2f + 3, Bulyan: 4f + 3, else 1).
 
-    Multi-Krum keeping ``m`` updates also needs ``m`` of them; a trimmed mean trimming ``f``
-    per side needs ``2f + 1``. Call :func:`check_rule_params` first: this trusts the types.
+    A trimmed mean trimming ``f`` per side needs ``2f + 1``. Call :func:`check_rule_params`
+    first: this trusts the types.
     """
     f = int(params.get("f") or 0)
-    need = {"krum": 2 * f + 3, "multi_krum": 2 * f + 3, "bulyan": 4 * f + 3,
+    return {"krum": 2 * f + 3, "multi_krum": 2 * f + 3, "bulyan": 4 * f + 3,
             "trimmed_mean": 2 * f + 1}.get(rule, 1)
-    if rule == "multi_krum" and params.get("m") is not None:
-        need = max(need, int(params["m"]))
-    return need
 
 
 def check_rule_params(rule: str, params: dict[str, Any]) -> None:
@@ -166,6 +163,10 @@ def check_request(request: ProjectRequest, owner: str) -> None:
         raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
                           f"updates per round but at most {request.max_trainers} trainers may "
                           "join; lower f or raise --max-trainers")
+    keep = request.rule_params.get("m") if request.rule == "multi_krum" else None
+    if isinstance(keep, int) and keep > request.max_trainers:
+        raise ConfigError(f"rule multi_krum keeping m={keep} updates needs at least {keep} "
+                          f"trainers but at most {request.max_trainers} may join")
     if request.min_trainers < need:
         raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
                           f"updates per round; raise --min-trainers to {need} or lower f")

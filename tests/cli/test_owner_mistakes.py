@@ -70,6 +70,7 @@ def test_random_bytes_as_validation_npz_are_refused_without_pickle_advice(
     ('{"f": "two"}', "f must be an integer >= 0, got 'two'"),
     ('{"f": 1.5}', "f must be an integer >= 0, got 1.5"),
     ('{"f": 40}', "needs at least 83 updates per round but at most 64 trainers may join"),
+    ('{"f": 2, "m": 70}', "keeping m=70 updates needs at least 70 trainers but at most 64"),
     ('[1, 2]', "--rule-params must be a JSON object"),
 ])
 def test_invalid_rule_parameters_are_refused_before_escrow(
