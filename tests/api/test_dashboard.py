@@ -22,9 +22,13 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--window-size=1400,1800")
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="Debian chromium / chromium-driver missing: run scripts/install-browser")
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="Debian chromium / chromium-driver missing: run scripts/install-browser"),
+    # The page shows what the API serves; the backends are compared in test_endpoints.
+    pytest.mark.parametrize("module_databases", ["sqlite"], indirect=True, scope="module"),
+]
 
 
 def free_port() -> int:
