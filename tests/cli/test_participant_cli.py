@@ -53,9 +53,12 @@ def test_a_running_project_binds_the_stake_until_it_finishes_then_one_withdraw_f
     market.contracts(OWNER).market.advance(int(project))  # no reveals: refunded
     ok("project", "finish", project, "--data-dir", market.data_dir)
     paid = ok("trainer", "withdraw", "--account", "7", "--data-dir", market.data_dir)
+    bond = ok("project", "finish", project, "--account", str(AGGREGATOR),
+              "--data-dir", market.data_dir)
 
     assert f"still bound by project {project} (running, round 1 of 1)" in bound
     assert paid["stake_wei"] == str(STAKE) and paid["left_projects"] == [int(project)]
+    assert bond["status"] == "finished" and bond["withdrawn_wei"] == str(10**18)
 
 
 def test_project_show_reports_a_refunded_round_with_its_reason_not_as_paid(
@@ -110,3 +113,15 @@ def test_unknown_projects_are_sentences_for_every_role(market: Market) -> None:
 
     assert messages == {"error: project 99 does not exist [FedMarketUnknownProject]"}
 
+
+
+def test_verifier_withdraw_also_leaves_ended_projects_in_one_command(market: Market) -> None:
+    project = _project(market)
+    ok("verifier", "register", "--account", "4", "--data-dir", market.data_dir)
+    ok("verifier", "join", project, "--account", "4", "--data-dir", market.data_dir)
+    ok("project", "cancel", project, "--data-dir", market.data_dir)
+
+    paid = ok("verifier", "withdraw", "--account", "4", "--data-dir", market.data_dir)
+
+    assert paid["stake_wei"] == str(5 * STAKE)  # the verifier's default 0.5 ETH stake
+    assert paid["left_projects"] == [int(project)]
