@@ -8,6 +8,7 @@ SHELL   := /bin/bash
 setup: .venv/.installed node_modules/.installed
 	$(PY) -m fedmarket.chain.compile
 	scripts/install-browser
+	scripts/install-postgres
 
 # torch is installed first and pinned: the machine ships a CPU wheel of 2.13.0, and any
 # looser request would pull several GB of CUDA packages.

@@ -19,6 +19,7 @@ from aggregator.inputs import gather_round, load_validation
 from aggregator.proving import ProofPlan, plan_proof, prove_published_round
 from aggregator.round import RoundOutcome, RoundSpec, compute_round_or_reject_all
 from aggregator.utility import ValidationUtility, model_accuracy
+from fedmarket.chain.error_messages import describe_revert
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import (
     NO_PROOF_CLAIM,
@@ -28,10 +29,19 @@ from fedmarket.chain.types import (
     RoundStatus,
 )
 from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
-from fedmarket.datasets import Dataset
-from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
+from fedmarket.datasets import Dataset, check_fits
+from fedmarket.errors import (
+    AggregationError,
+    ChainError,
+    ConfigError,
+    ContractRevert,
+    DataError,
+    FedmarketError,
+    StorageError,
+)
 from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
+from fedmarket.owner import check_rule_params
 from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_spec, project_active
 from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import payout_leaves
@@ -129,6 +139,8 @@ class AggregatorService:
     # that do not need it, since proving takes seconds. Proving never blocks publishing.
     prove: bool = True
     _settled: dict[int, set[int]] = field(default_factory=dict)
+    # Rounds whose result could not be computed, with why (said once, reported by the CLI).
+    uncomputable: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -144,6 +156,16 @@ class AggregatorService:
                                  f"(that is {info.params.aggregator})")
         if info.status != ProjectStatus.CREATED:
             return False
+        spec = load_spec(self.store, info.params.model_spec_cid)
+        try:  # refuse the bond for a project whose rounds could never be computed
+            validation = load_validation(self.store, spec)
+            if validation is not None:
+                check_fits(validation, spec.input_shape, spec.num_classes)
+            check_rule_params(spec.aggregation.rule, dict(spec.aggregation.params))
+        except (DataError, ConfigError) as exc:
+            raise AggregationError(
+                f"project {project} cannot be aggregated, so no bond was posted: {exc}; its "
+                f"owner can cancel it with `fedmarket project cancel {project}`") from None
         market.start_project(project, info.params.aggregator_bond_wei)
         self.reporter.note(f"project {project}: bonded {info.params.aggregator_bond_wei} wei, "
                            "round 1 is open")
@@ -203,10 +225,24 @@ class AggregatorService:
             if spec is None:
                 spec = load_spec(self.store, info.params.model_spec_cid)
                 validation = load_validation(self.store, spec)
+            if (project, info.current_round) in self.uncomputable:
+                return False  # said why once; retrying the same inputs fails the same way
             try:
                 done = self.publish(project, info.current_round, spec, validation)
             except ContractRevert as exc:  # e.g. the deadline passed while computing
-                self.reporter.note(f"round {info.current_round}: submission refused: {exc}")
+                self.reporter.note(f"round {info.current_round}: submission refused: "
+                                   f"{describe_revert(exc)}")
+                return True
+            except (ChainError, StorageError):
+                raise  # transient (node, store): the run loop retries within its budget
+            except (FedmarketError, RuntimeError, ValueError, TypeError) as exc:
+                # Deterministic on these inputs: say why instead of crashing on every retry.
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.uncomputable[(project, info.current_round)] = reason
+                self.reporter.note(
+                    f"round {info.current_round}: cannot compute a result ({reason}); nothing "
+                    "is posted, so the round will be refunded as aggregator_silent when its "
+                    "result deadline passes")
                 return True
             self.reporter.published(done)
             return done

@@ -22,9 +22,12 @@ stratified validation/test part for the owner.
 from __future__ import annotations
 
 import csv
+import math
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +43,7 @@ __all__ = [
     "partition",
     "partition_indices",
     "holdout_split",
+    "check_fits",
     "BUILTIN_SOURCES",
 ]
 
@@ -79,6 +83,27 @@ class Dataset:
     def subset(self, indices: np.ndarray) -> Dataset:
         """The samples at ``indices``, in that order."""
         return Dataset(self.x[indices], self.y[indices], self.source)
+
+
+def check_fits(data: Dataset, input_shape: tuple[int, ...], num_classes: int) -> None:
+    """Refuse data a model of ``input_shape`` / ``num_classes`` cannot read, naming both sides.
+
+    A sample may arrive in any shape with the right number of values (an 8x8 image for a
+    64-input MLP): models reshape each sample to ``input_shape``. Labels must be class ids
+    below ``num_classes``. Checked where data meets a spec — when an owner posts validation
+    data, when an aggregator bonds, when a trainer starts — so a mismatch costs no money.
+    """
+    width, need = math.prod(data.feature_shape), math.prod(input_shape)
+    if width != need:
+        shown = "x".join(map(str, data.feature_shape))
+        raise DataError(f"{data.source}: samples have {width} features ({shown}) but the model "
+                        f"expects {need} (input shape {'x'.join(map(str, input_shape))})")
+    if len(data) == 0:
+        raise DataError(f"{data.source} holds no samples")
+    top = int(data.y.max())
+    if top >= num_classes:
+        raise DataError(f"{data.source}: label {top} is out of range for the model's "
+                        f"{num_classes} classes (labels must be 0..{num_classes - 1})")
 
 
 # -- loaders ------------------------------------------------------------------------------------
@@ -148,10 +173,23 @@ def load_csv(path: str | Path, *, label_column: int | str = -1) -> Dataset:
 
 
 def load_npz(path: str | Path) -> Dataset:
-    """``.npz`` with arrays ``x`` (features) and ``y`` (labels); pickled objects are refused."""
+    """``.npz`` with arrays ``x`` (features) and ``y`` (labels); pickled objects are refused.
+
+    Only a zip archive of ``.npy`` arrays is read: anything else (random bytes, a pickle, a lone
+    ``.npy``) is refused before numpy sees it, since numpy would otherwise try it as a pickle
+    and advise ``allow_pickle`` — which would run code from the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"npz file '{path}' does not exist")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise DataError(f"cannot read npz '{path}': {exc.strerror or exc}") from exc
+    if magic != b"PK\x03\x04":
+        raise DataError(f"cannot read npz '{path}': it is not an .npz archive (a zip of .npy "
+                        "arrays, as numpy.savez writes it)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files]
@@ -159,11 +197,12 @@ def load_npz(path: str | Path) -> Dataset:
                 raise DataError(
                     f"npz '{path}' lacks array(s) {missing}; it has {sorted(archive.files)}"
                 )
-            x, y = archive["x"], archive["y"]
+            x, y = _npz_array(path, archive, "x"), _npz_array(path, archive, "y")
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:  # not a zip, truncated, or object arrays
-        raise DataError(f"cannot read npz '{path}': {exc}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # truncated or corrupt
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"cannot read npz '{path}': it is corrupt or truncated ({reason})") from exc
     if x.ndim < 2:
         raise DataError(f"npz '{path}': x must have shape [N, ...], got {x.shape}")
     if y.ndim != 1 or len(y) != len(x):
@@ -171,6 +210,16 @@ def load_npz(path: str | Path) -> Dataset:
     if len(x) == 0:
         raise DataError(f"npz '{path}' holds no samples")
     return Dataset(_features(f"npz '{path}' x", x), _labels(f"npz '{path}' y", y), str(path))
+
+
+def _npz_array(path: Path, archive: Any, key: str) -> np.ndarray:
+    try:
+        return np.asarray(archive[key])
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        raise DataError(f"cannot read npz '{path}': array {key!r} holds Python objects, which "
+                        "are never loaded (they could run code); save numeric arrays") from None
 
 
 def load_image_folder(path: str | Path) -> Dataset:

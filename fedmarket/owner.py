@@ -9,6 +9,7 @@ samples. The transaction is last: if anything before it fails, no funds move.
 
 from __future__ import annotations
 
+import inspect
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,8 @@ import numpy as np
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
-from fedmarket.datasets import Dataset, holdout_split, load_data
-from fedmarket.errors import ConfigError
+from fedmarket.datasets import Dataset, check_fits, holdout_split, load_data
+from fedmarket.errors import ConfigError, FedmarketError
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import (
     SCORING_METHODS,
@@ -29,12 +30,13 @@ from fedmarket.modelspec import (
     TrainingSpec,
 )
 from fedmarket.storage.base import ContentStore
+from fedmarket.units import MAX_WEI
 
 # Input shape of each registry model for the 8x8 digits family (MLP: flattened; CNN: 1 channel).
 MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (64,), "cnn": (1, 8, 8)}
 
 __all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
-           "owner_validation", "rule_minimum_trainers"]
+           "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,87 @@ def owner_validation(source: str) -> Dataset:
 
 
 def rule_minimum_trainers(rule: str, params: dict[str, Any]) -> int:
-    """The fewest accepted updates a rule needs (Krum: 2f + 3, Bulyan: 4f + 3, else 1)."""
-    f = int(params.get("f", 0))
-    return {"krum": 2 * f + 3, "multi_krum": 2 * f + 3, "bulyan": 4 * f + 3}.get(rule, 1)
+    """The fewest accepted updates a rule needs (Krum: 2f + 3, Bulyan: 4f + 3, else 1).
+
+    A trimmed mean trimming ``f`` per side needs ``2f + 1``. Call :func:`check_rule_params`
+    first: this trusts the types.
+    """
+    f = int(params.get("f") or 0)
+    return {"krum": 2 * f + 3, "multi_krum": 2 * f + 3, "bulyan": 4 * f + 3,
+            "trimmed_mean": 2 * f + 1}.get(rule, 1)
+
+
+def check_rule_params(rule: str, params: dict[str, Any]) -> None:
+    """Refuse rule parameters the aggregator's rule would refuse, before any money moves.
+
+    The rule's own constructor is the one authority on its parameters (names, types, ranges),
+    so it is asked directly. Imported here rather than at the top: the core does not depend
+    on the aggregator package at import time (it ships in the same distribution).
+    """
+    from aggregator import rules
+
+    try:
+        cls = rules.get(rule)
+    except FedmarketError as exc:
+        raise ConfigError(str(exc)) from None
+    takes = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+    unknown = sorted(set(params) - set(takes))
+    if unknown:
+        offered = ", ".join(takes) if takes else "no parameters"
+        raise ConfigError(f"rule {rule} has no parameter {', '.join(map(repr, unknown))} "
+                          f"(it takes: {offered})")
+    try:
+        cls(**params)
+    except FedmarketError as exc:
+        raise ConfigError(f"rule parameters {params}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # a type the constructor could not take at all
+        raise ConfigError(f"rule parameters {params} are invalid for {rule}: {exc}") from None
+
+
+def check_request(request: ProjectRequest, owner: str) -> None:
+    """Every check of a request that needs no chain state, each refused with one sentence.
+
+    The contract checks some of these too (``FedMarketInvalidParams``), but only after the
+    user typed them; the rest (rule parameters, field widths) the contract cannot see at all,
+    and a mistake there would escrow the budget for a project no round of which can work.
+    """
+    if request.budget_wei <= 0:
+        raise ConfigError("the budget must be positive")
+    fields = (("budget", request.budget_wei, MAX_WEI), ("rounds", request.rounds, 2**16 - 1),
+              ("aggregator bond", request.aggregator_bond_wei, MAX_WEI),
+              ("min trainers", request.min_trainers, 2**32 - 1),
+              ("max trainers", request.max_trainers, 2**32 - 1),
+              ("verifier quorum", request.verifier_quorum, 2**32 - 1),
+              ("commit duration", request.commit_duration, 2**32 - 1),
+              ("reveal duration", request.reveal_duration, 2**32 - 1),
+              ("aggregate duration", request.aggregate_duration, 2**32 - 1),
+              ("verify duration", request.verify_duration, 2**32 - 1))
+    for name, value, top in fields:
+        if not 1 <= value <= top and not (name == "aggregator bond" and value == 0):
+            raise ConfigError(f"the {name} must be between 1 and {top}, got {value}")
+    if not -(2**63) <= request.min_reputation < 2**63:
+        raise ConfigError(f"the minimum reputation {request.min_reputation} is out of range")
+    if request.min_trainers > request.max_trainers:
+        raise ConfigError(f"the minimum of {request.min_trainers} trainers is above the maximum "
+                          f"of {request.max_trainers}: no round could ever gather enough")
+    if request.aggregator.lower() == owner.lower():
+        raise ConfigError(f"the aggregator {request.aggregator} is the owner's own account; "
+                          "an owner may not aggregate its own project")
+    if set(request.aggregator.lower().removeprefix("0x")) <= {"0"}:
+        raise ConfigError("the aggregator address is the zero address")
+    check_rule_params(request.rule, request.rule_params)
+    need = rule_minimum_trainers(request.rule, request.rule_params)
+    if need > request.max_trainers:
+        raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
+                          f"updates per round but at most {request.max_trainers} trainers may "
+                          "join; lower f or raise --max-trainers")
+    keep = request.rule_params.get("m") if request.rule == "multi_krum" else None
+    if isinstance(keep, int) and keep > request.max_trainers:
+        raise ConfigError(f"rule multi_krum keeping m={keep} updates needs at least {keep} "
+                          f"trainers but at most {request.max_trainers} may join")
+    if request.min_trainers < need:
+        raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
+                          f"updates per round; raise --min-trainers to {need} or lower f")
 
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
@@ -114,20 +194,16 @@ def _npz_bytes(data: Dataset) -> bytes:
 def post_project(contracts: MarketContracts, store: ContentStore,
                  request: ProjectRequest) -> PostedProject:
     """Store spec, initial model and validation data, then escrow the budget on chain."""
-    if request.budget_wei <= 0:
-        raise ConfigError("the budget must be positive")
-    need = rule_minimum_trainers(request.rule, request.rule_params)
-    if request.min_trainers < need:
-        raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
-                          f"updates per round; raise --min-trainers to {need} or lower f")
-    balance = contracts.market.contract.client.w3.eth.get_balance(
-        contracts.market.contract.client.account.address)
+    owner = contracts.market.contract.client.account.address
+    check_request(request, owner)
+    balance = contracts.market.contract.client.w3.eth.get_balance(owner)
     if balance < request.budget_wei:
         raise ConfigError(f"budget {request.budget_wei} wei exceeds the account's balance "
                           f"{balance} wei: it cannot be escrowed")
+    validation = owner_validation(request.validation) if request.validation else None
     validation_cid = None
-    if request.validation:
-        validation = owner_validation(request.validation)
+    if validation is not None:
+        check_fits(validation, request.input_shape, request.num_classes)
         validation_cid = store.put(_npz_bytes(validation))
         store.pin(validation_cid)
     spec = build_spec(request, validation_cid)

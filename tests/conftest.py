@@ -7,14 +7,31 @@ pending transaction can leak across the revert).
 
 from __future__ import annotations
 
+import random
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from web3 import Web3
 
 from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.node import LocalNode
+
+
+@pytest.fixture(autouse=True)
+def seeded_randomness(request: pytest.FixtureRequest) -> None:
+    """Seed torch, numpy's global generator and ``random`` from the test's own id.
+
+    Every random input of every test is then the same on every run and every machine, and two
+    tests never share a stream, so a result cannot depend on which tests ran before.
+    """
+    seed = zlib.crc32(request.node.nodeid.encode())
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 @pytest.fixture(scope="session")

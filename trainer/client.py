@@ -14,15 +14,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from eth_utils import keccak
 
-from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import Membership, RoundPhase, SubmissionStatus
+from fedmarket.chain.error_messages import describe_revert
+from fedmarket.chain.market import Market, MarketContracts
+from fedmarket.chain.types import (
+    Membership,
+    ProjectInfo,
+    RoundPhase,
+    RoundStatus,
+    SubmissionStatus,
+)
 from fedmarket.codec import UpdateHeader, decode_model, encode_update
-from fedmarket.datasets import Dataset
+from fedmarket.datasets import Dataset, check_fits
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import (
@@ -90,6 +98,18 @@ class _SilentReporter:
         return None
 
 
+def _utc(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _last_round_closed(market: Market, info: ProjectInfo) -> bool:
+    """True once the project's last round is closed: nothing is left for a trainer to do."""
+    if info.current_round < info.params.rounds:
+        return False
+    return market.round(info.id, info.current_round).status in (
+        RoundStatus.FINALIZED, RoundStatus.REFUNDED, RoundStatus.DISPUTED)
+
+
 def round_seed(project: int, round_: int, trainer: str) -> int:
     """A training seed fixed by (project, round, trainer): reproducible, distinct per trainer."""
     digest = keccak(f"fedmarket-train:{project}:{round_}:{trainer.lower()}".encode())
@@ -110,6 +130,9 @@ class TrainerClient:
     attack: Attack | None = None
     attack_context: Callable[[int], AttackContext] | None = None
     _in_flight: dict[tuple[int, int], RoundSubmission] = field(default_factory=dict)
+    # Why a round got no update from us (joined or started too late, reveal refused), by
+    # round: a trainer that submitted nothing must say why instead of exiting quietly.
+    missed: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -145,7 +168,16 @@ class TrainerClient:
                 self.reporter.submitted(submission)
                 return submission
             return True
+        if status == SubmissionStatus.NONE and round_info.phase != RoundPhase.COMMIT:
+            self._miss(project, round_, f"round {round_}'s commit window closed at "
+                                        f"{_utc(round_info.deadlines.commit)} before this "
+                                        "trainer committed (it started or joined too late)")
         return keep_round_moving(market, project, round_info) is not None
+
+    def _miss(self, project: int, round_: int, reason: str) -> None:
+        if (project, round_) not in self.missed:
+            self.missed[(project, round_)] = reason
+            self.reporter.note(reason)
 
     def run(self, project: int, max_rounds: int | None = None, timeout: float = 3600.0
             ) -> list[RoundSubmission]:
@@ -153,6 +185,7 @@ class TrainerClient:
         market = self.contracts.market
         self._check_joined(project)
         spec = load_spec(self.store, market.project(project).params.model_spec_cid)
+        check_fits(self.data, spec.input_shape, spec.num_classes)  # before any round is due
         done: list[RoundSubmission] = []
         backoff = Backoff()
         deadline = time.monotonic() + timeout
@@ -163,6 +196,11 @@ class TrainerClient:
                 if not project_active(info):
                     self.reporter.note(f"project {project} is {info.status.name.lower()}")
                     break
+                if _last_round_closed(market, info):
+                    self.reporter.note(f"project {project}: its last round is closed")
+                    break
+                if (project, info.params.rounds) in self.missed:
+                    break  # the last round passed us by: nothing is left to submit
                 outcome = self.step(project, spec)
             except (ChainError, StorageError) as exc:
                 budget.absorb(exc, self.reporter.note)
@@ -209,13 +247,14 @@ class TrainerClient:
         pending = self._pending
         record = pending.load(self.address, project, round_)
         if record is None:
-            self.reporter.note(f"round {round_}: committed but no pending reveal on disk in "
-                               f"{self.pending_dir}; this round cannot be revealed")
+            self._miss(project, round_, f"round {round_}: committed but no pending reveal on "
+                                        f"disk in {self.pending_dir}; it cannot be revealed")
             return False
         try:
             receipt = self.contracts.market.reveal(project, round_, record.cid, record.salt)
         except ContractRevert as exc:
-            self.reporter.note(f"round {round_}: reveal refused: {exc}")
+            self._miss(project, round_,
+                       f"round {round_}: reveal refused: {describe_revert(exc)}")
             return False
         pending.done(record)
         submission.cid = record.cid

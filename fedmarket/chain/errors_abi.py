@@ -7,6 +7,7 @@ still named) plus Solidity's built-in ``Error(string)`` and ``Panic(uint256)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +16,7 @@ from eth_utils import keccak, to_checksum_address
 
 from fedmarket.errors import ChainError, ContractRevert
 
-__all__ = ["decode_revert", "error_selectors", "selectors_of"]
+__all__ = ["decode_revert", "error_selectors", "selectors_of", "error_params", "ErrorParam"]
 
 _PANIC_REASONS = {
     0x01: "assertion failed",
@@ -64,6 +65,36 @@ def error_selectors() -> dict[bytes, tuple[str, list[str]]]:
     table = dict(_BUILTIN)
     for artifact in compile_contracts().values():
         table.update(selectors_of(artifact.abi))
+    return table
+
+
+@dataclass(frozen=True)
+class ErrorParam:
+    """One argument of a custom error as the ABI declares it (``enum IFedMarket.RoundPhase``)."""
+
+    name: str
+    type: str
+    internal_type: str
+
+
+@lru_cache(maxsize=1)
+def error_params() -> dict[str, tuple[ErrorParam, ...]]:
+    """Every compiled contract's custom errors by name, with their arguments' names and types.
+
+    Error names carry their contract's prefix (``FedMarket…``, ``Registry…``), so one name
+    means one error across the deployment; :mod:`fedmarket.chain.error_messages` fills its
+    sentences from these names.
+    """
+    from fedmarket.chain.compile import compile_contracts
+
+    table: dict[str, tuple[ErrorParam, ...]] = {}
+    for artifact in compile_contracts().values():
+        for item in artifact.abi:
+            if item.get("type") == "error":
+                table[str(item["name"])] = tuple(
+                    ErrorParam(str(p.get("name", "")), _abi_type(p),
+                               str(p.get("internalType", p["type"])))
+                    for p in item.get("inputs", []))
     return table
 
 

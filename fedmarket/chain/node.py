@@ -198,7 +198,14 @@ class LocalNode:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a listener could bind ``port`` now.
+
+    SO_REUSEADDR matches what anvil's own listener does: without it the probe fails for
+    ~60-80 s after ``chain down`` while the old node's accepted sockets sit in TIME_WAIT,
+    although anvil itself would bind fine.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from aggregator.service import AggregatorService, PublishedRound
-from fedmarket.cli.common import ConsoleReporter, JsonOpt, emit, user_errors
+from fedmarket.cli.common import ConsoleReporter, JsonOpt, emit, fail, user_errors
 from fedmarket.cli.context import (
     Conn,
     DataDirOpt,
@@ -17,6 +17,7 @@ from fedmarket.cli.context import (
     role_context,
     wei_to_ether,
 )
+from fedmarket.errors import ChainError
 
 app = typer.Typer(help="Aggregate a project's rounds (the aggregator's side).",
                   no_args_is_help=True)
@@ -42,7 +43,17 @@ def run(
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         service = AggregatorService(ctx.contracts, ctx.store, ctx.chain.deployment.start_block,
                                     reporter=_ConsoleReporter(as_json))
-        published = service.run(project, timeout=timeout)
+        try:
+            published = service.run(project, timeout=timeout)
+        except ChainError:
+            if not service.uncomputable:
+                raise
+            published = []  # gave up waiting: the rounds it could not compute are the news
+        if service.uncomputable:  # those rounds are lost: say why and exit non-zero
+            fail("could not compute " + "; ".join(
+                f"round {r} of project {p} ({why})"
+                for (p, r), why in sorted(service.uncomputable.items()))
+                + f"; published {len(published)} round(s)")
         emit(as_json, {"project": project, "rounds": [
             {"round": p.round, "model_cid": p.model_cid, "result_cid": p.result_cid,
              "result_hash": p.result_hash, "accepted": p.accepted, "rejected": p.rejected,

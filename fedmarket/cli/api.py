@@ -34,14 +34,20 @@ def serve(
     index_url: str = IndexOpt,
     confirmations: int = ConfirmOpt,
 ) -> None:
-    """Run the API and dashboard (http://HOST:PORT/) with the indexer in the background."""
+    """Run the API and dashboard (http://HOST:PORT/) with the indexer in the background.
+
+    The node need not be up: the API serves the index it has, ``/health`` reports
+    ``chain_unreachable``, and indexing resumes on whichever port the node comes back.
+    """
     from market_api.service import open_service, run_server
 
     settings = settings_from(data_dir=data_dir, rpc_url=rpc_url, index_url=index_url)
     with user_errors():
-        service = open_service(settings, confirmations=confirmations)
+        service = open_service(settings, confirmations=confirmations, require_chain=False)
+    node = (f"node {service.follower.url}" if service.follower.url is not None
+            else "node not reachable yet: serving the index, following once it is up")
     typer.echo(f"fedmarket API and dashboard on http://{host}:{port}/ "
-               f"(chain {service.deployment.chain_id}, index {service.index.url})")
+               f"(chain {service.deployment.chain_id}, {node}, index {service.index.url})")
     run_server(service, host, port, interval)
 
 

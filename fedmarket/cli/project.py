@@ -1,4 +1,4 @@
-"""``fedmarket project post | show | list | finish``: the owner's commands."""
+"""``fedmarket project post | show | list | finish | cancel``: the owner's commands."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from fedmarket.chain.client import dev_account
-from fedmarket.chain.types import ProjectInfo, RoundStatus
-from fedmarket.cli.common import JsonOpt, emit, user_errors
+from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundStatus
+from fedmarket.cli.common import JsonOpt, checked_address, emit, user_errors
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -25,6 +25,7 @@ from fedmarket.cli.context import (
 from fedmarket.errors import ConfigError
 from fedmarket.modelspec import TrainingSpec
 from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, post_project
+from fedmarket.refunds import RoundClosure, round_closures
 
 app = typer.Typer(help="Post and manage training projects (the owner's side).",
                   no_args_is_help=True)
@@ -83,7 +84,8 @@ def post(
         except ValueError:
             raise ConfigError(
                 f"--hidden must be comma-separated integers, got {hidden!r}") from None
-        address = aggregator or dev_account(aggregator_account).address
+        address = (checked_address(aggregator, "--aggregator") if aggregator
+                   else dev_account(aggregator_account).address)
         request = ProjectRequest(
             budget_wei=ether_to_wei(budget, "--budget"), aggregator=address, rounds=rounds,
             model=model, hidden=widths, input_shape=MODEL_INPUT_SHAPES[model],
@@ -134,24 +136,41 @@ def show(
                               f"(there are {market.project_count()})")
         info = market.project(project)
         data = _project_json(info)
+        closures = round_closures(market, project, ctx.chain.deployment.start_block)
         data["rounds_detail"] = [
-            {"round": r.round, "status": r.status.name.lower(), "phase": r.phase.name.lower(),
-             "commits": r.commits, "reveals": r.reveals, "agrees": r.agrees,
-             "disagrees": r.disagrees, "pool_wei": str(r.pool_wei),
-             "total_rewarded_wei": str(r.total_rewarded_wei), "model_cid": r.model_cid,
-             "result_cid": r.result_cid}
-            for r in (market.round(project, i) for i in range(1, info.current_round + 1))]
+            _round_json(market.round(project, i), closures.get(i))
+            for i in range(1, info.current_round + 1)]
         lines = [f"project {project} ({data['status']}), owner {info.owner}",
                  f"  budget {wei_to_ether(info.budget_wei)} ETH, escrow "
                  f"{wei_to_ether(info.escrow_wei)} ETH, round {info.current_round}/"
                  f"{info.params.rounds}, {info.trainer_count} trainers, "
                  f"{info.verifier_count} verifiers"]
-        for r in data["rounds_detail"]:
-            paid = wei_to_ether(int(r["total_rewarded_wei"]))
-            mark = "" if r["status"] != RoundStatus.FINALIZED.name.lower() else f", paid {paid} ETH"
-            lines.append(f"  round {r['round']}: {r['phase']} ({r['reveals']} reveals, "
-                         f"{r['agrees']} agree / {r['disagrees']} disagree{mark})")
+        lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
+
+
+def _round_json(r: RoundInfo, closure: RoundClosure | None) -> dict[str, Any]:
+    """A round for ``project show``; a refunded or disputed one carries why, and paid 0."""
+    paid = r.status == RoundStatus.FINALIZED
+    return {"round": r.round, "status": r.status.name.lower(), "phase": r.phase.name.lower(),
+            "commits": r.commits, "reveals": r.reveals, "agrees": r.agrees,
+            "disagrees": r.disagrees, "pool_wei": str(r.pool_wei),
+            "total_rewarded_wei": str(r.total_rewarded_wei), "model_cid": r.model_cid,
+            "result_cid": r.result_cid, "paid": paid,
+            "paid_wei": str(r.total_rewarded_wei if paid else 0),
+            "refund_reason": closure.reason if closure else None,
+            "refund_sentence": closure.sentence if closure else None}
+
+
+def _round_line(r: dict[str, Any]) -> str:
+    head = (f"  round {r['round']}: {r['phase']} ({r['reveals']} reveals, {r['agrees']} agree / "
+            f"{r['disagrees']} disagree")
+    if r["paid"]:
+        return f"{head}, paid {wei_to_ether(int(r['paid_wei']))} ETH)"
+    if r["refund_sentence"]:
+        return (f"{head}), {r['status']}: nothing paid, the {wei_to_ether(int(r['pool_wei']))} "
+                f"ETH pool goes back to the owner; {r['refund_sentence']}")
+    return f"{head})"
 
 
 @app.command("list")
@@ -182,8 +201,34 @@ def finish(
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         market = ctx.contracts.market
         info = market.project(project)
-        if info.status.name == "RUNNING":
+        if info.status == ProjectStatus.CREATED:
+            raise ConfigError(f"project {project} has not started (its aggregator has not "
+                              f"bonded yet), so it cannot finish; `fedmarket project cancel "
+                              f"{project}` returns its escrow")
+        if info.status == ProjectStatus.RUNNING:
             market.finish(project)
         paid = market.withdraw() if market.credit_of() > 0 else 0
-        emit(as_json, {"project": project, "withdrawn_wei": str(paid)},
-             f"project {project} finished; withdrew {wei_to_ether(paid)} ETH to {ctx.address}")
+        status = market.project(project).status.name.lower()
+        emit(as_json, {"project": project, "status": status, "withdrawn_wei": str(paid)},
+             f"project {project} is {status}; withdrew {wei_to_ether(paid)} ETH to "
+             f"{ctx.address}")
+
+
+@app.command()
+def cancel(
+    project: int = typer.Argument(..., help="Project id."),
+    data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account"),
+    rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Before the aggregator bonds: cancel the project and withdraw its whole escrow."""
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        market = ctx.contracts.market
+        info = market.project(project)
+        if info.status != ProjectStatus.CREATED:
+            raise ConfigError(f"project {project} is {info.status.name.lower()}: only a project "
+                              "whose aggregator has not bonded yet can be cancelled")
+        market.cancel_project(project)
+        paid = market.withdraw() if market.credit_of() > 0 else 0
+        emit(as_json, {"project": project, "status": "cancelled", "withdrawn_wei": str(paid)},
+             f"project {project} cancelled; withdrew {wei_to_ether(paid)} ETH to {ctx.address}")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from eth_utils import is_address
 
-from fedmarket.cli.common import JsonOpt, emit, user_errors
+from fedmarket.cli.common import JsonOpt, checked_address, emit, user_errors
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -18,7 +17,6 @@ from fedmarket.cli.context import (
     role_context,
     wei_to_ether,
 )
-from fedmarket.errors import ConfigError
 from fedmarket.rewards_query import claim_rewards, rewards_of
 
 
@@ -29,8 +27,7 @@ def rewards(
 ) -> None:
     """Show what an address earned, claimed and can claim, round by round."""
     with user_errors():
-        if not is_address(address):
-            raise ConfigError(f"{address!r} is not an Ethereum address")
+        address = checked_address(address, "address")
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             summary = rewards_of(ctx.contracts, ctx.store, address)
         data = {"address": summary.address, "earned_wei": str(summary.earned_wei),

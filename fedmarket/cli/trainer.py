@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.cli import participants
-from fedmarket.cli.common import ConsoleReporter, JsonOpt, console, emit, user_errors
+from fedmarket.cli.common import ConsoleReporter, JsonOpt, console, emit, fail, user_errors
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -75,7 +75,7 @@ def run(
                                                   "folder of class subfolders."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: cuda if "
                                                       "available)."),
-    rounds: int = typer.Option(None, "--rounds", help="Stop after this many rounds."),
+    rounds: int = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds."),
     timeout: float = typer.Option(3600, "--timeout", help="Give up after this many seconds."),
     data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
     key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
@@ -89,6 +89,11 @@ def run(
                 ctx.settings.data_dir / "trainer" / ctx.address.lower() / "pending",
                 device=device, reporter=_RichReporter(quiet=as_json))
             done = client.run(project, max_rounds=rounds, timeout=timeout)
+            if not done:  # say why, and exit non-zero: a trainer that did nothing failed
+                status = ctx.contracts.market.project(project).status.name.lower()
+                why = "; ".join(reason for (p, _), reason in sorted(client.missed.items())
+                                if p == project) or "no round was open for it"
+                fail(f"submitted nothing to project {project} (now {status}): {why}")
         emit(as_json, {"project": project, "rounds": [
             {"round": s.round, "cid": s.cid, "samples": s.samples, "loss": s.loss,
              "commit_tx": s.commit_tx, "reveal_tx": s.reveal_tx, "device": s.device}

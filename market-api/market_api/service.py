@@ -3,11 +3,18 @@
 Settings are fedmarket's own (:class:`fedmarket.config.Settings`: ``rpc_url``, ``data_dir``,
 ``index_url``, ``ipfs_api``), so the API reads the same ``FEDMARKET_*`` variables and
 ``fedmarket.toml`` as every other command. No key is loaded: the API only reads.
+
+The node may come and go while the API runs: :class:`ChainFollower` resolves the node anew
+(the configured ``rpc_url``, else the one ``fedmarket chain up`` recorded, whose port may
+change from one ``chain up`` to the next) and re-reads the deployment file on every indexer
+pass, so the API serves its index while the node is down (``/health`` says
+``chain_unreachable``) and picks the node up again wherever it comes back.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,31 +28,107 @@ from fedmarket.config import Settings
 from fedmarket.errors import ChainError
 from fedmarket.storage import ContentStore, open_store
 from market_api.db import Index, index_url_for
-from market_api.indexer import BackgroundIndexer, Indexer
+from market_api.indexer import BackgroundIndexer, Indexer, SyncReport
 from market_api.indexer.results import store_fetcher
+from market_api.indexer.runner import default_confirmations
 from market_api.main import create_app
 
-__all__ = ["ApiService", "open_service", "run_server"]
+__all__ = ["ApiService", "ChainFollower", "open_service", "run_server"]
+
+# A health probe must answer quickly even when the node hangs; indexing may wait longer.
+HEAD_TIMEOUT_S = 2.0
+INDEX_TIMEOUT_S = 30.0
+
+
+class ChainFollower:
+    """The indexer of whatever node and deployment the settings name right now."""
+
+    def __init__(self, settings: Settings, index: Index, store: ContentStore,
+                 confirmations: int | None = None, batch_blocks: int = 2_000):
+        self.settings = settings
+        self.index = index
+        self.fetch_result = store_fetcher(store)
+        self.batch_blocks = batch_blocks
+        self._confirmations = confirmations
+        self._lock = threading.Lock()
+        self.deployment = Deployment.load(deployment_path(settings))
+        self.url: str | None = None
+        self._indexer: Indexer | None = None
+        self._probe: Web3 | None = None
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id of the deployment followed (the file's, while the node is down)."""
+        return self.deployment.chain_id
+
+    @property
+    def confirmations(self) -> int:
+        """Blocks the indexer stays behind the head."""
+        if self._confirmations is not None:
+            return self._confirmations
+        return default_confirmations(self.deployment.chain_id)
+
+    def connect(self) -> Indexer:
+        """The indexer for the node and deployment configured now; ChainError when none answers.
+
+        Reconnects only when the URL or the deployment file changed, so a steady node costs
+        one file read and one liveness probe per pass.
+        """
+        url = rpc_url_for(self.settings)
+        deployment = Deployment.load(deployment_path(self.settings))
+        with self._lock:
+            if self._indexer is not None and (url, deployment) == (self.url, self.deployment):
+                return self._indexer
+        w3 = connect(url, timeout=INDEX_TIMEOUT_S)
+        if not deployment.is_live(w3):
+            raise ChainError(f"the deployment in {deployment_path(self.settings)} is not on "
+                             f"the chain at {url} (different chain or wiped node)")
+        indexer = Indexer(w3, deployment, self.index, self.fetch_result,
+                          confirmations=self._confirmations, batch_blocks=self.batch_blocks)
+        probe = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": HEAD_TIMEOUT_S}))
+        with self._lock:
+            self._indexer, self._probe = indexer, probe
+            self.url, self.deployment = url, deployment
+        return indexer
+
+    def sync(self) -> SyncReport:
+        """One indexer pass on the node configured now (reconnecting if it moved)."""
+        return self.connect().sync()
+
+    def head(self) -> int:
+        """The followed node's latest block; raises when no node answers."""
+        with self._lock:
+            probe = self._probe
+        if probe is None:
+            raise ChainError("not connected to a node yet")
+        return int(probe.eth.block_number)
 
 
 @dataclass
 class ApiService:
     """Everything ``fedmarket api`` runs, opened from settings."""
 
-    w3: Web3
-    deployment: Deployment
     store: ContentStore
     index: Index
-    indexer: Indexer
+    follower: ChainFollower
+
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment followed."""
+        return self.follower.deployment
+
+    @property
+    def indexer(self) -> Indexer:
+        """The indexer on the current node (ChainError when none answers)."""
+        return self.follower.connect()
 
     def app(self, interval: float | None = 1.0) -> FastAPI:
         """The app; with ``interval`` the indexer follows the chain while the app is up."""
-        background = (BackgroundIndexer(self.indexer, interval)
+        follower = self.follower
+        background = (BackgroundIndexer(follower, interval)
                       if interval is not None else None)
-        w3 = self.w3
-        return create_app(self.index, self.deployment.chain_id,
-                          chain_head=lambda: int(w3.eth.block_number),
-                          confirmations=self.indexer.confirmations, background=background)
+        return create_app(self.index, lambda: follower.chain_id, chain_head=follower.head,
+                          confirmations=lambda: follower.confirmations, background=background)
 
     def close(self) -> None:
         """Release the index and the store."""
@@ -54,18 +137,28 @@ class ApiService:
 
 
 def open_service(settings: Settings, confirmations: int | None = None,
-                 batch_blocks: int = 2_000) -> ApiService:
-    """Connect to the configured chain and open the deployment's index."""
-    w3 = connect(rpc_url_for(settings))
-    deployment = Deployment.load(deployment_path(settings))
-    if not deployment.is_live(w3):
-        raise ChainError(f"the deployment in {deployment_path(settings)} is not on the chain at "
-                         "this RPC URL (different chain or wiped node): run `fedmarket chain up`")
+                 batch_blocks: int = 2_000, require_chain: bool = True) -> ApiService:
+    """Open the deployment's index; with ``require_chain`` the node must answer now.
+
+    Without it (``api serve``) a node that is down is not an error: the API serves the index
+    it has and the follower connects once the node is back.
+    """
     store = open_store(settings)
     index = Index(index_url_for(settings))
-    indexer = Indexer(w3, deployment, index, store_fetcher(store), confirmations=confirmations,
-                      batch_blocks=batch_blocks)
-    return ApiService(w3, deployment, store, index, indexer)
+    try:
+        follower = ChainFollower(settings, index, store, confirmations, batch_blocks)
+        if require_chain:
+            follower.connect()
+        else:
+            try:
+                follower.connect()
+            except ChainError:
+                pass  # served from the index; /health reports chain_unreachable
+    except BaseException:
+        index.close()
+        store.close()
+        raise
+    return ApiService(store, index, follower)
 
 
 def run_server(service: ApiService, host: str = "127.0.0.1", port: int = 8000,
@@ -93,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings({"data_dir": args.data_dir, "rpc_url": args.rpc_url,
                               "index_url": args.index_url})
-    run_server(open_service(settings), args.host, args.port, args.interval)
+    run_server(open_service(settings, require_chain=False), args.host, args.port,
+               args.interval)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from market_api.db import Index
 from market_api.db import models as m
 from market_api.indexer import Indexer, handlers
 from market_api.indexer.results import store_fetcher
-from tests.api.conftest import Published, publish
+from tests.api.conftest import Databases, Published, publish
 
 TABLES = (m.Project, m.Membership, m.Round, m.Submission, m.Verdict, m.Attestation, m.Claim,
           m.Stake, m.Reputation, m.Credit, m.AppliedLog)
@@ -32,9 +34,11 @@ def dump(index: Index) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def fresh(chain: Web3, tmp_path: Path) -> Published:
-    """A sample market published on the reverted chain, not indexed yet."""
-    return publish(chain, tmp_path, trainers=3, rounds=1)
+def fresh(chain: Web3, tmp_path: Path, databases: Databases) -> Iterator[Published]:
+    """A sample market published on the reverted chain, not indexed yet (each backend)."""
+    pub = publish(chain, tmp_path, databases.new(), trainers=3, rounds=1)
+    yield pub
+    pub.index.close()
 
 
 def test_sync_indexes_every_table(fresh: Published) -> None:
@@ -64,8 +68,9 @@ def test_resync_from_scratch_adds_no_duplicates(fresh: Published) -> None:
     assert dump(fresh.index) == before
 
 
-def test_restart_mid_index_resumes_without_duplicates(fresh: Published, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'restart.sqlite'}"
+def test_restart_mid_index_resumes_without_duplicates(fresh: Published,
+                                                      databases: Databases) -> None:
+    url = databases.new()
     first = Indexer(fresh.w3, fresh.deployment, Index(url), store_fetcher(fresh.store),
                     batch_blocks=4)
     partial = first.sync(max_batches=3)
@@ -79,6 +84,7 @@ def test_restart_mid_index_resumes_without_duplicates(fresh: Published, tmp_path
     assert report.from_block == partial.to_block + 1
     fresh.indexer.sync()  # the reference: one pass into another database
     assert dump(restarted.index) == dump(fresh.index)
+    restarted.index.close()
 
 
 def test_failed_batch_is_not_half_applied(fresh: Published,
@@ -162,3 +168,40 @@ def test_background_indexer_runs_while_the_app_is_up(fresh: Published) -> None:
         assert client.get("/projects").json()["count"] == 1
 
     assert background._thread is None  # stopped with the app
+
+
+def test_two_indexers_on_one_database_take_turns(fresh: Published, tmp_path: Path) -> None:
+    # Several API workers, or two `api serve` on one PostgreSQL, each run an indexer: started
+    # together on a new database they must neither race on CREATE TABLE nor apply a block
+    # range twice (UniqueViolation on applied_logs), and end with one copy of every row.
+    url = fresh.index.url
+    fresh.index.close()
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+    indexes: list[Index] = []
+
+    def run() -> None:
+        try:
+            start.wait(30)
+            index = Index(url)
+            indexes.append(index)
+            Indexer(fresh.w3, fresh.deployment, index, store_fetcher(fresh.store),
+                    batch_blocks=1).sync()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(240)
+    for index in indexes:
+        index.close()
+
+    assert errors == [] and len(indexes) == 3
+    alone = Index(f"sqlite:///{tmp_path / 'alone.sqlite'}")
+    Indexer(fresh.w3, fresh.deployment, alone, store_fetcher(fresh.store)).sync()
+    together = Index(url)
+    assert dump(together) == dump(alone)
+    together.close()
+    alone.close()

@@ -62,3 +62,25 @@ def test_node_refuses_a_port_in_use(tmp_path: Path) -> None:
 
 def test_stop_without_a_node_reports_nothing_stopped(tmp_path: Path) -> None:
     assert LocalNode(tmp_path / "chain").stop() is False
+
+
+def test_node_restarts_at_once_on_the_same_port_with_state(tmp_path: Path) -> None:
+    """Up, down, up on one port must not wait out the old node's TIME_WAIT sockets."""
+    port = free_port()
+    node = LocalNode(tmp_path / "chain", port=port)
+    node.start()
+    try:
+        w3 = connect(node.url)
+        receiver = dev_account(8).address
+        before = w3.eth.get_balance(receiver)
+        ChainClient(w3, dev_account(0)).transfer(receiver, 777)
+    finally:
+        node.stop()
+
+    again = LocalNode(tmp_path / "chain", port=port)
+    info = again.start()
+    try:
+        assert info.port == port
+        assert connect(info.url).eth.get_balance(receiver) == before + 777
+    finally:
+        again.stop()

@@ -19,13 +19,20 @@ from market_api.db import Index
 
 __all__ = [
     "get_index", "get_session", "IndexDep", "SessionDep", "AddressDep", "PageDep", "Page",
-    "MAX_LIMIT", "ADDRESS_DETAIL", "CHECKSUM_DETAIL", "cached",
+    "MAX_LIMIT", "INT64_MAX", "ADDRESS_PATTERN", "ADDRESS_DETAIL", "CHECKSUM_DETAIL", "cached",
 ]
 
 MAX_LIMIT = 200
+# Every integer a request carries must fit the index's BIGINT columns (SQLite and PostgreSQL
+# alike): larger values are a 422 by the schema, never an overflow in the driver.
+INT64_MAX = 2**63 - 1
+# Documented in the OpenAPI schema, whose regex dialect (ECMA-262) reads ``$`` as the end of
+# the text; it is checked with ``fullmatch`` here, never ``re.match`` with ``$``, which
+# Python lets match before a trailing newline.
+ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 ADDRESS_DETAIL = "Malformed address: expected 0x followed by 40 hex digits"
 CHECKSUM_DETAIL = "Malformed address: mixed-case address with a wrong EIP-55 checksum"
-_HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX40 = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def get_index(request: Request) -> Index:
@@ -45,9 +52,17 @@ def get_session(index: IndexDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def checked_address(address: Annotated[str, Path(description="0x-prefixed account")]) -> str:
-    """The path's address, checksummed; 422 when it is not an address."""
-    if not _HEX40.match(address):
+def checked_address(
+    address: Annotated[str, Path(description="0x-prefixed account (EIP-55 checksum when mixed "
+                                             "case)", json_schema_extra={
+                                                 "pattern": ADDRESS_PATTERN})],
+) -> str:
+    """The path's address, checksummed; 422 when it is not an address.
+
+    The pattern is declared for the schema only (``json_schema_extra``) and checked here, so a
+    malformed address gets this sentence rather than the regex it failed.
+    """
+    if not _HEX40.fullmatch(address):
         raise HTTPException(status_code=422, detail=ADDRESS_DETAIL)
     body = address[2:]
     if body != body.lower() and body != body.upper() and not Web3.is_checksum_address(address):
@@ -67,7 +82,7 @@ class Page:
 
 
 def pagination(
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items to return")] = 50,
 ) -> Page:
     """``?offset=&limit=`` with bounds (422 outside them)."""

@@ -1,110 +1,72 @@
 """A trainer's rewards: earned, claimed, claimable, and the Merkle proofs to claim.
 
-Proofs are rebuilt from the stored round result (the same leaves,
-:func:`fedmarket.round_result.payout_leaves`, and tree the aggregator used), and handed out
-only when the rebuilt root equals the root posted on chain, so a proof from this API always
-verifies in ``RewardDistributor.claim``.
+Proofs come from the index: the indexer rebuilds each round's tree once from the stored round
+result (the same leaves, :func:`fedmarket.round_result.payout_leaves`, and tree the aggregator
+used) and keeps a leaf's proof only when the rebuilt root equals the root posted on chain, so a
+proof from this API always verifies in ``RewardDistributor.claim``. A request is then two
+range reads on the trainer's index, whatever the size of the index or of each round.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fedmarket.merkle import StandardMerkleTree, reward_tree
-from fedmarket.round_result import TrainerEntry, payout_leaves
 from market_api.api.schemas import RewardPublic, TrainerRewardsPublic
 from market_api.db import models as m
 
-__all__ = ["trainer_rewards", "RoundTrees"]
+__all__ = ["trainer_rewards"]
 
 
-class RoundTrees:
-    """Reward trees of finalized rounds (immutable once final), kept in a small LRU."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._trees: OrderedDict[tuple[int, int, str], StandardMerkleTree | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, row: m.Round) -> StandardMerkleTree | None:
-        """The round's tree if its root equals the posted root, else None."""
-        key = (row.project_id, row.round, row.rewards_root or "")
-        with self._lock:
-            if key in self._trees:
-                self._trees.move_to_end(key)
-                return self._trees[key]
-        entries = [TrainerEntry(address=v.trainer, update_cid=v.update_cid, samples=v.samples,
-                                accepted=v.accepted, reason=v.reason, reward=int(v.reward))
-                   for v in session.scalars(select(m.Verdict).where(
-                       (m.Verdict.project_id == row.project_id)
-                       & (m.Verdict.round == row.round)))]
-        entries.sort(key=lambda e: e.address.lower())
-        tree = reward_tree(row.project_id, row.round, payout_leaves(entries))
-        if tree is None or tree.root_hex != (row.rewards_root or "").lower():
-            tree = None
-        with self._lock:
-            self._trees[key] = tree
-            while len(self._trees) > self.size:
-                self._trees.popitem(last=False)
-        return tree
-
-
-def _proof(tree: StandardMerkleTree | None, trainer: str) -> list[str] | None:
-    if tree is None:
-        return None
-    for i, value in enumerate(tree.values):
-        if str(value[2]).lower() == trainer.lower():
-            return ["0x" + node.hex() for node in tree.proof(i)]
-    return None
-
-
-def trainer_rewards(session: Session, trees: RoundTrees, address: str) -> TrainerRewardsPublic:
+def trainer_rewards(session: Session, address: str) -> TrainerRewardsPublic:
     """Every reward leaf of ``address`` with its state (``address`` is checksummed)."""
-    claims = {(c.project_id, c.round): c for c in session.scalars(
-        select(m.Claim).where(m.Claim.trainer == address))}
+    claims = {(project, round_): amount for project, round_, amount in session.execute(
+        select(m.Claim.project_id, m.Claim.round, m.Claim.amount)
+        .where(m.Claim.trainer == address))}
     rows = session.execute(
-        select(m.Verdict, m.Round).join(m.Round, (m.Round.project_id == m.Verdict.project_id)
-                                        & (m.Round.round == m.Verdict.round))
+        select(m.Verdict.project_id, m.Verdict.round, m.Verdict.reward, m.Verdict.proof,
+               m.Round.status, m.Round.rewards_root)
+        .join(m.Round, (m.Round.project_id == m.Verdict.project_id)
+              & (m.Round.round == m.Verdict.round))
         .where(m.Verdict.trainer == address)
         .order_by(m.Verdict.project_id, m.Verdict.round))
     rewards: list[RewardPublic] = []
     earned = claimed = claimable = pending = 0
     seen: set[tuple[int, int]] = set()
-    for verdict, round_row in rows:
-        amount = int(verdict.reward)
-        key = (verdict.project_id, verdict.round)
+    for project, round_, reward, proof_json, status, root in rows:
+        amount = int(reward)
+        key = (project, round_)
         seen.add(key)
         if amount == 0:
             continue
         proof = None
         if key in claims:
-            status = "claimed"
-        elif round_row.status == "finalized":
-            status = "claimable"
-            proof = _proof(trees.get(session, round_row), address)
-        elif round_row.status in ("open", "posted"):
-            status = "pending"
+            state = "claimed"
+        elif status == "finalized":
+            state = "claimable"
+            proof = json.loads(proof_json) if proof_json else None
+        elif status in ("open", "posted"):
+            state = "pending"
         else:
-            status = "lost"
-        if status in ("claimed", "claimable"):
+            state = "lost"
+        if state in ("claimed", "claimable"):
             earned += amount
-        if status == "claimable":
+        if state == "claimable":
             claimable += amount
-        if status == "pending":
+        if state == "pending":
             pending += amount
-        rewards.append(RewardPublic(project=key[0], round=key[1], amount=str(amount),
-                                    status=status, rewards_root=round_row.rewards_root,
-                                    proof=proof))
-    for key, claim in claims.items():
-        claimed += int(claim.amount)
+        rewards.append(RewardPublic.model_construct(
+            project=project, round=round_, amount=str(amount), status=state,
+            rewards_root=root, proof=proof))
+    for key, amount_text in claims.items():
+        claimed += int(amount_text)
         if key not in seen:  # a settled leaf whose result the index could not read
-            earned += int(claim.amount)
-            rewards.append(RewardPublic(project=key[0], round=key[1], amount=claim.amount,
-                                        status="claimed", rewards_root=None, proof=None))
+            earned += int(amount_text)
+            rewards.append(RewardPublic.model_construct(
+                project=key[0], round=key[1], amount=amount_text, status="claimed",
+                rewards_root=None, proof=None))
     rewards.sort(key=lambda r: (r.project, r.round))
     return TrainerRewardsPublic(address=address, earned=str(earned), claimed=str(claimed),
                                 claimable=str(claimable), pending=str(pending),

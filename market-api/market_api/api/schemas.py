@@ -9,13 +9,19 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 __all__ = [
-    "HealthPublic", "ProjectPublic", "ProjectsPublic", "RoundPublic", "RoundsPublic",
+    "ErrorPublic", "HealthPublic", "ProjectPublic", "ProjectsPublic", "RoundPublic", "RoundsPublic",
     "RoundTrainerPublic", "AttestationPublic", "RoundDetailPublic", "ReputationPublic",
     "TrainerProjectPublic", "TrainerPublic", "RewardPublic", "TrainerRewardsPublic",
     "VerifierProjectPublic", "VerifierPublic",
 ]
 
 Wei = str
+
+
+class ErrorPublic(BaseModel):
+    """The body of every error, whatever its status."""
+
+    detail: str = Field(description="one sentence saying what went wrong")
 
 
 class HealthPublic(BaseModel):

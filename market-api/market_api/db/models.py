@@ -4,11 +4,15 @@ Amounts are wei as decimal strings (``String(78)`` holds any uint256): SQLite in
 at 2**63 and the API returns strings anyway. Primary keys are the chain's own identities
 (project id, (project, round), (project, round, trainer) ...), so re-applying an event
 updates a row instead of adding one.
+
+Every integer the chain or a request can set is ``BigInteger``: PostgreSQL's ``INTEGER`` stops
+at 2**31 - 1 while the API accepts any int64 (a round number of 2**31 must be a 404, not an
+``integer out of range``), and SQLite stores both the same way.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -17,7 +21,7 @@ __all__ = [
 ]
 
 # Bump on any change to the tables: an index of another version is rebuilt from the chain.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 WEI = String(78)
 ADDRESS = String(42)
@@ -61,7 +65,7 @@ class AppliedLog(Base):
     __tablename__ = "applied_logs"
 
     block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tx_hash: Mapped[str] = mapped_column(HASH)
     contract: Mapped[str] = mapped_column(String(40))
     event: Mapped[str] = mapped_column(String(60), index=True)
@@ -78,18 +82,18 @@ class Project(Base):
     aggregator: Mapped[str] = mapped_column(ADDRESS, index=True)
     status: Mapped[str] = mapped_column(String(16), default="created")
     budget: Mapped[str] = mapped_column(WEI)
-    rounds: Mapped[int] = mapped_column(Integer)
-    current_round: Mapped[int] = mapped_column(Integer, default=0)
+    rounds: Mapped[int] = mapped_column(BigInteger)
+    current_round: Mapped[int] = mapped_column(BigInteger, default=0)
     model_spec_cid: Mapped[str] = mapped_column(Text)
     initial_weights_cid: Mapped[str] = mapped_column(Text)
     aggregator_bond: Mapped[str | None] = mapped_column(WEI, nullable=True)
-    min_trainers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    max_trainers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    verifier_quorum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    min_trainers: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_trainers: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    verifier_quorum: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     min_reputation: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    scoring_method: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    trainer_count: Mapped[int] = mapped_column(Integer, default=0)
-    verifier_count: Mapped[int] = mapped_column(Integer, default=0)
+    scoring_method: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    trainer_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    verifier_count: Mapped[int] = mapped_column(BigInteger, default=0)
     escrow_returned: Mapped[str] = mapped_column(WEI, default="0")
     bond_slashed: Mapped[str] = mapped_column(WEI, default="0")
     posted_block: Mapped[int] = mapped_column(BigInteger)
@@ -114,7 +118,7 @@ class Round(Base):
     __tablename__ = "rounds"
 
     project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     pool: Mapped[str] = mapped_column(WEI, default="0")
     commit_deadline: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -122,10 +126,10 @@ class Round(Base):
     result_deadline: Mapped[int] = mapped_column(BigInteger, default=0)
     verify_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_block: Mapped[int] = mapped_column(BigInteger, default=0)
-    commits: Mapped[int] = mapped_column(Integer, default=0)
-    reveals: Mapped[int] = mapped_column(Integer, default=0)
-    agrees: Mapped[int] = mapped_column(Integer, default=0)
-    disagrees: Mapped[int] = mapped_column(Integer, default=0)
+    commits: Mapped[int] = mapped_column(BigInteger, default=0)
+    reveals: Mapped[int] = mapped_column(BigInteger, default=0)
+    agrees: Mapped[int] = mapped_column(BigInteger, default=0)
+    disagrees: Mapped[int] = mapped_column(BigInteger, default=0)
     model_cid: Mapped[str | None] = mapped_column(Text, nullable=True)
     result_cid: Mapped[str | None] = mapped_column(Text, nullable=True)
     result_hash: Mapped[str | None] = mapped_column(HASH, nullable=True)
@@ -151,7 +155,7 @@ class Submission(Base):
     __tablename__ = "submissions"
 
     project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     trainer: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
     commitment: Mapped[str | None] = mapped_column(HASH, nullable=True)
     committed_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -163,10 +167,13 @@ class Verdict(Base):
     """A trainer's line of the round result JSON: verdict, scores, reward."""
 
     __tablename__ = "verdicts"
+    # A trainer's rewards read its verdicts in (project, round) order: one range scan.
+    __table_args__ = (Index("ix_verdicts_trainer_project_round", "trainer", "project_id",
+                            "round"),)
 
     project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True)
-    trainer: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    trainer: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     update_cid: Mapped[str] = mapped_column(Text)
     samples: Mapped[int] = mapped_column(BigInteger)
     accepted: Mapped[bool] = mapped_column(Boolean)
@@ -174,6 +181,9 @@ class Verdict(Base):
     robustness: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
     contribution: Mapped[int] = mapped_column(BigInteger, default=0)  # micro-units
     reward: Mapped[str] = mapped_column(WEI, default="0")
+    # The leaf's Merkle proof (JSON list of 0x hex), computed once by the indexer when the
+    # rebuilt tree's root equals the posted root; None for no leaf or a root that differs.
+    proof: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Attestation(Base):
@@ -182,7 +192,7 @@ class Attestation(Base):
     __tablename__ = "attestations"
 
     project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     verifier: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
     agree: Mapped[bool] = mapped_column(Boolean)
     report_cid: Mapped[str] = mapped_column(Text)
@@ -195,7 +205,7 @@ class Claim(Base):
     __tablename__ = "claims"
 
     project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     trainer: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
     amount: Mapped[str] = mapped_column(WEI)
     block: Mapped[int] = mapped_column(BigInteger)
@@ -211,7 +221,7 @@ class Stake(Base):
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     amount: Mapped[str] = mapped_column(WEI, default="0")
     registered: Mapped[bool] = mapped_column(Boolean, default=True)
-    bindings: Mapped[int] = mapped_column(Integer, default=0)
+    bindings: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Reputation(Base):
@@ -230,7 +240,7 @@ class Credit(Base):
     __tablename__ = "credits"
 
     block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account: Mapped[str] = mapped_column(ADDRESS, index=True)
     project_id: Mapped[int] = mapped_column(BigInteger, index=True)
     amount: Mapped[str] = mapped_column(WEI)

@@ -10,7 +10,7 @@ ignored (role grants, plain withdrawals).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from fedmarket.chain.types import Membership as MembershipKind
 from fedmarket.chain.types import ParticipantKind, ProjectInfo, RefundReason
 from fedmarket.errors import FedmarketError
+from fedmarket.merkle import reward_tree
+from fedmarket.round_result import TrainerEntry, payout_leaves
 from market_api.db import models as m
 from market_api.indexer.events import DecodedLog
 from market_api.indexer.results import ResultFetcher, parse_result
@@ -214,6 +216,7 @@ def load_result(session: Session, row: m.Round, fetch: ResultFetcher) -> None:
     row.result_status = "fetched"
     row.result_error = None if parsed.hash_matches else "keccak of the JSON != posted resultHash"
     row.rule, row.scorer, row.accuracy = result.rule, result.scorer, parsed.accuracy
+    proofs = _reward_proofs(row, result.trainers)
     for t in result.trainers:
         verdict = _get(session, m.Verdict, row.project_id, row.round, t.address,
                        update_cid=t.update_cid, samples=t.samples, accepted=t.accepted)
@@ -221,6 +224,21 @@ def load_result(session: Session, row: m.Round, fetch: ResultFetcher) -> None:
         verdict.reason, verdict.contribution, verdict.reward = t.reason, t.contribution, str(
             t.reward)
         verdict.robustness = json.dumps(dict(t.robustness), sort_keys=True)
+        verdict.proof = proofs.get(t.address.lower())
+
+
+def _reward_proofs(row: m.Round, trainers: Sequence[TrainerEntry]) -> dict[str, str]:
+    """Each leaf's proof as JSON, by lowercase address; none unless the root is the posted one.
+
+    The tree is rebuilt here, once per result, from the same leaves the aggregator used
+    (:func:`payout_leaves`), so a proof the API hands out always verifies in
+    ``RewardDistributor.claim`` and a rewards request does no hashing at all.
+    """
+    tree = reward_tree(row.project_id, row.round, payout_leaves(list(trainers)))
+    if tree is None or tree.root_hex != (row.rewards_root or "").lower():
+        return {}
+    return {str(value[2]).lower(): json.dumps(["0x" + node.hex() for node in tree.proof(i)])
+            for i, value in enumerate(tree.values)}
 
 
 def on_attested(ctx: HandlerContext, log: DecodedLog) -> None:

@@ -7,7 +7,10 @@ indexed, the stored hash of the last applied block no longer matches and the ind
 rebuilt from the deployment block — slower than a rollback, but never wrong.
 
 Each batch's rows and the new cursor commit together, so a crash or restart resumes exactly
-where the last commit left off, and readers never see part of a batch.
+where the last commit left off, and readers never see part of a batch. Batches are written
+under the index's write lock (:meth:`market_api.db.Index.writing`) and check the cursor they
+continue from, so several indexers on one database take turns instead of colliding: a range
+another indexer already applied is skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +37,7 @@ from market_api.indexer.events import EventDecoder
 from market_api.indexer.handlers import HandlerContext, apply_log, load_result
 from market_api.indexer.results import ResultFetcher
 
-__all__ = ["Indexer", "SyncReport", "BackgroundIndexer", "default_confirmations"]
+__all__ = ["Indexer", "SyncReport", "Syncing", "BackgroundIndexer", "default_confirmations"]
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +161,7 @@ class Indexer:
     def _sync(self, max_batches: int | None, reset: bool) -> SyncReport:
         head = int(self.w3.eth.block_number)
         safe = head - self.confirmations
-        with self.index.sessions.begin() as session:
+        with self.index.writing() as session:
             state = self._state(session)
             self._check_continuity(state)
             start = state.last_block + 1
@@ -165,32 +169,40 @@ class Indexer:
         cursor = start
         while cursor <= safe and (max_batches is None or batches < max_batches):
             end = min(safe, cursor + self.batch_blocks - 1)
-            logs += self._apply_range(cursor, end, head)
+            applied, cursor = self._apply_range(cursor, end, head)
+            logs += applied
             batches += 1
-            cursor = end + 1
         self._retry_missing_results()
         return SyncReport(start, cursor - 1, head, batches, logs, reset)
 
-    def _apply_range(self, first: int, last: int, head: int) -> int:
+    def _apply_range(self, first: int, last: int, head: int) -> tuple[int, int]:
+        """Apply blocks ``first..last``; returns (logs applied, the next block to apply).
+
+        The chain is read before the lock is taken; under it, a cursor that another indexer
+        moved in the meantime means this range is stale: nothing is written and the pass goes
+        on from where the other left the cursor.
+        """
         raw = self.w3.eth.get_logs({"address": self.decoder.addresses,  # type: ignore[typeddict-item]
                                     "fromBlock": first, "toBlock": last})
         decoded = [d for d in (self.decoder.decode(x) for x in raw) if d is not None]
         decoded.sort(key=lambda d: (d.block_number, d.log_index))
         last_hash = "0x" + bytes(self.w3.eth.get_block(last)["hash"]).hex()
         applied = 0
-        with self.index.sessions.begin() as session:  # one transaction per range
+        with self.index.writing() as session:  # one transaction per range
+            state = self._state(session)
+            if state.last_block != first - 1:
+                return 0, state.last_block + 1
             ctx = HandlerContext(session, self.fetch_result, self._project_view,
                                  self._block_time)
             for entry in decoded:
                 applied += apply_log(ctx, entry)
-            state = self._state(session)
             state.last_block, state.last_block_hash, state.chain_head = last, last_hash, head
             if applied:
                 state.revision += 1
-        return applied
+        return applied, last + 1
 
     def _retry_missing_results(self) -> None:
-        with self.index.sessions.begin() as session:
+        with self.index.writing() as session:
             changed = False
             for row in session.scalars(select(m.Round).where(m.Round.result_status == "missing")):
                 load_result(session, row, self.fetch_result)
@@ -204,10 +216,18 @@ class _Reset(Exception):
     """The index no longer matches the chain and must be rebuilt."""
 
 
-class BackgroundIndexer:
-    """Runs :meth:`Indexer.sync` every ``interval`` seconds on a daemon thread."""
+class Syncing(Protocol):
+    """Anything with an indexer pass: an :class:`Indexer`, or one that follows a moving node."""
 
-    def __init__(self, indexer: Indexer, interval: float = 1.0,
+    def sync(self) -> SyncReport:
+        """Catch up with the chain once."""
+        ...
+
+
+class BackgroundIndexer:
+    """Runs ``indexer.sync()`` every ``interval`` seconds on a daemon thread."""
+
+    def __init__(self, indexer: Syncing, interval: float = 1.0,
                  on_error: Callable[[Exception], None] | None = None):
         self.indexer = indexer
         self.interval = interval

@@ -26,15 +26,16 @@ def health(request: Request, session: SessionDep) -> HealthPublic:
         head = None
     background = state.background
     error = background.last_error if background is not None else None
+    confirmations = int(state.confirmations())
     if head is None:
         status = "chain_unreachable"
     elif indexed is None:
         status = "not_indexed"
-    elif head - indexed <= state.confirmations + 1:
+    elif head - indexed <= confirmations + 1:
         status = "ok"
     else:
         status = "syncing"
     return HealthPublic(
-        status=status, chain_id=state.chain_id, chain_head=head, indexed_block=indexed,
+        status=status, chain_id=int(state.chain_id()), chain_head=head, indexed_block=indexed,
         lag=None if head is None or indexed is None else head - indexed,
-        confirmations=state.confirmations, indexer_error=error)
+        confirmations=confirmations, indexer_error=error)

@@ -10,9 +10,10 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from market_api.api.deps import Page, PageDep, SessionDep, cached
+from market_api.api.deps import INT64_MAX, Page, PageDep, SessionDep, cached
 from market_api.api.schemas import (
     AttestationPublic,
+    ErrorPublic,
     ProjectPublic,
     ProjectsPublic,
     RoundDetailPublic,
@@ -26,8 +27,8 @@ __all__ = ["router", "project_public", "round_public"]
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
-ProjectId = Annotated[int, Path(description="project id (from 1)")]
-RoundNo = Annotated[int, Path(description="round number (from 1)")]
+ProjectId = Annotated[int, Path(ge=1, le=INT64_MAX, description="project id (from 1)")]
+RoundNo = Annotated[int, Path(ge=1, le=INT64_MAX, description="round number (from 1)")]
 
 
 def project_public(project: m.Project, total_rewarded: int) -> ProjectPublic:
@@ -92,7 +93,7 @@ def _projects(session: Session, page: Page) -> ProjectsPublic:
 
 
 @router.get("/{project_id}", response_model=ProjectPublic, summary="One project",
-            responses={404: {"description": "Project not found"}})
+            responses={404: {"model": ErrorPublic, "description": "Project not found"}})
 def get_project(request: Request, session: SessionDep, project_id: ProjectId) -> Response:
     """A project's parameters, status and totals."""
     return cached(request, session, lambda: _project(session, project_id))
@@ -104,7 +105,7 @@ def _project(session: Session, project_id: int) -> ProjectPublic:
 
 
 @router.get("/{project_id}/rounds", response_model=RoundsPublic, summary="A project's rounds",
-            responses={404: {"description": "Project not found"}})
+            responses={404: {"model": ErrorPublic, "description": "Project not found"}})
 def list_rounds(request: Request, session: SessionDep, project_id: ProjectId,
                 page: PageDep) -> Response:
     """Rounds in ascending order with their verification state and accuracy."""
@@ -130,7 +131,8 @@ def _rounds(session: Session, project_id: int, page: Page) -> RoundsPublic:
 
 @router.get("/{project_id}/rounds/{round_no}", response_model=RoundDetailPublic,
             summary="One round in full",
-            responses={404: {"description": "Project not found / Round not found"}})
+            responses={404: {"model": ErrorPublic,
+                             "description": "Project not found / Round not found"}})
 def get_round(request: Request, session: SessionDep, project_id: ProjectId,
               round_no: RoundNo) -> Response:
     """Per-trainer verdicts, scores, rewards and CIDs; attestations; proof status."""

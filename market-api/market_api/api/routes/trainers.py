@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market_api.api.deps import AddressDep, SessionDep, cached
-from market_api.api.rewards import RoundTrees, trainer_rewards
+from market_api.api.rewards import trainer_rewards
 from market_api.api.schemas import (
+    ErrorPublic,
     ReputationPublic,
     TrainerProjectPublic,
     TrainerPublic,
@@ -23,8 +24,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/trainers", tags=["trainers"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Trainer not found"},
-                                              422: {"description": "Malformed address"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorPublic, "description": "Trainer not found"},
+    422: {"model": ErrorPublic, "description": "Malformed address"}}
 
 
 def _known(session: Session, address: str) -> bool:
@@ -87,11 +89,10 @@ def _trainer(session: Session, address: str) -> TrainerPublic:
             summary="A trainer's rewards and claim proofs", responses=NOT_FOUND)
 def get_rewards(request: Request, session: SessionDep, address: AddressDep) -> Response:
     """Earned, claimed, claimable and pending wei, each leaf with the proof for ``claim``."""
-    trees: RoundTrees = request.app.state.round_trees
-    return cached(request, session, lambda: _rewards(session, trees, address))
+    return cached(request, session, lambda: _rewards(session, address))
 
 
-def _rewards(session: Session, trees: RoundTrees, address: str) -> TrainerRewardsPublic:
+def _rewards(session: Session, address: str) -> TrainerRewardsPublic:
     if not _known(session, address):
         raise HTTPException(status_code=404, detail="Trainer not found")
-    return trainer_rewards(session, trees, address)
+    return trainer_rewards(session, address)

@@ -7,7 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market_api.api.deps import AddressDep, SessionDep, cached
-from market_api.api.schemas import AttestationPublic, VerifierProjectPublic, VerifierPublic
+from market_api.api.schemas import (
+    AttestationPublic,
+    ErrorPublic,
+    VerifierProjectPublic,
+    VerifierPublic,
+)
 from market_api.db import models as m
 
 __all__ = ["router"]
@@ -16,8 +21,8 @@ router = APIRouter(prefix="/verifiers", tags=["verifiers"])
 
 
 @router.get("/{address}", response_model=VerifierPublic, summary="A verifier",
-            responses={404: {"description": "Verifier not found"},
-                       422: {"description": "Malformed address"}})
+            responses={404: {"model": ErrorPublic, "description": "Verifier not found"},
+                       422: {"model": ErrorPublic, "description": "Malformed address"}})
 def get_verifier(request: Request, session: SessionDep, address: AddressDep) -> Response:
     """Verifier stake, the projects it verifies and every vote it cast."""
     return cached(request, session, lambda: _verifier(session, address))

@@ -1,0 +1,149 @@
+"""An owner's mistakes are refused with one sentence before any money moves.
+
+Each refusal is checked on a real node started by `chain up`: the command exits 1 with one line,
+and the owner's balance and the project count are exactly what they were (no transaction).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli.conftest import Market, ok, refused
+
+OWNER = 1
+
+
+def _post(market: Market, *extra: str) -> list[str]:
+    return ["project", "post", "--budget", "1", "--rounds", "1", "--data-dir", market.data_dir,
+            *extra]
+
+
+def _assert_nothing_moved(market: Market, before: tuple[int, int]) -> None:
+    assert (market.contracts(OWNER).market.project_count(), market.balance(OWNER)) == before
+
+
+def _state(market: Market) -> tuple[int, int]:
+    return market.contracts(OWNER).market.project_count(), market.balance(OWNER)
+
+
+def test_validation_data_with_30_features_for_a_64_input_model_is_refused(
+        market: Market, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    path = tmp_path / "validation.npz"
+    np.savez(path, x=rng.random((200, 30), dtype=np.float32), y=rng.integers(0, 10, 200))
+    before = _state(market)
+
+    message = refused(*_post(market, "--validation", str(path)))
+
+    assert "30 features" in message and "expects 64" in message
+    _assert_nothing_moved(market, before)
+
+
+def test_validation_labels_beyond_the_model_classes_are_refused(
+        market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "labels.npz"
+    np.savez(path, x=np.zeros((20, 64), dtype=np.float32), y=np.arange(20))
+    before = _state(market)
+
+    message = refused(*_post(market, "--validation", str(path)))
+
+    assert "label 19" in message and "10 classes" in message
+    _assert_nothing_moved(market, before)
+
+
+def test_random_bytes_as_validation_npz_are_refused_without_pickle_advice(
+        market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(3).bytes(4096))
+    before = _state(market)
+
+    message = refused(*_post(market, "--validation", str(path)))
+
+    assert "is not an .npz archive" in message and "pickle" not in message
+    _assert_nothing_moved(market, before)
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ('{"f": -3}', "f must be an integer >= 0, got -3"),
+    ('{"g": 1}', "has no parameter 'g' (it takes: f, m)"),
+    ('{"f": "two"}', "f must be an integer >= 0, got 'two'"),
+    ('{"f": 1.5}', "f must be an integer >= 0, got 1.5"),
+    ('{"f": 40}', "needs at least 83 updates per round but at most 64 trainers may join"),
+    ('{"f": 2, "m": 70}', "keeping m=70 updates needs at least 70 trainers but at most 64"),
+    ('[1, 2]', "--rule-params must be a JSON object"),
+])
+def test_invalid_rule_parameters_are_refused_before_escrow(
+        market: Market, params: str, expected: str) -> None:
+    before = _state(market)
+
+    message = refused(*_post(market, "--rule-params", params))
+
+    assert expected in message
+    _assert_nothing_moved(market, before)
+
+
+def test_more_minimum_than_maximum_trainers_is_a_sentence_not_a_contract_error(
+        market: Market) -> None:
+    before = _state(market)
+
+    message = refused(*_post(market, "--rule", "fedavg", "--rule-params", "{}",
+                             "--min-trainers", "70", "--max-trainers", "8"))
+
+    assert "minimum of 70 trainers is above the maximum of 8" in message
+    assert "FedMarket" not in message
+    _assert_nothing_moved(market, before)
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("0xbad", "is not an Ethereum address"),
+    ("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc".replace("C4", "c4"), "EIP-55 checksum"),
+    ("0x" + "0" * 40, "zero address"),
+    ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "the owner's own account"),
+])
+def test_bad_aggregator_addresses_are_refused_in_one_line(
+        market: Market, address: str, expected: str) -> None:
+    before = _state(market)
+
+    message = refused(*_post(market, "--min-trainers", "7", "--aggregator", address))
+
+    assert expected in message
+    _assert_nothing_moved(market, before)
+
+
+def test_an_all_lowercase_aggregator_address_is_accepted_and_checksummed(market: Market) -> None:
+    lower = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"  # dev account 2, no checksum
+
+    posted = ok(*_post(market, "--min-trainers", "7", "--aggregator", lower))
+
+    params = market.contracts(OWNER).market.project(posted["project"]).params
+    assert params.aggregator == "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+@pytest.mark.parametrize(("budget", "expected"), [
+    ("1e400", "is too large"),
+    ("nan", "must be a finite number"),
+    ("inf", "must be a finite number"),
+    ("-5", "must not be negative"),
+    ("1e-19", "more than 18 decimals"),
+    ("0", "the budget must be positive"),
+    ("ten", "is not a number of ether"),
+])
+def test_budgets_that_are_no_amount_of_ether_are_refused(
+        market: Market, budget: str, expected: str) -> None:
+    before = _state(market)
+
+    message = refused("project", "post", "--budget", budget, "--data-dir", market.data_dir)
+
+    assert expected in message
+    _assert_nothing_moved(market, before)
+
+
+def test_a_created_project_cannot_finish_but_cancelling_returns_its_escrow(market: Market) -> None:
+    project = str(ok(*_post(market, "--min-trainers", "7", "--budget", "2"))["project"])
+
+    message = refused("project", "finish", project, "--data-dir", market.data_dir)
+    cancelled = ok("project", "cancel", project, "--data-dir", market.data_dir)
+
+    assert "has not started" in message and f"fedmarket project cancel {project}" in message
+    assert cancelled["withdrawn_wei"] == str(2 * 10**18)  # the last --budget counts
