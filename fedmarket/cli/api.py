@@ -33,6 +33,8 @@ def serve(
     rpc_url: str = RpcOpt,
     index_url: str = IndexOpt,
     confirmations: int = ConfirmOpt,
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Server processes (each uses one core)."),
 ) -> None:
     """Run the API and dashboard (http://HOST:PORT/) with the indexer in the background.
 
@@ -47,8 +49,9 @@ def serve(
     node = (f"node {service.follower.url}" if service.follower.url is not None
             else "node not reachable yet: serving the index, following once it is up")
     typer.echo(f"fedmarket API and dashboard on http://{host}:{port}/ "
-               f"(chain {service.deployment.chain_id}, {node}, index {service.index.url})")
-    run_server(service, host, port, interval)
+               f"(chain {service.deployment.chain_id}, {node}, index {service.index.safe_url}"
+               f"{f', {workers} workers' if workers > 1 else ''})")
+    run_server(service, host, port, interval, workers)
 
 
 @app.command()

@@ -14,6 +14,7 @@ pass, so the API serves its index while the node is down (``/health`` says
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,11 @@ class ChainFollower:
     def chain_id(self) -> int:
         """The chain id of the deployment followed (the file's, while the node is down)."""
         return self.deployment.chain_id
+
+    @property
+    def configured_confirmations(self) -> int | None:
+        """The confirmations asked for (None: the chain's default)."""
+        return self._confirmations
 
     @property
     def confirmations(self) -> int:
@@ -161,15 +167,52 @@ def open_service(settings: Settings, confirmations: int | None = None,
     return ApiService(store, index, follower)
 
 
+# What a worker process of `run_server(workers=N)` reads besides the FEDMARKET_* settings.
+_INTERVAL_ENV = "FEDMARKET_API_INTERVAL"
+_CONFIRMATIONS_ENV = "FEDMARKET_API_CONFIRMATIONS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process, from ``FEDMARKET_*`` variables (uvicorn factory).
+
+    Each worker follows the chain with its own indexer; the index's write lock makes them
+    take turns (:meth:`market_api.db.Index.writing`).
+    """
+    from fedmarket.config import load_settings
+
+    confirmations = os.environ.get(_CONFIRMATIONS_ENV)
+    service = open_service(load_settings({}), require_chain=False,
+                           confirmations=int(confirmations) if confirmations else None)
+    return service.app(interval=float(os.environ.get(_INTERVAL_ENV, "1.0")))
+
+
 def run_server(service: ApiService, host: str = "127.0.0.1", port: int = 8000,
-               interval: float = 1.0) -> None:
-    """Serve the app with uvicorn until interrupted, the indexer following in the background."""
+               interval: float = 1.0, workers: int = 1) -> None:
+    """Serve the app with uvicorn until interrupted, the indexer following in the background.
+
+    With ``workers`` > 1, uvicorn forks that many processes (one GIL each: the API then uses
+    several cores), each opening the service anew from the same settings.
+    """
     import uvicorn
 
-    try:
-        uvicorn.run(service.app(interval=interval), host=host, port=port, log_level="warning")
-    finally:
-        service.close()
+    if workers <= 1:
+        try:
+            uvicorn.run(service.app(interval=interval), host=host, port=port,
+                        log_level="warning")
+        finally:
+            service.close()
+        return
+    settings = service.follower.settings
+    env = {"FEDMARKET_DATA_DIR": str(Path(settings.data_dir).resolve()),
+           "FEDMARKET_INDEX_URL": service.index.url, _INTERVAL_ENV: str(interval)}
+    if settings.rpc_url:
+        env["FEDMARKET_RPC_URL"] = settings.rpc_url
+    if service.follower.configured_confirmations is not None:
+        env[_CONFIRMATIONS_ENV] = str(service.follower.configured_confirmations)
+    service.close()
+    os.environ.update(env)
+    uvicorn.run("market_api.service:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -183,11 +226,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--rpc-url")
     parser.add_argument("--index-url")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     settings = load_settings({"data_dir": args.data_dir, "rpc_url": args.rpc_url,
                               "index_url": args.index_url})
     run_server(open_service(settings, require_chain=False), args.host, args.port,
-               args.interval)
+               args.interval, args.workers)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,20 @@ def test_verifier_shows_votes(api: TestClient) -> None:
     assert body["projects"][0]["project"] == 1
 
 
+def test_verifier_votes_come_a_page_at_a_time(api: TestClient) -> None:
+    # A verifier votes once per round of every project it verifies: the response must not
+    # grow with the index.
+    verifier = str(dev_account(VERIFIERS[0]).address)
+
+    first = api.get(f"/verifiers/{verifier}?limit=1").json()
+    second = api.get(f"/verifiers/{verifier}?offset=1&limit=1").json()
+
+    assert [(a["project"], a["round"]) for a in first["attestations"]] == [(1, 1)]
+    assert [(a["project"], a["round"]) for a in second["attestations"]] == [(1, 2)]
+    assert first["attestation_count"] == second["attestation_count"] == 2
+    assert (first["agreed"], first["disagreed"]) == (2, 0)
+
+
 @pytest.mark.parametrize("path", ["/trainers/{a}", "/trainers/{a}/rewards", "/verifiers/{a}"])
 @pytest.mark.parametrize("bad", ["0x1234", "nothex", "0x" + "g" * 40, "ab" * 21])
 def test_malformed_address_is_422(api: TestClient, path: str, bad: str) -> None:

@@ -84,10 +84,12 @@ def test_api_serves_its_index_while_the_node_is_down_then_follows_it_to_a_new_po
             second.start()  # state reloaded from disk: same contracts, new port
             post_project(second.url, settings)
 
-            wait_for(lambda: client.get("/projects").json()["count"] == 2,
+            head = connect(second.url).eth.block_number
+            wait_for(lambda: client.get("/health").json()["indexed_block"] >= head,
                      "the API to index the node on its new port")
-            health = client.get("/health").json()
-            assert health["status"] == "ok", health
+
+            assert client.get("/projects").json()["count"] == 2
+            assert client.get("/health").json()["status"] == "ok"
             assert service.follower.url == f"http://127.0.0.1:{port}"
     finally:
         service.close()

@@ -15,11 +15,14 @@ from collections.abc import Callable
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market_api.db import models as m
 
 __all__ = ["ResponseCache"]
+
+_VERSION = select(m.SyncState.epoch, m.SyncState.revision).where(m.SyncState.id == 1)
 
 
 class ResponseCache:
@@ -33,8 +36,8 @@ class ResponseCache:
     def respond(self, request: Request, session: Session,
                 build: Callable[[], BaseModel]) -> Response:
         """The cached body for this request at the current version, else ``build()``'s."""
-        state = session.get(m.SyncState, 1)
-        version = (state.epoch, state.revision) if state is not None else ("", -1)
+        state = session.connection().execute(_VERSION).first()
+        version = (state[0], state[1]) if state is not None else ("", -1)
         key = (*version, str(request.url.path) + "?" + str(request.url.query))
         with self._lock:
             body = self._entries.get(key)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from market_api.api.schemas import RewardPublic, TrainerRewardsPublic
 from market_api.db import models as m
@@ -20,18 +21,24 @@ from market_api.db import models as m
 __all__ = ["trainer_rewards"]
 
 
+_ADDRESS: BindParameter[str] = bindparam("address")
+_CLAIMS = select(m.Claim.project_id, m.Claim.round, m.Claim.amount).where(
+    m.Claim.trainer == _ADDRESS)
+_LEAVES = (select(m.Verdict.project_id, m.Verdict.round, m.Verdict.reward, m.Verdict.proof,
+                  m.Round.status, m.Round.rewards_root)
+           .join(m.Round, (m.Round.project_id == m.Verdict.project_id)
+                 & (m.Round.round == m.Verdict.round))
+           .where(m.Verdict.trainer == _ADDRESS)
+           .order_by(m.Verdict.project_id, m.Verdict.round))
+
+
 def trainer_rewards(session: Session, address: str) -> TrainerRewardsPublic:
     """Every reward leaf of ``address`` with its state (``address`` is checksummed)."""
-    claims = {(project, round_): amount for project, round_, amount in session.execute(
-        select(m.Claim.project_id, m.Claim.round, m.Claim.amount)
-        .where(m.Claim.trainer == address))}
-    rows = session.execute(
-        select(m.Verdict.project_id, m.Verdict.round, m.Verdict.reward, m.Verdict.proof,
-               m.Round.status, m.Round.rewards_root)
-        .join(m.Round, (m.Round.project_id == m.Verdict.project_id)
-              & (m.Round.round == m.Verdict.round))
-        .where(m.Verdict.trainer == address)
-        .order_by(m.Verdict.project_id, m.Verdict.round))
+    connection = session.connection()
+    bound = {"address": address}
+    claims = {(project, round_): amount
+              for project, round_, amount in connection.execute(_CLAIMS, bound)}
+    rows = connection.execute(_LEAVES, bound)
     rewards: list[RewardPublic] = []
     earned = claimed = claimable = pending = 0
     seen: set[tuple[int, int]] = set()

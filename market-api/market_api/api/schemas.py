@@ -208,7 +208,7 @@ class VerifierProjectPublic(BaseModel):
 
 
 class VerifierPublic(BaseModel):
-    """A verifier's stake, projects and votes."""
+    """A verifier's stake, projects and a page of its votes."""
 
     address: str
     stake: Wei
@@ -216,5 +216,7 @@ class VerifierPublic(BaseModel):
     bindings: int
     agreed: int
     disagreed: int
+    attestation_count: int = Field(description="votes cast in all (agreed + disagreed)")
     projects: list[VerifierProjectPublic]
-    attestations: list[AttestationPublic]
+    attestations: list[AttestationPublic] = Field(
+        description="a page of the votes (?offset=&limit=), oldest first")

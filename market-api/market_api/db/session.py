@@ -100,6 +100,11 @@ class Index:
             raise ConfigError(f"cannot open the index at {_redacted(url)}: "
                               f"{str(exc.orig).strip().splitlines()[0]}") from exc
 
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        return _redacted(self.url)
+
     def _ensure_schema(self) -> None:
         """Create the tables; rebuild an index written by another schema version.
 

@@ -317,7 +317,8 @@ async function viewVerifier(address) {
       bound to ${v.bindings} project(s)</p>
     <div class="grid stats">${stat("Stake", fmtEth(v.stake, 3))}
       ${stat("Agreed", `${v.agreed}`)}${stat("Disagreed", `${v.disagreed}`)}</div>
-    <div class="card"><h2>Attestations</h2>${v.attestations.length ? `<table><thead><tr>
+    <div class="card"><h2>Attestations${v.attestation_count > v.attestations.length
+      ? ` (first ${v.attestations.length} of ${v.attestation_count})` : ""}</h2>${v.attestations.length ? `<table><thead><tr>
       <th>Project</th><th>Round</th><th>Vote</th><th>Report</th><th class="num">Block</th>
       </tr></thead><tbody>${v.attestations.map((a) => `<tr>
         <td><a href="#/projects/${a.project}">#${a.project}</a></td><td>${a.round}</td>

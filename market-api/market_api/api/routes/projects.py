@@ -7,8 +7,9 @@ from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from market_api.api.deps import INT64_MAX, Page, PageDep, SessionDep, cached
 from market_api.api.schemas import (
@@ -79,7 +80,7 @@ def round_public(row: m.Round, quorum: int | None, verdicts: Counter[bool],
 
 
 @router.get("", response_model=ProjectsPublic, summary="List projects, newest first")
-def list_projects(request: Request, session: SessionDep, page: PageDep) -> Response:
+async def list_projects(request: Request, session: SessionDep, page: PageDep) -> Response:
     """Projects with their status, budget and totals."""
     return cached(request, session, lambda: _projects(session, page))
 
@@ -94,7 +95,7 @@ def _projects(session: Session, page: Page) -> ProjectsPublic:
 
 @router.get("/{project_id}", response_model=ProjectPublic, summary="One project",
             responses={404: {"model": ErrorPublic, "description": "Project not found"}})
-def get_project(request: Request, session: SessionDep, project_id: ProjectId) -> Response:
+async def get_project(request: Request, session: SessionDep, project_id: ProjectId) -> Response:
     """A project's parameters, status and totals."""
     return cached(request, session, lambda: _project(session, project_id))
 
@@ -106,7 +107,7 @@ def _project(session: Session, project_id: int) -> ProjectPublic:
 
 @router.get("/{project_id}/rounds", response_model=RoundsPublic, summary="A project's rounds",
             responses={404: {"model": ErrorPublic, "description": "Project not found"}})
-def list_rounds(request: Request, session: SessionDep, project_id: ProjectId,
+async def list_rounds(request: Request, session: SessionDep, project_id: ProjectId,
                 page: PageDep) -> Response:
     """Rounds in ascending order with their verification state and accuracy."""
     return cached(request, session, lambda: _rounds(session, project_id, page))
@@ -133,41 +134,60 @@ def _rounds(session: Session, project_id: int, page: Page) -> RoundsPublic:
             summary="One round in full",
             responses={404: {"model": ErrorPublic,
                              "description": "Project not found / Round not found"}})
-def get_round(request: Request, session: SessionDep, project_id: ProjectId,
+async def get_round(request: Request, session: SessionDep, project_id: ProjectId,
               round_no: RoundNo) -> Response:
     """Per-trainer verdicts, scores, rewards and CIDs; attestations; proof status."""
     return cached(request, session, lambda: _round(session, project_id, round_no))
 
 
+# The round detail is the heaviest read (every trainer of the round): its statements are
+# built once, bound per request, and read plain rows through the connection (no ORM objects).
+_KEY: dict[str, BindParameter[int]] = {"project": bindparam("project"),
+                                      "round": bindparam("round")}
+_QUORUM = select(m.Project.verifier_quorum).where(m.Project.id == _KEY["project"])
+_VERDICTS = select(
+    m.Verdict.trainer, m.Verdict.update_cid, m.Verdict.samples, m.Verdict.accepted,
+    m.Verdict.reason, m.Verdict.robustness, m.Verdict.contribution, m.Verdict.reward,
+).where((m.Verdict.project_id == _KEY["project"]) & (m.Verdict.round == _KEY["round"]))
+_SUBMISSIONS = select(m.Submission.trainer, m.Submission.commitment, m.Submission.cid).where(
+    (m.Submission.project_id == _KEY["project"]) & (m.Submission.round == _KEY["round"]))
+_CLAIMED = select(m.Claim.trainer).where(
+    (m.Claim.project_id == _KEY["project"]) & (m.Claim.round == _KEY["round"]))
+_ATTESTATIONS = select(
+    m.Attestation.verifier, m.Attestation.agree, m.Attestation.report_cid, m.Attestation.block,
+).where((m.Attestation.project_id == _KEY["project"]) & (m.Attestation.round == _KEY["round"])
+        ).order_by(m.Attestation.block, m.Attestation.verifier)
+
+
 def _round(session: Session, project_id: int, round_no: int) -> RoundPublic:
-    project = _project_or_404(session, project_id)
+    key = {"project": project_id, "round": round_no}
+    connection = session.connection()
+    quorum = connection.execute(_QUORUM, key).first()
+    if quorum is None:
+        raise HTTPException(status_code=404, detail="Project not found")
     row = session.get(m.Round, (project_id, round_no))
     if row is None:
         raise HTTPException(status_code=404, detail="Round not found")
-    key = (m.Verdict.project_id == project_id) & (m.Verdict.round == round_no)
-    verdicts = {v.trainer: v for v in session.scalars(select(m.Verdict).where(key))}
-    submissions = {s.trainer: s for s in session.scalars(select(m.Submission).where(
-        (m.Submission.project_id == project_id) & (m.Submission.round == round_no)))}
-    claimed = set(session.scalars(select(m.Claim.trainer).where(
-        (m.Claim.project_id == project_id) & (m.Claim.round == round_no))))
+    verdicts = {v.trainer: v for v in connection.execute(_VERDICTS, key)}
+    submissions = {s.trainer: s for s in connection.execute(_SUBMISSIONS, key)}
+    claimed = set(connection.execute(_CLAIMED, key).scalars())
     trainers = []
-    for address in sorted(set(verdicts) | set(submissions), key=str.lower):
+    for address in sorted(verdicts.keys() | submissions.keys(), key=str.lower):
         v, s = verdicts.get(address), submissions.get(address)
-        trainers.append(RoundTrainerPublic(
+        # model_construct: every field comes typed from the index's own columns.
+        trainers.append(RoundTrainerPublic.model_construct(
             address=address, commitment=s.commitment if s else None,
             update_cid=(s.cid if s and s.cid else v.update_cid if v else None),
             committed=bool(s and s.commitment), revealed=bool(s and s.cid),
-            accepted=v.accepted if v else None, reason=v.reason if v else None,
+            accepted=bool(v.accepted) if v else None, reason=v.reason if v else None,
             samples=v.samples if v else None,
             robustness=json.loads(v.robustness) if v else {},
             contribution=v.contribution if v else None, reward=v.reward if v else "0",
             claimed=address in claimed))
     attestations = [
-        AttestationPublic(project=a.project_id, round=a.round, verifier=a.verifier,
-                          agree=a.agree, report_cid=a.report_cid, block=a.block)
-        for a in session.scalars(select(m.Attestation).where(
-            (m.Attestation.project_id == project_id) & (m.Attestation.round == round_no))
-            .order_by(m.Attestation.block))]
-    counts = Counter(v.accepted for v in verdicts.values())
-    return round_public(row, project.verifier_quorum, counts, RoundDetailPublic,
+        AttestationPublic.model_construct(project=project_id, round=round_no, verifier=verifier,
+                                          agree=bool(agree), report_cid=report, block=block)
+        for verifier, agree, report, block in connection.execute(_ATTESTATIONS, key)]
+    counts = Counter(bool(v.accepted) for v in verdicts.values())
+    return round_public(row, quorum[0], counts, RoundDetailPublic,
                         trainers=trainers, attestations=attestations)

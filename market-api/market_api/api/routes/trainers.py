@@ -6,8 +6,9 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from market_api.api.deps import AddressDep, SessionDep, cached
 from market_api.api.rewards import trainer_rewards
@@ -29,21 +30,37 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorPublic, "description": "Malformed address"}}
 
 
+# Statements built once and bound per request; rows are read plain, without ORM objects.
+_ADDRESS: BindParameter[str] = bindparam("address")
+_KNOWN = [select(m.Stake.account).where((m.Stake.account == _ADDRESS)
+                                        & (m.Stake.kind == "trainer")).limit(1),
+          select(m.Membership.account).where((m.Membership.account == _ADDRESS)
+                                             & (m.Membership.role == "trainer")).limit(1),
+          select(m.Verdict.trainer).where(m.Verdict.trainer == _ADDRESS).limit(1),
+          select(m.Claim.trainer).where(m.Claim.trainer == _ADDRESS).limit(1)]
+_SUBMITTED = (select(m.Submission.project_id, func.count())
+              .where((m.Submission.trainer == _ADDRESS) & m.Submission.commitment.is_not(None))
+              .group_by(m.Submission.project_id))
+_VERDICTS = (select(m.Verdict.project_id, m.Verdict.accepted, m.Verdict.reward, m.Round.status)
+             .join(m.Round, (m.Round.project_id == m.Verdict.project_id)
+                   & (m.Round.round == m.Verdict.round))
+             .where(m.Verdict.trainer == _ADDRESS))
+_PROJECTS = (select(m.Membership.project_id, m.Membership.joined_block, m.Membership.left_block,
+                    m.Project.status)
+             .join(m.Project, m.Project.id == m.Membership.project_id)
+             .where((m.Membership.account == _ADDRESS) & (m.Membership.role == "trainer"))
+             .order_by(m.Membership.project_id))
+
+
 def _known(session: Session, address: str) -> bool:
-    for query in (select(m.Stake.account).where((m.Stake.account == address)
-                                                & (m.Stake.kind == "trainer")),
-                  select(m.Membership.account).where((m.Membership.account == address)
-                                                     & (m.Membership.role == "trainer")),
-                  select(m.Verdict.trainer).where(m.Verdict.trainer == address),
-                  select(m.Claim.trainer).where(m.Claim.trainer == address)):
-        if session.execute(query.limit(1)).first() is not None:
-            return True
-    return False
+    connection = session.connection()
+    return any(connection.execute(query, {"address": address}).first() is not None
+               for query in _KNOWN)
 
 
 @router.get("/{address}", response_model=TrainerPublic, summary="A trainer",
             responses=NOT_FOUND)
-def get_trainer(request: Request, session: SessionDep, address: AddressDep) -> Response:
+async def get_trainer(request: Request, session: SessionDep, address: AddressDep) -> Response:
     """Trainer stake, reputation and the projects it joined with its record in each."""
     return cached(request, session, lambda: _trainer(session, address))
 
@@ -51,32 +68,23 @@ def get_trainer(request: Request, session: SessionDep, address: AddressDep) -> R
 def _trainer(session: Session, address: str) -> TrainerPublic:
     if not _known(session, address):
         raise HTTPException(status_code=404, detail="Trainer not found")
+    bound = {"address": address}
+    connection = session.connection()
     stake = session.get(m.Stake, (address, "trainer"))
     rep = session.get(m.Reputation, address)
     accepted, rejected = (rep.accepted, rep.rejected) if rep else (0, 0)
-    submitted: dict[int, int] = defaultdict(int)
-    for s in session.scalars(select(m.Submission).where(m.Submission.trainer == address)):
-        submitted[s.project_id] += 1 if s.commitment else 0
+    submitted = {project: int(n) for project, n in connection.execute(_SUBMITTED, bound)}
     accepted_in: dict[int, int] = defaultdict(int)
     earned: dict[int, int] = defaultdict(int)
-    for v, status in session.execute(
-            select(m.Verdict, m.Round.status).join(
-                m.Round, (m.Round.project_id == m.Verdict.project_id)
-                & (m.Round.round == m.Verdict.round)).where(m.Verdict.trainer == address)):
-        accepted_in[v.project_id] += int(v.accepted)
+    for project, was_accepted, reward, status in connection.execute(_VERDICTS, bound):
+        accepted_in[project] += int(bool(was_accepted))
         if status == "finalized":
-            earned[v.project_id] += int(v.reward)
-    projects = []
-    for member, status in session.execute(
-            select(m.Membership, m.Project.status)
-            .join(m.Project, m.Project.id == m.Membership.project_id)
-            .where((m.Membership.account == address) & (m.Membership.role == "trainer"))
-            .order_by(m.Membership.project_id)):
-        pid = member.project_id
-        projects.append(TrainerProjectPublic(
-            project=pid, status=status, joined_block=member.joined_block,
-            left=member.left_block is not None, rounds_submitted=submitted[pid],
-            rounds_accepted=accepted_in[pid], earned=str(earned[pid])))
+            earned[project] += int(reward)
+    projects = [TrainerProjectPublic(
+        project=pid, status=status, joined_block=joined, left=left is not None,
+        rounds_submitted=submitted.get(pid, 0), rounds_accepted=accepted_in[pid],
+        earned=str(earned[pid])) for pid, joined, left, status in connection.execute(
+            _PROJECTS, bound)]
     return TrainerPublic(
         address=address, stake=stake.amount if stake else "0",
         registered=bool(stake and stake.registered), bindings=stake.bindings if stake else 0,
@@ -87,7 +95,7 @@ def _trainer(session: Session, address: str) -> TrainerPublic:
 
 @router.get("/{address}/rewards", response_model=TrainerRewardsPublic,
             summary="A trainer's rewards and claim proofs", responses=NOT_FOUND)
-def get_rewards(request: Request, session: SessionDep, address: AddressDep) -> Response:
+async def get_rewards(request: Request, session: SessionDep, address: AddressDep) -> Response:
     """Earned, claimed, claimable and pending wei, each leaf with the proof for ``claim``."""
     return cached(request, session, lambda: _rewards(session, address))
 
