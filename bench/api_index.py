@@ -182,8 +182,9 @@ def build_index(index: Index, deployment: Deployment, head: int, head_hash: str,
             chain_head=head, epoch=uuid.uuid4().hex, revision=1))
     if index.engine.dialect.name == "postgresql":
         with index.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE")
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM ANALYZE")
+            autocommit.exec_driver_sql("CHECKPOINT")  # flush the load before measuring
     else:
         with index.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ __all__ = ["ApiService", "ChainFollower", "open_service", "run_server"]
 
 # A health probe must answer quickly even when the node hangs; indexing may wait longer.
 HEAD_TIMEOUT_S = 2.0
+HEAD_TTL_S = 0.25
 INDEX_TIMEOUT_S = 30.0
 
 
@@ -56,6 +58,7 @@ class ChainFollower:
         self.url: str | None = None
         self._indexer: Indexer | None = None
         self._probe: Web3 | None = None
+        self._head: tuple[float, int] | None = None  # (monotonic time, block) of the last probe
 
     @property
     def chain_id(self) -> int:
@@ -93,7 +96,7 @@ class ChainFollower:
                           confirmations=self._confirmations, batch_blocks=self.batch_blocks)
         probe = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": HEAD_TIMEOUT_S}))
         with self._lock:
-            self._indexer, self._probe = indexer, probe
+            self._indexer, self._probe, self._head = indexer, probe, None
             self.url, self.deployment = url, deployment
         return indexer
 
@@ -102,12 +105,23 @@ class ChainFollower:
         return self.connect().sync()
 
     def head(self) -> int:
-        """The followed node's latest block; raises when no node answers."""
+        """The followed node's latest block; raises when no node answers.
+
+        Kept for :data:`HEAD_TTL_S`: a load balancer polling ``/health`` hundreds of times a
+        second would otherwise cost the node as many calls.
+        """
         with self._lock:
-            probe = self._probe
+            probe, cached = self._probe, self._head
         if probe is None:
             raise ChainError("not connected to a node yet")
-        return int(probe.eth.block_number)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < HEAD_TTL_S:
+            return cached[1]
+        head = int(probe.eth.block_number)
+        with self._lock:
+            if self._probe is probe:
+                self._head = (now, head)
+        return head
 
 
 @dataclass

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 # Bump on any change to the tables: an index of another version is rebuilt from the chain.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 WEI = String(78)
 ADDRESS = String(42)
@@ -137,7 +137,7 @@ class Round(Base):
     total_rewarded: Mapped[str] = mapped_column(WEI, default="0")
     posted_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # pending (no result yet) | fetched | missing (not in the store yet) | invalid
-    result_status: Mapped[str] = mapped_column(String(10), default="pending")
+    result_status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     result_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     rule: Mapped[str | None] = mapped_column(String(60), nullable=True)
     scorer: Mapped[str | None] = mapped_column(String(60), nullable=True)

@@ -127,15 +127,35 @@ class Indexer:
         session.add(state)
         return state
 
-    def _check_continuity(self, state: m.SyncState) -> None:
-        if state.last_block_hash is None or state.last_block < 0:
+    def _cursor(self) -> tuple[int, str | None]:
+        """(last applied block, its hash); the cursor is created under the write lock if absent.
+
+        Read without the lock: a pass with nothing to apply (most of them, once caught up)
+        then writes nothing and never waits on, nor blocks, another indexer.
+        """
+        with self.index.session() as session:
+            state = session.get(m.SyncState, 1)
+            if state is not None:
+                self._check_deployment(state)
+                return state.last_block, state.last_block_hash
+        with self.index.writing() as session:
+            state = self._state(session)
+            return state.last_block, state.last_block_hash
+
+    def _check_deployment(self, state: m.SyncState) -> None:
+        market = self.deployment.address("FedMarket")
+        if (state.chain_id, state.market.lower()) != (self.deployment.chain_id, market.lower()):
+            raise _Reset(f"index holds deployment {state.market} on chain {state.chain_id}")
+
+    def _check_continuity(self, last_block: int, last_hash: str | None) -> None:
+        if last_hash is None or last_block < 0:
             return
         try:
-            block = self.w3.eth.get_block(state.last_block)
+            block = self.w3.eth.get_block(last_block)
         except BlockNotFound:
-            raise _Reset(f"block {state.last_block} is gone (reverted chain)") from None
-        if "0x" + bytes(block["hash"]).hex() != state.last_block_hash:
-            raise _Reset(f"block {state.last_block} changed (reorg or reverted chain)")
+            raise _Reset(f"block {last_block} is gone (reverted chain)") from None
+        if "0x" + bytes(block["hash"]).hex() != last_hash:
+            raise _Reset(f"block {last_block} changed (reorg or reverted chain)")
 
     # -- syncing
 
@@ -161,10 +181,9 @@ class Indexer:
     def _sync(self, max_batches: int | None, reset: bool) -> SyncReport:
         head = int(self.w3.eth.block_number)
         safe = head - self.confirmations
-        with self.index.writing() as session:
-            state = self._state(session)
-            self._check_continuity(state)
-            start = state.last_block + 1
+        last_block, last_hash = self._cursor()
+        self._check_continuity(last_block, last_hash)
+        start = last_block + 1
         batches = logs = 0
         cursor = start
         while cursor <= safe and (max_batches is None or batches < max_batches):
@@ -202,6 +221,10 @@ class Indexer:
         return applied, last + 1
 
     def _retry_missing_results(self) -> None:
+        with self.index.session() as session:
+            if session.scalar(select(m.Round.project_id).where(
+                    m.Round.result_status == "missing").limit(1)) is None:
+                return  # nothing to retry: no write transaction
         with self.index.writing() as session:
             changed = False
             for row in session.scalars(select(m.Round).where(m.Round.result_status == "missing")):

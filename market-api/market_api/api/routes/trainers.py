@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -32,12 +32,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 # Statements built once and bound per request; rows are read plain, without ORM objects.
 _ADDRESS: BindParameter[str] = bindparam("address")
-_KNOWN = [select(m.Stake.account).where((m.Stake.account == _ADDRESS)
-                                        & (m.Stake.kind == "trainer")).limit(1),
-          select(m.Membership.account).where((m.Membership.account == _ADDRESS)
-                                             & (m.Membership.role == "trainer")).limit(1),
-          select(m.Verdict.trainer).where(m.Verdict.trainer == _ADDRESS).limit(1),
-          select(m.Claim.trainer).where(m.Claim.trainer == _ADDRESS).limit(1)]
+# One round trip: staked, joined, judged or paid as a trainer.
+_KNOWN = select(literal(True)).where(or_(
+    select(m.Stake.account).where((m.Stake.account == _ADDRESS)
+                                  & (m.Stake.kind == "trainer")).exists(),
+    select(m.Membership.account).where((m.Membership.account == _ADDRESS)
+                                       & (m.Membership.role == "trainer")).exists(),
+    select(m.Verdict.trainer).where(m.Verdict.trainer == _ADDRESS).exists(),
+    select(m.Claim.trainer).where(m.Claim.trainer == _ADDRESS).exists()))
 _SUBMITTED = (select(m.Submission.project_id, func.count())
               .where((m.Submission.trainer == _ADDRESS) & m.Submission.commitment.is_not(None))
               .group_by(m.Submission.project_id))
@@ -53,9 +55,7 @@ _PROJECTS = (select(m.Membership.project_id, m.Membership.joined_block, m.Member
 
 
 def _known(session: Session, address: str) -> bool:
-    connection = session.connection()
-    return any(connection.execute(query, {"address": address}).first() is not None
-               for query in _KNOWN)
+    return session.connection().execute(_KNOWN, {"address": address}).first() is not None
 
 
 @router.get("/{address}", response_model=TrainerPublic, summary="A trainer",
