@@ -205,3 +205,51 @@ def test_two_indexers_on_one_database_take_turns(fresh: Published, tmp_path: Pat
     assert dump(together) == dump(alone)
     together.close()
     alone.close()
+
+
+def test_index_of_another_schema_version_is_rebuilt(databases: Databases) -> None:
+    url = databases.new()
+    old = Index(url)
+    with old.writing() as session:
+        meta = session.get(m.IndexMeta, 1)
+        assert meta is not None and meta.schema_version == m.SCHEMA_VERSION
+        meta.schema_version = m.SCHEMA_VERSION - 1
+        session.add(m.Stake(account="0x" + "ab" * 20, kind="trainer", amount="1",
+                            registered=True, bindings=0))
+    old.close()
+
+    reopened = Index(url)
+
+    with reopened.session() as session:
+        meta = session.get(m.IndexMeta, 1)
+        assert meta is not None and meta.schema_version == m.SCHEMA_VERSION
+        assert session.scalars(select(m.Stake)).all() == []
+    reopened.close()
+
+
+def test_indexes_opened_at_once_share_one_schema(databases: Databases) -> None:
+    # Two API processes starting together on a new database race on CREATE TABLE unless
+    # the schema is created under the write lock.
+    url = databases.new()
+    start = threading.Barrier(4)
+    opened: list[Index] = []
+    errors: list[BaseException] = []
+
+    def open_index() -> None:
+        try:
+            start.wait(30)
+            opened.append(Index(url))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_index) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert errors == [] and len(opened) == 4
+    with opened[0].session() as session:
+        assert len(session.scalars(select(m.IndexMeta)).all()) == 1
+    for index in opened:
+        index.close()

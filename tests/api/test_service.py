@@ -95,14 +95,16 @@ def test_api_serves_its_index_while_the_node_is_down_then_follows_it_to_a_new_po
         service.close()
 
 
-def test_serve_command_starts_while_the_node_is_down(chain: Web3, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_command_starts_while_the_node_is_down(chain: Web3, tmp_path: Path,
+                                                     workers: int) -> None:
     settings = Settings(data_dir=tmp_path)
     deploy_contracts(ChainClient(chain, dev_account(0))).save(deployment_path(settings))
     port = free_port()
     fedmarket = Path(sys.executable).with_name("fedmarket")
     server = subprocess.Popen(  # no node recorded in this data dir, no --rpc-url
         [str(fedmarket), "api", "serve", "--port", str(port), "--data-dir", str(tmp_path),
-         "--interval", "0.2"],
+         "--interval", "0.2", "--workers", str(workers)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         def health() -> dict[str, Any] | None:
