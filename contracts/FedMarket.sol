@@ -8,42 +8,72 @@ import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 import {ProjectId} from "./libraries/Ids.sol";
 import {RoundClock} from "./libraries/RoundClock.sol";
-import {IRoundProofVerifier} from "./zk/IRoundProofVerifier.sol";
 
 /// @title FedMarket
 /// @notice Escrowed training projects and their commit–reveal rounds (see IFedMarket).
-/// @dev Balance invariant: `address(this).balance == totalEscrow + totalBonds + totalCredits`.
-/// Ether leaves only through `withdraw` (pull, nonReentrant, zeroed before sending) and through
-/// `_finalizeRound`, which moves a round's posted total from escrow to the distributor. No
-/// function loops over trainers: every per-trainer action is that trainer's own transaction.
+/// @dev Balance invariant: `address(this).balance == totalEscrow + totalBonds +
+/// totalCompensation + totalCredits`. Ether enters through posting, bonding, slashed registry
+/// stakes and the distributor's unclaimed remainders (each credited in the same transaction);
+/// it leaves only through `withdraw` (pull, nonReentrant, zeroed before sending),
+/// `_finalizeRound` (a round's posted total to the distributor) and the burn of expired
+/// compensation. No function loops over trainers: every per-trainer action is that trainer's
+/// own transaction; settlement loops over the round's voters, at most MAX_COMMITTEE.
 contract FedMarket is IFedMarket, ReentrancyGuard {
     using RoundClock for ProjectParams;
     using RoundClock for Round;
 
     /// @dev Stored in place of a commitment once it is revealed (refused as a commitment).
     bytes32 private constant REVEALED = bytes32(type(uint256).max);
+    /// @dev Stored in place of REVEALED once the trainer took its compensation.
+    bytes32 private constant COMPENSATED = bytes32(type(uint256).max - 1);
+    /// @notice Largest committee a project may ask for (bounds the settlement loop).
+    uint256 public constant MAX_COMMITTEE = 15;
+    /// @notice Largest verifier fee, in basis points of a round's pool.
+    uint256 public constant MAX_FEE_BPS = 5_000;
+    /// @dev Votes as stored: 0 none, 1 agree, 2 disagree.
+    uint8 private constant AGREE = 1;
+    uint8 private constant DISAGREE = 2;
+    /// @dev Where expired compensation goes: an address nobody holds a key for.
+    address private constant BURN = 0x000000000000000000000000000000000000dEaD;
     /// @dev BN254 scalar field: the sketch seed is a public input of the proof, so below it.
     uint256 private constant SNARK_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev Gas handed to the proof verifier (it needs ~229k and returns false, not revert,
-    /// when the pairing precompile runs dry, so it must never get less than this).
-    uint256 private constant PROOF_GAS = 300_000;
 
     /// @notice Where trainer and verifier stakes live (this contract holds its MARKET_ROLE).
     IParticipantRegistry public immutable registry;
     /// @notice Where finalized rounds' rewards go (this contract holds its FUNDER_ROLE).
     IRewardDistributor public immutable distributor;
-    /// @notice Generated Groth16 verifier of round proofs (address(0): proofs unsupported).
-    IRoundProofVerifier public immutable proofVerifier;
+    /// @notice Shortest phase a project may set, in seconds (5 blocks of 12 s by default), so
+    /// that every party can act in every phase.
+    uint256 public immutable minPhaseDuration;
+    /// @notice How long a slashed bond's compensation may be claimed, in seconds.
+    uint256 public immutable claimWindow;
+
+    /// @dev A project member: its role, the first round it may commit in, and whether its seat
+    /// was released for not committing (a released trainer may not rejoin).
+    struct Member {
+        Membership role;
+        uint16 firstRound;
+        bool released;
+    }
+
+    /// @dev A slashed bond shared among the round's revealed trainers.
+    struct Compensation {
+        uint128 perTrainer;
+        uint128 left;
+        uint64 expiresAt;
+    }
 
     uint256 private _projectCount;
     mapping(ProjectId project => Project) private _projects;
     mapping(ProjectId project => mapping(uint256 round => Round)) private _rounds;
-    mapping(ProjectId project => mapping(address account => Membership)) private _members;
+    mapping(ProjectId project => mapping(address account => Member)) private _members;
     mapping(ProjectId project => mapping(uint256 round => mapping(address trainer => bytes32)))
         private _commitments;
     mapping(ProjectId project => mapping(uint256 round => mapping(address verifier => uint8)))
         private _attestations;
+    mapping(ProjectId project => mapping(uint256 round => address[])) private _voters;
+    mapping(ProjectId project => mapping(uint256 round => Compensation)) private _compensation;
     mapping(address account => uint256) private _credits;
     mapping(ProjectId project => mapping(uint256 round => RoundProofState)) private _proofStates;
 
@@ -53,16 +83,25 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     uint256 public totalBonds;
     /// @notice Ether credited to accounts and not yet withdrawn.
     uint256 public totalCredits;
+    /// @notice Slashed bonds waiting for the harmed trainers to claim them.
+    uint256 public totalCompensation;
 
     /// @param registry_ The participant registry.
     /// @param distributor_ The reward distributor.
-    /// @param proofVerifier_ A round proof verifier, or address(0) for none.
+    /// @param minPhaseDuration_ Shortest phase in seconds (60 on a chain with 12-second blocks).
+    /// @param claimWindow_ Seconds a slashed bond's compensation may be claimed.
     constructor(IParticipantRegistry registry_, IRewardDistributor distributor_,
-        IRoundProofVerifier proofVerifier_)
+        uint256 minPhaseDuration_, uint256 claimWindow_)
     {
         registry = registry_;
         distributor = distributor_;
-        proofVerifier = proofVerifier_;
+        minPhaseDuration = minPhaseDuration_ == 0 ? 1 : minPhaseDuration_;
+        claimWindow = claimWindow_;
+    }
+
+    /// @notice Only slashed registry stakes may be sent here directly (credited at once).
+    receive() external payable {
+        if (msg.sender != address(registry)) revert FedMarketUnexpectedEther(msg.sender, msg.value);
     }
 
     // ------------------------------------------------------------------ projects
@@ -118,40 +157,56 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (score < p.params.minReputation) {
             revert FedMarketReputationTooLow(project, msg.sender, score, p.params.minReputation);
         }
-        _members[project][msg.sender] = Membership.Trainer;
+        // A member takes part from the next round that starts: the set that may commit in a
+        // round is fixed when it starts, so an early reveal can never be copied by a newcomer.
+        _members[project][msg.sender] = Member(Membership.Trainer, p.currentRound + 1, false);
         p.trainerCount += 1;
         emit Joined(project, msg.sender, Membership.Trainer);
         registry.bind(IParticipantRegistry.Kind.Trainer, msg.sender);
     }
 
     /// @inheritdoc IFedMarket
-    function joinAsVerifier(ProjectId project) external {
-        Project storage p = _joinable(project);
-        // The owner gains from disputes and the aggregator from agreement: neither may judge.
-        if (msg.sender == p.params.aggregator || msg.sender == p.owner) {
-            revert FedMarketConflictOfInterest(project, msg.sender);
-        }
-        _members[project][msg.sender] = Membership.Verifier;
-        p.verifierCount += 1;
-        emit Joined(project, msg.sender, Membership.Verifier);
-        registry.bind(IParticipantRegistry.Kind.Verifier, msg.sender);
-    }
-
-    /// @inheritdoc IFedMarket
     function leave(ProjectId project) external {
         Project storage p = _project(project);
         if (p.status == ProjectStatus.Running) revert FedMarketProjectActive(project, p.status);
-        Membership m = _members[project][msg.sender];
-        if (m == Membership.None) revert FedMarketNotMember(project, msg.sender);
-        delete _members[project][msg.sender];
-        if (m == Membership.Trainer) p.trainerCount -= 1;
-        else p.verifierCount -= 1;
-        emit Left(project, msg.sender, m);
-        registry.unbind(
-            m == Membership.Trainer ? IParticipantRegistry.Kind.Trainer
-                : IParticipantRegistry.Kind.Verifier,
-            msg.sender
-        );
+        Member storage m = _members[project][msg.sender];
+        if (m.role == Membership.None) revert FedMarketNotMember(project, msg.sender);
+        m.role = Membership.None; // `released` stays: a released trainer cannot come back
+        p.trainerCount -= 1;
+        emit Left(project, msg.sender, Membership.Trainer);
+        registry.unbind(IParticipantRegistry.Kind.Trainer, msg.sender);
+    }
+
+    /// @inheritdoc IFedMarket
+    function release(ProjectId project, address trainer) external {
+        Project storage p = _projectIn(project, ProjectStatus.Running);
+        uint256 round = p.currentRound;
+        Round storage r = _rounds[project][round];
+        Member storage m = _members[project][trainer];
+        if (m.role != Membership.Trainer) revert FedMarketNotTrainer(project, trainer);
+        // Only a trainer who was expected in this round, whose chance to commit is over and who
+        // did not commit, holds a seat for nothing.
+        RoundPhase phase = p.params.phase(r);
+        if (m.firstRound > round || _commitments[project][round][trainer] != bytes32(0)
+            || !r.commitsOver(p.params.deadlines(r)) || r.status != RoundStatus.Open)
+        {
+            revert FedMarketSeatNotReleasable(project, trainer, phase);
+        }
+        m.role = Membership.None;
+        m.released = true;
+        p.trainerCount -= 1;
+        uint256 stake = registry.stakeOf(trainer, IParticipantRegistry.Kind.Trainer);
+        uint256 penalty = registry.minStake(IParticipantRegistry.Kind.Trainer) / 10;
+        if (penalty > stake) penalty = stake;
+        emit SeatReleased(project, round, trainer, penalty);
+        emit Left(project, trainer, Membership.Trainer);
+        // The empty seat harmed the project: the penalty joins its escrow (the owner's budget).
+        if (penalty > 0) {
+            p.escrow += uint128(penalty);
+            totalEscrow += penalty;
+            registry.slash(IParticipantRegistry.Kind.Trainer, trainer, penalty);
+        }
+        registry.unbind(IParticipantRegistry.Kind.Trainer, trainer);
     }
 
     // ------------------------------------------------------------------ rounds
@@ -159,16 +214,18 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     /// @inheritdoc IFedMarket
     function commit(ProjectId project, uint256 round, bytes32 commitment) external {
         (Project storage p, Round storage r) = _currentRound(project, round);
-        if (_members[project][msg.sender] != Membership.Trainer) {
-            revert FedMarketNotTrainer(project, msg.sender);
+        Member storage m = _members[project][msg.sender];
+        if (m.role != Membership.Trainer) revert FedMarketNotTrainer(project, msg.sender);
+        if (m.firstRound > round) {
+            revert FedMarketJoinedTooLate(project, round, msg.sender, m.firstRound);
         }
-        if (commitment == bytes32(0) || commitment == REVEALED) {
+        if (commitment == bytes32(0) || commitment == REVEALED || commitment == COMPENSATED) {
             revert FedMarketInvalidCommitment(commitment);
         }
         if (_commitments[project][round][msg.sender] != bytes32(0)) {
             revert FedMarketAlreadyCommitted(project, round, msg.sender);
         }
-        RoundPhase phase = p.params.phase(r, p.trainerCount);
+        RoundPhase phase = p.params.phase(r);
         if (phase != RoundPhase.Commit) {
             revert FedMarketCommitClosed(project, round, p.params.deadlines(r).commit,
                 block.timestamp);
@@ -185,12 +242,12 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         (Project storage p, Round storage r) = _currentRound(project, round);
         Deadlines memory d = p.params.deadlines(r);
         if (r.status != RoundStatus.Open) {
-            revert FedMarketRevealNotOpen(project, round, p.params.phase(r, p.trainerCount));
+            revert FedMarketRevealNotOpen(project, round, p.params.phase(r));
         }
         if (block.timestamp > d.reveal) {
             revert FedMarketRevealLate(project, round, d.reveal, block.timestamp);
         }
-        if (!r.commitsOver(d, p.trainerCount)) {
+        if (!r.commitsOver(d)) {
             revert FedMarketRevealNotOpen(project, round, RoundPhase.Commit);
         }
         bytes32 committed = _commitments[project][round][msg.sender];
@@ -200,18 +257,16 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (computed != committed) {
             revert FedMarketRevealMismatch(project, round, msg.sender, committed, computed);
         }
-        // Revealing before the commit deadline is only possible because everyone committed;
-        // close commits so a trainer who joins now cannot copy a revealed CID.
+        // Revealing before the commit deadline is only possible because every eligible trainer
+        // committed; nobody else may commit in this round, and commits close for good.
         if (!r.commitsClosed && block.timestamp <= d.commit) r.commitsClosed = true;
         _commitments[project][round][msg.sender] = REVEALED;
-        // Commits are over, so the seed of the round's sketches is fixed now, from a block hash
-        // nobody knew when committing: no trainer can aim an update at the projection.
-        if (r.reveals == 0) {
-            uint256 seed = uint256(keccak256(abi.encode(blockhash(block.number - 1), project,
-                round))) % SNARK_FIELD;
-            _proofStates[project][round].seed = seed;
-            emit RoundSeedFixed(project, round, seed);
-        }
+        // The round's seed mixes every revealed salt, each fixed by a commitment made before
+        // any salt was known, with the block randomness of the first reveal: nobody can choose
+        // it (the last revealer can only withhold its own reveal, losing its reward).
+        uint96 mix = uint96(uint256(keccak256(abi.encode(salt, msg.sender))));
+        if (r.reveals == 0) mix ^= uint96(uint256(keccak256(abi.encode(block.prevrandao))));
+        r.seedMix ^= mix;
         r.reveals += 1;
         emit UpdateRevealed(project, round, msg.sender, cid);
     }
@@ -222,7 +277,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (msg.sender != p.params.aggregator) {
             revert FedMarketNotAggregator(project, msg.sender, p.params.aggregator);
         }
-        RoundPhase phase = p.params.phase(r, p.trainerCount);
+        RoundPhase phase = p.params.phase(r);
         if (phase != RoundPhase.Aggregate) {
             Deadlines memory d = p.params.deadlines(r);
             if (r.status == RoundStatus.Open && block.timestamp > d.result) {
@@ -237,17 +292,22 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (result.rewardsRoot == bytes32(0) && result.totalRewarded != 0) {
             revert FedMarketEmptyRewardsRoot(project, round, result.totalRewarded);
         }
-        if (result.totalRewarded > r.pool) {
-            revert FedMarketRewardExceedsPool(project, round, result.totalRewarded, r.pool);
+        // The verifier fee is the committee's: trainers share the rest of the pool.
+        uint256 trainerPool = r.pool - r.fee;
+        if (result.totalRewarded > trainerPool) {
+            revert FedMarketRewardExceedsPool(project, round, result.totalRewarded, trainerPool);
         }
         r.status = RoundStatus.Posted;
-        r.postedAt = uint64(block.timestamp);
+        r.postedAt = uint40(block.timestamp);
         r.totalRewarded = uint128(result.totalRewarded);
         r.resultHash = result.resultHash;
         r.rewardsRoot = result.rewardsRoot;
         r.modelCid = result.modelCid;
         r.resultCid = result.resultCid;
-        if (result.proofClaim != bytes32(0)) _proofStates[project][round].claim = result.proofClaim;
+        RoundProofState storage ps = _proofStates[project][round];
+        ps.seed = _seed(project, round, r);
+        emit RoundSeedFixed(project, round, ps.seed);
+        if (result.proofClaim != bytes32(0)) ps.claim = result.proofClaim;
         emit ResultSubmitted(project, round, result.modelCid, result.resultCid, result.resultHash,
             result.rewardsRoot, result.totalRewarded, r.postedAt + p.params.verifyDuration);
     }
@@ -257,19 +317,21 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         external
     {
         (Project storage p, Round storage r) = _currentRound(project, round);
-        if (_members[project][msg.sender] != Membership.Verifier) {
-            revert FedMarketNotVerifier(project, msg.sender);
-        }
-        RoundPhase phase = p.params.phase(r, p.trainerCount);
+        RoundPhase phase = p.params.phase(r);
         if (phase != RoundPhase.Verify) revert FedMarketAttestNotOpen(project, round, phase);
+        if (!_onCommittee(project, round, p, r, msg.sender)) {
+            revert FedMarketNotOnCommittee(project, round, msg.sender);
+        }
         if (_attestations[project][round][msg.sender] != 0) {
             revert FedMarketAlreadyAttested(project, round, msg.sender);
         }
-        _attestations[project][round][msg.sender] = agree ? 1 : 2;
+        _attestations[project][round][msg.sender] = agree ? AGREE : DISAGREE;
+        _voters[project][round].push(msg.sender);
         if (agree) r.agrees += 1;
         else r.disagrees += 1;
         emit Attested(project, round, msg.sender, agree, reportCid, r.agrees, r.disagrees);
-        if (r.disagrees >= p.params.verifierQuorum) _disputeRound(project, p, r, round);
+        // The vote is backed by the stake until the round settles (then paid or slashed).
+        registry.bind(IParticipantRegistry.Kind.Verifier, msg.sender);
     }
 
     /// @inheritdoc IFedMarket
@@ -277,12 +339,13 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         Project storage p = _projectIn(project, ProjectStatus.Running);
         uint256 round = p.currentRound;
         Round storage r = _rounds[project][round];
-        RoundPhase phase = p.params.phase(r, p.trainerCount);
+        RoundPhase phase = p.params.phase(r);
         if (phase != RoundPhase.Expired || r.status != RoundStatus.Posted
-            || r.agrees < p.params.verifierQuorum)
+            || _verdict(p, r) != AGREE)
         {
             revert FedMarketNotFinalizable(project, round, phase, r.agrees, p.params.verifierQuorum);
         }
+        _settleVotes(project, r, round, AGREE);
         _finalizeRound(project, p, r, round);
     }
 
@@ -291,13 +354,18 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         Project storage p = _projectIn(project, ProjectStatus.Running);
         uint256 round = p.currentRound;
         Round storage r = _rounds[project][round];
-        RoundPhase phase = p.params.phase(r, p.trainerCount);
+        RoundPhase phase = p.params.phase(r);
         if (phase != RoundPhase.Expired) revert FedMarketNothingToAdvance(project, round, phase);
         if (r.status == RoundStatus.Posted) {
-            if (r.agrees >= p.params.verifierQuorum) {
+            uint8 verdict = _verdict(p, r);
+            _settleVotes(project, r, round, verdict);
+            if (verdict == AGREE) {
                 _finalizeRound(project, p, r, round);
+            } else if (verdict == DISAGREE) {
+                _disputeRound(project, p, r, round);
             } else {
-                _refundRound(project, p, r, round, RefundReason.NoVerifierQuorum);
+                _refundRound(project, p, r, round, r.agrees > 0 && r.disagrees > 0
+                    ? RefundReason.Contested : RefundReason.NoVerifierQuorum);
             }
         } else if (r.reveals < p.params.minReveals()) {
             _refundRound(project, p, r, round, RefundReason.NotEnoughTrainers);
@@ -318,7 +386,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
             || (status != RoundStatus.Finalized && status != RoundStatus.Refunded))
         {
             revert FedMarketRoundsRemain(project, round, p.params.rounds,
-                p.params.phase(_rounds[project][round], p.trainerCount));
+                p.params.phase(_rounds[project][round]));
         }
         p.status = ProjectStatus.Finished;
         emit ProjectFinished(project, p.escrow);
@@ -332,27 +400,47 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc IFedMarket
-    function submitProof(ProjectId project, uint256 round, RoundProof calldata proof) external {
-        if (address(proofVerifier) == address(0)) revert FedMarketNoProofVerifier();
-        _project(project);
-        Round storage r = _rounds[project][round];
-        if (r.postedAt == 0) revert FedMarketRoundNotPosted(project, round, r.status);
-        if (r.proofVerified) revert FedMarketProofAlreadyVerified(project, round);
-        RoundProofState storage s = _proofStates[project][round];
-        if (s.claim == bytes32(0)) revert FedMarketNoProofClaimed(project, round);
-        bytes32 given = keccak256(abi.encode(proof.sketchRoot, proof.decisionsRoot, proof.f,
-            proof.m));
-        if (given != s.claim) revert FedMarketProofClaimMismatch(project, round, s.claim, given);
-        uint256[7] memory inputs = [proof.sketchRoot, proof.decisionsRoot, uint256(r.pool),
-            uint256(r.reveals), proof.f, proof.m, s.seed];
-        // A call gets at most 63/64 of what is left: make sure that is the full allowance.
-        uint256 needed = PROOF_GAS + PROOF_GAS / 63 + 5_000;
-        if (gasleft() < needed) revert FedMarketProofGasTooLow(gasleft(), needed);
-        if (!proofVerifier.verifyProof{gas: PROOF_GAS}(proof.pA, proof.pB, proof.pC, inputs)) {
-            revert FedMarketProofRejected(project, round);
+    function claimCompensation(ProjectId project, uint256 round) external {
+        Compensation storage c = _compensation[project][round];
+        if (_commitments[project][round][msg.sender] != REVEALED || c.expiresAt == 0) {
+            revert FedMarketNoCompensation(project, round, msg.sender);
         }
-        r.proofVerified = true;
-        emit RoundProofVerified(project, round, msg.sender, proof);
+        if (block.timestamp > c.expiresAt) {
+            revert FedMarketCompensationExpired(project, round, c.expiresAt);
+        }
+        uint256 amount = c.perTrainer;
+        _commitments[project][round][msg.sender] = COMPENSATED;
+        c.left -= uint128(amount);
+        totalCompensation -= amount;
+        emit CompensationClaimed(project, round, msg.sender, amount);
+        _credit(msg.sender, project, amount, CreditReason.Compensation);
+    }
+
+    /// @inheritdoc IFedMarket
+    function burnExpiredCompensation(ProjectId project, uint256 round) external nonReentrant {
+        Compensation storage c = _compensation[project][round];
+        if (c.expiresAt == 0 || c.left == 0) {
+            revert FedMarketNoCompensation(project, round, msg.sender);
+        }
+        if (block.timestamp <= c.expiresAt) {
+            revert FedMarketCompensationOpen(project, round, c.expiresAt);
+        }
+        uint256 amount = c.left;
+        c.left = 0;
+        totalCompensation -= amount;
+        emit CompensationBurned(project, round, amount);
+        (bool ok,) = BURN.call{value: amount}("");
+        if (!ok) revert FedMarketTransferFailed(BURN, amount);
+    }
+
+    /// @inheritdoc IFedMarket
+    function returnUnclaimed(ProjectId project, uint256 round) external payable {
+        if (msg.sender != address(distributor)) {
+            revert FedMarketUnexpectedEther(msg.sender, msg.value);
+        }
+        Project storage p = _project(project);
+        emit UnclaimedReturned(project, round, msg.value);
+        _credit(p.owner, project, msg.value, CreditReason.UnclaimedRewards);
     }
 
     /// @inheritdoc IFedMarket
@@ -413,7 +501,44 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     /// @inheritdoc IFedMarket
     function roundPhase(ProjectId project, uint256 round) external view returns (RoundPhase) {
         Project storage p = _project(project);
-        return p.params.phase(_rounds[project][round], p.trainerCount);
+        return p.params.phase(_rounds[project][round]);
+    }
+
+    /// @inheritdoc IFedMarket
+    function isOnCommittee(ProjectId project, uint256 round, address account)
+        external
+        view
+        returns (bool)
+    {
+        Project storage p = _project(project);
+        Round storage r = _rounds[project][round];
+        if (r.status == RoundStatus.None) return false;
+        return _onCommittee(project, round, p, r, account);
+    }
+
+    /// @inheritdoc IFedMarket
+    function roundSeed(ProjectId project, uint256 round) external view returns (uint256) {
+        return _seed(project, round, _rounds[project][round]);
+    }
+
+    /// @inheritdoc IFedMarket
+    function trainerStatus(ProjectId project, address trainer)
+        external
+        view
+        returns (uint256 firstRound, bool released)
+    {
+        Member storage m = _members[project][trainer];
+        return (m.firstRound, m.released);
+    }
+
+    /// @inheritdoc IFedMarket
+    function compensationOf(ProjectId project, uint256 round)
+        external
+        view
+        returns (uint256 perTrainer, uint256 left, uint64 expiresAt)
+    {
+        Compensation storage c = _compensation[project][round];
+        return (c.perTrainer, c.left, c.expiresAt);
     }
 
     /// @inheritdoc IFedMarket
@@ -425,7 +550,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
 
     /// @inheritdoc IFedMarket
     function membershipOf(ProjectId project, address account) external view returns (Membership) {
-        return _members[project][account];
+        return _members[project][account].role;
     }
 
     /// @inheritdoc IFedMarket
@@ -436,7 +561,8 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     {
         bytes32 c = _commitments[project][round][trainer];
         if (c == bytes32(0)) return SubmissionStatus.None;
-        return c == REVEALED ? SubmissionStatus.Revealed : SubmissionStatus.Committed;
+        return c == REVEALED || c == COMPENSATED ? SubmissionStatus.Revealed
+            : SubmissionStatus.Committed;
     }
 
     /// @inheritdoc IFedMarket
@@ -455,7 +581,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
 
     /// @inheritdoc IFedMarket
     function totalOwed() external view returns (uint256) {
-        return totalEscrow + totalBonds + totalCredits;
+        return totalEscrow + totalBonds + totalCompensation + totalCredits;
     }
 
     // ------------------------------------------------------------------ internals
@@ -470,12 +596,24 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (params.maxTrainers == 0 || params.maxTrainers < params.minTrainers) {
             revert FedMarketInvalidParams("need 0 < maxTrainers and minTrainers <= maxTrainers");
         }
-        if (params.verifierQuorum == 0) revert FedMarketInvalidParams("verifierQuorum is zero");
-        if (params.commitDuration == 0 || params.revealDuration == 0
-            || params.aggregateDuration == 0 || params.verifyDuration == 0)
-        {
-            revert FedMarketInvalidParams("every phase needs a positive duration");
+        if (params.committeeSize == 0 || params.committeeSize > MAX_COMMITTEE) {
+            revert FedMarketInvalidParams("committeeSize must be between 1 and 15");
         }
+        if (params.verifierQuorum == 0 || params.verifierQuorum > params.committeeSize) {
+            revert FedMarketInvalidParams("need 0 < verifierQuorum <= committeeSize");
+        }
+        if (params.verifierFeeBps > MAX_FEE_BPS) {
+            revert FedMarketInvalidParams("verifierFeeBps above 5000 (half the pool)");
+        }
+        uint256 shortest = _min(_min(params.commitDuration, params.revealDuration),
+            _min(params.aggregateDuration, params.verifyDuration));
+        if (shortest < minPhaseDuration) revert FedMarketPhaseTooShort(shortest, minPhaseDuration);
+        uint256 pool = registry.verifierCount();
+        if (pool < params.committeeSize) revert FedMarketTooFewVerifiers(pool, params.committeeSize);
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     function _project(ProjectId project) private view returns (Project storage p) {
@@ -497,8 +635,9 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (p.status != ProjectStatus.Created && p.status != ProjectStatus.Running) {
             revert FedMarketWrongProjectStatus(project, p.status, ProjectStatus.Running);
         }
-        Membership m = _members[project][msg.sender];
-        if (m != Membership.None) revert FedMarketAlreadyJoined(project, msg.sender, m);
+        Member storage m = _members[project][msg.sender];
+        if (m.role != Membership.None) revert FedMarketAlreadyJoined(project, msg.sender, m.role);
+        if (m.released) revert FedMarketWasReleased(project, msg.sender);
     }
 
     function _currentRound(ProjectId project, uint256 round)
@@ -520,8 +659,12 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     function _startRound(ProjectId project, Project storage p, uint256 round) private {
         Round storage r = _rounds[project][round];
         r.status = RoundStatus.Open;
-        r.start = uint64(block.timestamp);
-        r.pool = uint128(RoundClock.pool(p.budget, p.params.rounds, round));
+        r.start = uint40(block.timestamp);
+        r.eligible = p.trainerCount;
+        r.verifierPool = uint32(registry.verifierCount());
+        uint256 pool = RoundClock.pool(p.budget, p.params.rounds, round);
+        r.pool = uint128(pool);
+        r.fee = uint128(pool * p.params.verifierFeeBps / 10_000);
         p.currentRound = uint16(round);
         Deadlines memory d = p.params.deadlines(r);
         emit RoundStarted(project, round, r.pool, d.commit, d.reveal, d.result);
@@ -561,11 +704,134 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         _abort(project, p, round);
     }
 
+    /// @dev AGREE / DISAGREE when that side outnumbers the other and reaches the quorum, else 0.
+    function _verdict(Project storage p, Round storage r) private view returns (uint8) {
+        uint256 quorum = p.params.verifierQuorum;
+        if (r.agrees > r.disagrees && r.agrees >= quorum) return AGREE;
+        if (r.disagrees > r.agrees && r.disagrees >= quorum) return DISAGREE;
+        return 0;
+    }
+
+    /// @dev Release every voter's stake; with a verdict, slash the losing side (half the minimum
+    /// verifier stake each) and share the round's fee and those stakes equally among the
+    /// winning side. Without one (tie, no quorum) nobody is paid or slashed and the fee stays
+    /// in the escrow. Loops over the voters only: at most MAX_COMMITTEE.
+    function _settleVotes(ProjectId project, Round storage r, uint256 round, uint8 verdict)
+        private
+    {
+        (uint256 pot, uint256 winners) = _releaseVoters(project, round, verdict);
+        if (verdict == 0) {
+            emit VotesSettled(project, round, verdict, 0, 0);
+            return;
+        }
+        uint256 fee = r.fee;
+        Project storage p = _projects[project];
+        p.escrow -= uint128(fee);
+        totalEscrow -= fee;
+        pot += fee;
+        emit VotesSettled(project, round, verdict, winners, pot);
+        _payWinners(project, round, verdict, pot, winners);
+    }
+
+    /// @dev Unbind every voter; slash each loser. Returns the slashed sum and the winners.
+    function _releaseVoters(ProjectId project, uint256 round, uint8 verdict)
+        private
+        returns (uint256 pot, uint256 winners)
+    {
+        address[] storage voters = _voters[project][round];
+        IParticipantRegistry.Kind kind = IParticipantRegistry.Kind.Verifier;
+        uint256 penalty = registry.minStake(kind) / 2;
+        for (uint256 i = 0; i < voters.length; ++i) {
+            address v = voters[i];
+            uint8 vote = _attestations[project][round][v];
+            if (verdict != 0 && vote == verdict) {
+                winners += 1;
+            } else if (verdict != 0) {
+                uint256 stake = registry.stakeOf(v, kind);
+                uint256 amount = penalty < stake ? penalty : stake;
+                if (amount > 0) {
+                    pot += amount;
+                    emit VerifierSlashed(project, round, v, amount);
+                    registry.slash(kind, v, amount);
+                }
+            }
+            registry.unbind(kind, v);
+        }
+    }
+
+    /// @dev Equal shares of `pot` to the winning voters; the rounding remainder to the first.
+    function _payWinners(ProjectId project, uint256 round, uint8 verdict, uint256 pot,
+        uint256 winners) private
+    {
+        address[] storage voters = _voters[project][round];
+        uint256 share = pot / winners;
+        uint256 amount = pot - share * (winners - 1);
+        for (uint256 i = 0; i < voters.length; ++i) {
+            address v = voters[i];
+            if (_attestations[project][round][v] != verdict) continue;
+            _credit(v, project, amount, CreditReason.VerificationFee);
+            amount = share;
+        }
+    }
+
+    /// @dev The round's committee: `k` distinct indices into the pool of `n` verifiers, drawn
+    /// from `seed` with Floyd's algorithm (k iterations, no rejection loop).
+    function _draw(uint256 seed, uint256 n, uint256 k) private pure returns (uint256[] memory out) {
+        out = new uint256[](k);
+        uint256 filled;
+        for (uint256 j = n - k; j < n; ++j) {
+            uint256 t = uint256(keccak256(abi.encode(seed, j))) % (j + 1);
+            bool taken;
+            for (uint256 i = 0; i < filled; ++i) {
+                if (out[i] == t) {
+                    taken = true;
+                    break;
+                }
+            }
+            out[filled++] = taken ? j : t;
+        }
+    }
+
+    /// @dev Whether `account` may sit on the round's committee: registered before the round
+    /// started (nobody can register after seeing who would be drawn) and no party to it.
+    function _maySit(ProjectId project, Project storage p, Round storage r, address account,
+        uint64 since) private view returns (bool)
+    {
+        return since < r.start && account != p.owner && account != p.params.aggregator
+            && _members[project][account].role == Membership.None;
+    }
+
+    function _onCommittee(ProjectId project, uint256 round, Project storage p, Round storage r,
+        address account) private view returns (bool)
+    {
+        if (!p.params.revealsOver(r)) return false;
+        (bool listed, uint256 index, uint64 since) = registry.verifierIndexOf(account);
+        if (!listed || index >= r.verifierPool || !_maySit(project, p, r, account, since)) {
+            return false;
+        }
+        uint256[] memory draw = _draw(_seed(project, round, r),
+            r.verifierPool, p.params.seats(r));
+        for (uint256 i = 0; i < draw.length; ++i) {
+            if (draw[i] == index) return true;
+        }
+        return false;
+    }
+
+    function _seed(ProjectId project, uint256 round, Round storage r)
+        private
+        view
+        returns (uint256)
+    {
+        return uint256(keccak256(abi.encode(r.seedMix, project, round))) % SNARK_FIELD;
+    }
+
     function _next(ProjectId project, Project storage p, uint256 round) private {
         if (round < p.params.rounds) _startRound(project, p, round + 1);
     }
 
-    /// @dev The aggregator failed (silent or disputed): its bond and the escrow go to the owner.
+    /// @dev The aggregator failed (silent or disputed): the project ends, the owner gets its
+    /// escrow back and the bond compensates the round's revealed trainers, whose work went
+    /// unpaid — never the owner, who would otherwise gain from every dispute it can provoke.
     function _abort(ProjectId project, Project storage p, uint256 round) private {
         p.status = ProjectStatus.Aborted;
         emit ProjectAborted(project, round, p.escrow);
@@ -574,7 +840,18 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
             p.bondHeld = false;
             totalBonds -= bond;
             emit AggregatorSlashed(project, p.params.aggregator, bond);
-            _credit(p.owner, project, bond, CreditReason.BondSlashed);
+            uint256 reveals = _rounds[project][round].reveals;
+            if (bond > 0 && reveals > 0) {
+                uint128 perTrainer = uint128(bond / reveals);
+                uint64 expiresAt = uint64(block.timestamp + claimWindow);
+                _compensation[project][round] = Compensation(perTrainer, uint128(bond), expiresAt);
+                totalCompensation += bond;
+                emit CompensationOpened(project, round, perTrainer, bond, expiresAt);
+            } else {
+                // No trainer was harmed (none revealed): the bond returns to the escrow.
+                p.escrow += uint128(bond);
+                totalEscrow += bond;
+            }
         }
         _returnEscrow(project, p);
     }

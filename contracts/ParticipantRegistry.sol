@@ -26,7 +26,16 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
         bool registered;
     }
 
+    /// @dev A verifier's place in the committee pool: 1-based index (0: not listed) and since.
+    struct PoolEntry {
+        uint64 index;
+        uint64 since;
+    }
+
     mapping(address account => mapping(Kind kind => Participant)) private _participants;
+    /// @dev Every registered verifier, in one array the market draws committees from.
+    address[] private _verifiers;
+    mapping(address verifier => PoolEntry) private _poolEntries;
     mapping(address trainer => Reputation) private _reputation;
 
     /// @inheritdoc IParticipantRegistry
@@ -53,6 +62,10 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
         p.registered = true;
         p.stake = uint128(msg.value);
         totalStaked += msg.value;
+        if (kind == Kind.Verifier) {
+            _verifiers.push(msg.sender);
+            _poolEntries[msg.sender] = PoolEntry(uint64(_verifiers.length), uint64(block.timestamp));
+        }
         emit Registered(msg.sender, kind, msg.value);
     }
 
@@ -74,6 +87,7 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
         uint256 amount = p.stake;
         delete _participants[msg.sender][kind];
         totalStaked -= amount;
+        if (kind == Kind.Verifier) _unlist(msg.sender);
         emit StakeWithdrawn(msg.sender, kind, amount);
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert RegistryTransferFailed(msg.sender, amount);
@@ -95,6 +109,24 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
         if (p.bindings == 0) revert RegistryNotBound(account, kind);
         p.bindings -= 1;
         emit Unbound(account, kind, p.bindings);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function slash(Kind kind, address account, uint256 amount)
+        external
+        onlyRole(MARKET_ROLE)
+        nonReentrant
+    {
+        Participant storage p = _participants[account][kind];
+        if (p.bindings == 0) revert RegistryNotBound(account, kind);
+        if (amount > p.stake) revert RegistrySlashTooLarge(account, kind, amount, p.stake);
+        if (amount == 0) return;
+        p.stake -= uint128(amount);
+        totalStaked -= amount;
+        emit StakeSlashed(account, kind, amount, p.stake);
+        // The market (a trusted contract set at deployment) credits the ether to the harmed.
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert RegistryTransferFailed(msg.sender, amount);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -127,6 +159,29 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
     }
 
     /// @inheritdoc IParticipantRegistry
+    function verifierCount() external view returns (uint256) {
+        return _verifiers.length;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function verifierAt(uint256 index) external view returns (address account, uint64 since) {
+        if (index >= _verifiers.length) return (address(0), 0);
+        account = _verifiers[index];
+        since = _poolEntries[account].since;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function verifierIndexOf(address account)
+        external
+        view
+        returns (bool listed, uint256 index, uint64 since)
+    {
+        PoolEntry storage e = _poolEntries[account];
+        if (e.index == 0) return (false, 0, 0);
+        return (true, e.index - 1, e.since);
+    }
+
+    /// @inheritdoc IParticipantRegistry
     function reputationOf(address trainer) external view returns (Reputation memory) {
         return _reputation[trainer];
     }
@@ -135,5 +190,18 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl, ReentrancyG
     function score(address trainer) external view returns (int256) {
         Reputation storage r = _reputation[trainer];
         return int256(uint256(r.accepted)) - int256(uint256(r.rejected));
+    }
+
+    /// @dev Swap-and-pop: the last verifier takes the freed index (O(1), no gaps to draw).
+    function _unlist(address account) private {
+        uint256 index = _poolEntries[account].index - 1;
+        uint256 last = _verifiers.length - 1;
+        if (index != last) {
+            address moved = _verifiers[last];
+            _verifiers[index] = moved;
+            _poolEntries[moved].index = uint64(index + 1);
+        }
+        _verifiers.pop();
+        delete _poolEntries[account];
     }
 }

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
+import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 import {ProjectId} from "./libraries/Ids.sol";
@@ -15,13 +16,19 @@ import {RewardLeaf} from "./libraries/RewardLeaf.sol";
 /// @dev Balance invariant: `address(this).balance == totalOwed`, where totalOwed is the sum over
 /// funded rounds of `total - claimed`. A leaf is marked settled before any ether moves, and a
 /// round's claimed sum can never pass its total (which the market capped by the round's pool),
-/// so even a wrong root cannot pay out more than the round was funded with.
+/// so even a wrong root cannot pay out more than the round was funded with; a leaf settles only
+/// for a trainer the market says revealed in that round, and an expired round's remainder goes
+/// back to the market, so no ether stays here for ever.
 contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard {
     /// @notice Role of the market contract: funds finalized rounds.
     bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
 
     /// @notice Where settled leaves are counted into trainers' reputation.
     IParticipantRegistry public immutable registry;
+    /// @notice The market whose rounds this contract pays (asked who revealed in a round).
+    IFedMarket public immutable market;
+    /// @inheritdoc IRewardDistributor
+    uint256 public immutable claimWindow;
 
     mapping(ProjectId project => mapping(uint256 round => RoundFunds)) private _funds;
     mapping(ProjectId project => mapping(uint256 round => mapping(address trainer => bool)))
@@ -32,9 +39,15 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
 
     /// @param admin Account allowed to grant FUNDER_ROLE (the deployer, renounced after wiring).
     /// @param registry_ The participant registry (this contract needs its REPUTATION_ROLE).
-    constructor(address admin, IParticipantRegistry registry_) {
+    /// @param market_ The market (deployed next: its address is known in advance).
+    /// @param claimWindow_ Seconds a funded round's leaves may be settled.
+    constructor(address admin, IParticipantRegistry registry_, IFedMarket market_,
+        uint256 claimWindow_)
+    {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         registry = registry_;
+        market = market_;
+        claimWindow = claimWindow_;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -48,7 +61,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
         if (root == bytes32(0)) revert DistributorEmptyRoot(project, round);
         if (msg.value != total) revert DistributorFundingMismatch(project, round, msg.value, total);
         funds.root = root;
-        funds.total = uint128(total);
+        funds.total = uint96(total);
+        funds.fundedAt = uint64(block.timestamp);
         totalOwed += total;
         emit RoundFunded(project, round, root, total);
     }
@@ -79,6 +93,22 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
     }
 
     /// @inheritdoc IRewardDistributor
+    function reclaimExpired(ProjectId project, uint256 round) external nonReentrant {
+        RoundFunds storage funds = _funds[project][round];
+        if (funds.root == bytes32(0)) revert DistributorRoundNotFunded(project, round);
+        uint256 expiresAt = uint256(funds.fundedAt) + claimWindow;
+        if (block.timestamp <= expiresAt) {
+            revert DistributorClaimWindowOpen(project, round, expiresAt);
+        }
+        uint256 amount = uint256(funds.total) - funds.claimed;
+        if (amount == 0) revert DistributorNothingToReclaim(project, round);
+        funds.claimed = funds.total;
+        totalOwed -= amount;
+        emit RoundExpired(project, round, amount);
+        market.returnUnclaimed{value: amount}(project, round);
+    }
+
+    /// @inheritdoc IRewardDistributor
     function roundFunds(ProjectId project, uint256 round) external view returns (RoundFunds memory) {
         return _funds[project][round];
     }
@@ -105,6 +135,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
         if (_claimed[project][round][trainer]) {
             revert DistributorAlreadyClaimed(project, round, trainer);
         }
+        uint256 expiresAt = uint256(funds.fundedAt) + claimWindow;
+        if (block.timestamp > expiresAt) revert DistributorClaimExpired(project, round, expiresAt);
         bytes32 leaf = RewardLeaf.hash(project, round, trainer, amount);
         if (!MerkleProof.verifyCalldata(proof, funds.root, leaf)) {
             revert DistributorInvalidProof(project, round, trainer, amount);
@@ -113,8 +145,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
         if (claimed + amount > funds.total) {
             revert DistributorRoundOverclaimed(project, round, claimed, amount, funds.total);
         }
+        // A leaf pays only a trainer of the round: no payout or reputation for outsiders.
+        if (market.submissionOf(project, round, trainer) != IFedMarket.SubmissionStatus.Revealed) {
+            revert DistributorNotARoundTrainer(project, round, trainer);
+        }
         _claimed[project][round][trainer] = true;
-        funds.claimed = uint128(claimed + amount);
+        funds.claimed = uint96(claimed + amount);
         totalOwed -= amount;
         emit RewardClaimed(project, round, trainer, amount);
         // A trusted contract (set at deployment): counts the round once per leaf.

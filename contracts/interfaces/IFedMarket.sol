@@ -5,12 +5,19 @@ import {ProjectId} from "../libraries/Ids.sol";
 
 /// @title Projects, escrow and commit–reveal training rounds of fedmarket.
 /// @notice Round protocol: Commit -> Reveal -> Aggregate -> Verify -> Finalized, each phase
-/// with a deadline. `advance` (anyone) closes a round whose deadline passed: too few reveals
-/// refund the round; a silent aggregator is slashed and the project aborted; a verify window
-/// that ends without an agreeing quorum refunds the round (no payment without verification,
-/// no slashing without a disagreeing quorum). A disagreeing quorum disputes the round at once:
-/// the aggregator's bond goes to the owner and the project is aborted. Refunded rewards stay
-/// in the project's escrow, which returns to the owner when the project ends.
+/// with a deadline of at least the deployment's `minPhaseDuration`. Trainers join before a
+/// round starts to take part in it. Each round is judged by a committee of `committeeSize`
+/// verifiers drawn from the registry's whole verifier pool with the round's seed, which the
+/// trainers' committed salts fix once reveals are over (before any result exists); only
+/// verifiers registered before the round started sit, never the owner, the aggregator or a
+/// trainer of the project. The committee's majority decides at the verify deadline (or as soon
+/// as more than half of the seats agree): the winning side shares the round's verifier fee
+/// and the stakes slashed from the losing side; a tie or a majority below `verifierQuorum`
+/// refunds the round. A disputing majority aborts the project and slashes the aggregator's
+/// bond, which compensates the round's revealed trainers (as does a silent aggregator's); the
+/// owner gets back only the escrow it is owed. Refunded rewards stay in the project's escrow,
+/// which returns to the owner when the project ends. See contracts/README.md for the
+/// adversary argument.
 interface IFedMarket {
     enum ProjectStatus {
         None,
@@ -47,13 +54,13 @@ interface IFedMarket {
         NotEnoughTrainers,
         AggregatorSilent,
         NoVerifierQuorum,
-        Disputed
+        Disputed,
+        Contested // agrees and disagrees present, no side with a majority of at least quorum
     }
 
     enum Membership {
         None,
-        Trainer,
-        Verifier
+        Trainer
     }
 
     enum SubmissionStatus {
@@ -65,7 +72,10 @@ interface IFedMarket {
     enum CreditReason {
         EscrowReturned,
         BondReturned,
-        BondSlashed
+        BondSlashed, // unused since bonds compensate trainers (kept for event decoding)
+        VerificationFee, // a committee member on the winning side: fee share + slashed stakes
+        Compensation, // a revealed trainer of a round whose aggregator was slashed
+        UnclaimedRewards // a funded round's leaves not claimed within the claim window
     }
 
     /// @notice What an owner sets when posting a project; durations are in seconds.
@@ -77,7 +87,9 @@ interface IFedMarket {
         uint16 rounds;
         uint32 minTrainers;
         uint32 maxTrainers;
-        uint32 verifierQuorum;
+        uint32 verifierQuorum; // smallest winning side that settles a round
+        uint32 committeeSize; // verifiers drawn per round from the registry (1..MAX_COMMITTEE)
+        uint16 verifierFeeBps; // share of each round's pool paid to the winning verifiers
         int64 minReputation;
         uint16 scoringMethod;
         uint32 commitDuration;
@@ -95,7 +107,6 @@ interface IFedMarket {
         uint16 currentRound; // 1-based; 0 before the aggregator bonds
         uint16 lastFinalizedRound; // whose modelCid is the current global model (0: initial)
         uint32 trainerCount;
-        uint32 verifierCount;
         bool bondHeld;
     }
 
@@ -112,37 +123,28 @@ interface IFedMarket {
         bytes32 proofClaim;
     }
 
-    /// @notice A Groth16 round proof and the public inputs the market cannot derive itself.
-    /// @dev pool, nActive (the round's reveals) and seed come from the market's own state;
-    /// the four fields below must hash to the round's posted `proofClaim`.
-    struct RoundProof {
-        uint256[2] pA;
-        uint256[2][2] pB; // G2 in the EVM's order: [[x.c1, x.c0], [y.c1, y.c0]]
-        uint256[2] pC;
-        uint256 sketchRoot;
-        uint256 decisionsRoot;
-        uint256 f;
-        uint256 m;
-    }
-
-    /// @notice A round's proof state besides `Round.proofVerified`.
+    /// @notice What a round proof (RoundProofs) is checked against.
     struct RoundProofState {
-        uint256 seed; // sketch seed, fixed at the round's first reveal (0 before)
+        uint256 seed; // sketch seed, recorded when the result is posted (0 before)
         bytes32 claim; // the posted result's proofClaim (0: no proof offered)
     }
 
+    /// @dev Packed so that commit and reveal touch one slot of the round.
     struct Round {
         RoundStatus status;
-        bool commitsClosed; // set by an early reveal once every trainer committed
-        bool proofVerified;
-        uint64 start;
-        uint64 postedAt;
+        bool commitsClosed; // set by an early reveal once every eligible trainer committed
+        uint40 start;
         uint32 commits;
         uint32 reveals;
-        uint32 agrees;
-        uint32 disagrees;
+        uint32 eligible; // trainers who may commit: the project's members when it started
+        uint96 seedMix; // running mix of the revealed salts; the seed once reveals are over
+        uint40 postedAt;
+        uint16 agrees; // committee seats that voted agree
+        uint16 disagrees;
+        uint32 verifierPool; // registered verifiers when the round started (draw range)
         uint128 pool;
         uint128 totalRewarded;
+        uint128 fee; // verifier fee of the round, out of the pool
         bytes32 resultHash;
         bytes32 rewardsRoot;
         string modelCid;
@@ -194,14 +196,17 @@ interface IFedMarket {
         RoundPhase phase);
     error FedMarketNothingToWithdraw(address account);
     error FedMarketTransferFailed(address to, uint256 amount);
-    error FedMarketNoProofVerifier();
-    error FedMarketProofRejected(ProjectId project, uint256 round);
-    error FedMarketRoundNotPosted(ProjectId project, uint256 round, RoundStatus status);
-    error FedMarketProofAlreadyVerified(ProjectId project, uint256 round);
-    error FedMarketNoProofClaimed(ProjectId project, uint256 round);
-    error FedMarketProofClaimMismatch(ProjectId project, uint256 round, bytes32 claimed,
-        bytes32 given);
-    error FedMarketProofGasTooLow(uint256 gasLeft, uint256 needed);
+    error FedMarketPhaseTooShort(uint256 duration, uint256 minimum);
+    error FedMarketTooFewVerifiers(uint256 registered, uint256 committeeSize);
+    error FedMarketNotOnCommittee(ProjectId project, uint256 round, address account);
+    error FedMarketJoinedTooLate(ProjectId project, uint256 round, address trainer,
+        uint256 firstRound);
+    error FedMarketSeatNotReleasable(ProjectId project, address trainer, RoundPhase phase);
+    error FedMarketWasReleased(ProjectId project, address trainer);
+    error FedMarketNoCompensation(ProjectId project, uint256 round, address account);
+    error FedMarketCompensationExpired(ProjectId project, uint256 round, uint256 expiredAt);
+    error FedMarketCompensationOpen(ProjectId project, uint256 round, uint256 expiresAt);
+    error FedMarketUnexpectedEther(address sender, uint256 amount);
 
     event ProjectPosted(ProjectId indexed project, address indexed owner,
         address indexed aggregator, uint256 budget, uint256 rounds, string modelSpecCid,
@@ -228,9 +233,19 @@ interface IFedMarket {
     event RoundRefunded(ProjectId indexed project, uint256 indexed round, RefundReason reason,
         uint256 pool);
     event AggregatorSlashed(ProjectId indexed project, address indexed aggregator, uint256 bond);
+    event VerifierSlashed(ProjectId indexed project, uint256 indexed round,
+        address indexed verifier, uint256 amount);
+    event VotesSettled(ProjectId indexed project, uint256 indexed round, uint8 verdict,
+        uint256 winners, uint256 paid);
+    event SeatReleased(ProjectId indexed project, uint256 indexed round, address indexed trainer,
+        uint256 penalty);
+    event CompensationOpened(ProjectId indexed project, uint256 indexed round,
+        uint256 perTrainer, uint256 total, uint64 expiresAt);
+    event CompensationClaimed(ProjectId indexed project, uint256 indexed round,
+        address indexed trainer, uint256 amount);
+    event CompensationBurned(ProjectId indexed project, uint256 indexed round, uint256 amount);
+    event UnclaimedReturned(ProjectId indexed project, uint256 indexed round, uint256 amount);
     event RoundSeedFixed(ProjectId indexed project, uint256 indexed round, uint256 seed);
-    event RoundProofVerified(ProjectId indexed project, uint256 indexed round,
-        address indexed prover, RoundProof proof);
     event Credited(address indexed account, ProjectId indexed project, uint256 amount,
         CreditReason reason);
     event Withdrawn(address indexed account, uint256 amount);
@@ -245,13 +260,16 @@ interface IFedMarket {
     function cancelProject(ProjectId project) external;
 
     /// @notice Join as a trainer: needs a registered trainer stake and the minimum reputation.
+    /// A trainer takes part from the next round that starts after it joined.
     function joinAsTrainer(ProjectId project) external;
-
-    /// @notice Join as a verifier: needs a registered verifier stake.
-    function joinAsVerifier(ProjectId project) external;
 
     /// @notice Leave a project that is not running (so the registry stake unlocks).
     function leave(ProjectId project) external;
+
+    /// @notice Anyone: release the seat of `trainer`, who could commit in the current round and
+    /// did not before commits closed. Its stake pays a no-show penalty (a tenth of the minimum
+    /// trainer stake) into the project's escrow and it cannot rejoin the project.
+    function release(ProjectId project, address trainer) external;
 
     /// @notice Commit to an update: `commitment = commitmentFor(cid, salt, you, project, round)`.
     function commit(ProjectId project, uint256 round, bytes32 commitment) external;
@@ -262,11 +280,12 @@ interface IFedMarket {
     /// @notice The aggregator posts the round's result (total rewarded at most the round pool).
     function submitResult(ProjectId project, uint256 round, RoundResult calldata result) external;
 
-    /// @notice A project verifier attests that the posted resultHash is (not) reproducible.
+    /// @notice A member of the round's committee attests that the posted resultHash is (not)
+    /// reproducible; its verifier stake stays bound until the round's votes are settled.
     function attest(ProjectId project, uint256 round, bool agree, string calldata reportCid)
         external;
 
-    /// @notice Finalize the current round once the quorum agreed and the verify window ended.
+    /// @notice Finalize the current round once its committee's agreeing majority is final.
     function finalize(ProjectId project) external;
 
     /// @notice Close the current round whose deadline passed (anyone; see the contract doc).
@@ -275,12 +294,19 @@ interface IFedMarket {
     /// @notice After the last round closed: credit the escrow left to the owner, the bond back.
     function finish(ProjectId project) external;
 
-    /// @notice Anyone: check a Groth16 proof of a posted round with the deployment's verifier
-    /// (public inputs `[sketchRoot, decisionsRoot, pool, reveals, f, m, seed]`) and record it.
-    /// Send at least ~330k gas: the verifier gets a fixed allowance and false means invalid.
-    function submitProof(ProjectId project, uint256 round, RoundProof calldata proof) external;
+    /// @notice A revealed trainer of a round whose aggregator was slashed claims its equal
+    /// share of the bond (within the claim window).
+    function claimCompensation(ProjectId project, uint256 round) external;
 
-    /// @notice Withdraw everything credited to the caller (refunds, bonds, slashed bonds).
+    /// @notice Anyone, after the claim window: burn the compensation nobody claimed (no party
+    /// may profit from another's not claiming).
+    function burnExpiredCompensation(ProjectId project, uint256 round) external;
+
+    /// @notice The reward distributor returns a round's unclaimed remainder after its claim
+    /// window; it is credited to the project's owner (the difference goes back to the escrow).
+    function returnUnclaimed(ProjectId project, uint256 round) external payable;
+
+    /// @notice Withdraw everything credited to the caller (refunds, bonds, fees, compensation).
     function withdraw() external;
 
     /// @notice The commitment a trainer posts for update `cid` with secret `salt`.
@@ -317,6 +343,23 @@ interface IFedMarket {
     function submissionOf(ProjectId project, uint256 round, address trainer)
         external view returns (SubmissionStatus);
 
+    /// @notice Whether `account` holds a seat on the round's committee (final once reveals are
+    /// over). The committee is the draw `fedmarket.chain.committee` reproduces from
+    /// `roundSeed`, `Round.verifierPool` and the registry's pool.
+    function isOnCommittee(ProjectId project, uint256 round, address account)
+        external view returns (bool);
+
+    /// @notice The round's seed (sketches, committee): final once reveals are over.
+    function roundSeed(ProjectId project, uint256 round) external view returns (uint256);
+
+    /// @notice The first round `trainer` may commit in, and whether its seat was released.
+    function trainerStatus(ProjectId project, address trainer)
+        external view returns (uint256 firstRound, bool released);
+
+    /// @notice A slashed bond's compensation: per revealed trainer, what is left, when it ends.
+    function compensationOf(ProjectId project, uint256 round)
+        external view returns (uint256 perTrainer, uint256 left, uint64 expiresAt);
+
     /// @notice `verifier`'s attestation: 0 none, 1 agree, 2 disagree.
     function attestationOf(ProjectId project, uint256 round, address verifier)
         external view returns (uint8);
@@ -324,6 +367,7 @@ interface IFedMarket {
     /// @notice Ether credited to `account`, waiting for `withdraw`.
     function creditOf(address account) external view returns (uint256);
 
-    /// @notice Everything this contract owes (escrow + bonds + credits): equals its balance.
+    /// @notice Everything this contract owes (escrow + bonds + compensation + credits): equals
+    /// its balance.
     function totalOwed() external view returns (uint256);
 }

@@ -7,14 +7,19 @@ import {ProjectId} from "../libraries/Ids.sol";
 /// @notice The market funds a round with its posted total and rewards root when the round
 /// finalizes. Each leaf `(project, round, trainer, amount)` of the OpenZeppelin standard Merkle
 /// tree can be settled once: it pays `amount` to `trainer` and records the round in the
-/// trainer's reputation (accepted when `amount > 0`, rejected when `amount == 0`). Anyone may
-/// settle a leaf; the ether always goes to the leaf's trainer.
+/// trainer's reputation (accepted when `amount > 0`, rejected when `amount == 0`). Only a
+/// trainer who revealed an update in that project and round has a leaf that settles, so a root
+/// can neither pay an outsider nor move an outsider's reputation. Anyone may settle a leaf; the
+/// ether always goes to the leaf's trainer. Leaves not settled within the claim window (a
+/// trainer that never claims or refuses ether, or a posted total above the leaves' sum) expire:
+/// `reclaimExpired` returns what is left to the market, which credits the project's owner.
 interface IRewardDistributor {
     /// @notice What is known of one funded round.
     struct RoundFunds {
         bytes32 root;
-        uint128 total;
-        uint128 claimed;
+        uint96 total;
+        uint96 claimed;
+        uint64 fundedAt;
     }
 
     /// @notice One leaf to settle in a multi-round claim of a single trainer.
@@ -44,12 +49,22 @@ interface IRewardDistributor {
     error DistributorEmptyClaim();
     /// @notice Sending `amount` wei to `to` failed.
     error DistributorTransferFailed(address to, uint256 amount);
+    /// @notice `trainer` revealed no update in this project and round: it has no reward leaf.
+    error DistributorNotARoundTrainer(ProjectId project, uint256 round, address trainer);
+    /// @notice The round's claim window ended at `expiredAt`.
+    error DistributorClaimExpired(ProjectId project, uint256 round, uint256 expiredAt);
+    /// @notice The round's claim window is open until `expiresAt`; nothing can be reclaimed yet.
+    error DistributorClaimWindowOpen(ProjectId project, uint256 round, uint256 expiresAt);
+    /// @notice Nothing of the round is left to reclaim.
+    error DistributorNothingToReclaim(ProjectId project, uint256 round);
 
     /// @notice A finalized round's rewards arrived: `total` wei claimable under `root`.
     event RoundFunded(ProjectId indexed project, uint256 indexed round, bytes32 root, uint256 total);
     /// @notice `trainer`'s leaf of this round was settled, paying `amount` wei.
     event RewardClaimed(ProjectId indexed project, uint256 indexed round, address indexed trainer,
         uint256 amount);
+    /// @notice The round's claim window ended; `amount` wei went back to the market's owner.
+    event RoundExpired(ProjectId indexed project, uint256 indexed round, uint256 amount);
 
     /// @notice Record a finalized round's root and take its `total` in ether (funder role only).
     function fundRound(ProjectId project, uint256 round, bytes32 root, uint256 total)
@@ -61,6 +76,13 @@ interface IRewardDistributor {
 
     /// @notice Settle several leaves of `trainer` (any projects and rounds) with one payment.
     function claimMany(address trainer, ClaimRequest[] calldata requests) external;
+
+    /// @notice Anyone, after the round's claim window: return its unclaimed remainder to the
+    /// market (credited to the project's owner); the round's leaves then no longer settle.
+    function reclaimExpired(ProjectId project, uint256 round) external;
+
+    /// @notice Seconds after funding during which a round's leaves may be settled.
+    function claimWindow() external view returns (uint256);
 
     /// @notice The funded root, total and claimed sum of one round (zeros when not funded).
     function roundFunds(ProjectId project, uint256 round) external view returns (RoundFunds memory);

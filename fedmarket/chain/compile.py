@@ -25,7 +25,7 @@ __all__ = ["Artifact", "compile_contracts", "load_artifact", "project_root", "SO
 SOLC_SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
-    "viaIR": False,
+    "viaIR": True,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 

@@ -1,27 +1,34 @@
 """Deploy and wire the fedmarket contracts: registry, reward distributor, proof verifier, market.
 
-Order matters only for constructor arguments (the distributor and the market need the
-registry's address; the market needs the distributor's). Wiring then grants each contract the
-one role it needs on another — the market binds stakes (``MARKET_ROLE``) and funds rounds
-(``FUNDER_ROLE``), the distributor records reputation (``REPUTATION_ROLE``) — and, unless told
-otherwise, the deployer renounces its admin roles so no account can rewire the market later.
+Order matters for constructor arguments: the distributor needs the registry's address and
+the market's (it asks the market who revealed in a round), the market needs the
+distributor's. The distributor is deployed first with the address the market *will* have —
+a CREATE address follows from the deployer and its nonce — and the deploy checks that the
+market landed there. Wiring then grants each contract the one role it needs on another — the
+market binds and slashes stakes (``MARKET_ROLE``) and funds rounds (``FUNDER_ROLE``), the
+distributor records reputation (``REPUTATION_ROLE``) — and, unless told otherwise, the
+deployer renounces its admin roles so no account can rewire the market later.
 
-The round proof verifier is the generated ``RoundProofVerifier16`` (rounds of up to 16
-trainers; a larger round simply has no proof, since proofs are optional and re-execution
-settles every round). It has no state and no roles, so the market just takes its address.
+Round proofs are checked by ``RoundProofs`` (kept out of the market so that the market stays
+under the EVM's 24 KiB code-size limit) with the generated ``RoundProofVerifier16`` (rounds of
+up to 16 trainers; a larger round simply has no proof, since proofs are optional and
+re-execution settles every round).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import rlp  # type: ignore[import-untyped]
+from eth_utils import keccak
 from web3 import Web3
 
 from fedmarket.chain.client import BoundContract, ChainClient
 from fedmarket.chain.deployment import DeployedContract, Deployment
+from fedmarket.errors import ChainError
 
 __all__ = ["DeployParams", "deploy_contracts", "CONTRACT_NAMES", "PROOF_VERIFIER",
-           "ZERO_ADDRESS"]
+           "ZERO_ADDRESS", "create_address"]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # Names under which the deployment file records the contracts (also their artifact names).
@@ -40,6 +47,10 @@ class DeployParams:
     min_verifier_stake_wei: int = Web3.to_wei(0.5, "ether")
     # None: deploy PROOF_VERIFIER; else an existing verifier's address (ZERO_ADDRESS: none).
     proof_verifier: str | None = None
+    # Shortest phase a project may set: 5 blocks of a 12-second chain, so every party can act.
+    min_phase_seconds: int = 60
+    # How long rewards and slashed-bond compensation may be claimed before they expire.
+    claim_window_seconds: int = 30 * 24 * 3600
     # No all-powerful owner: after wiring, the deployer gives up the right to re-grant roles.
     renounce_admin: bool = True
 
@@ -48,22 +59,38 @@ def _block(receipt: object) -> int:
     return int(receipt["blockNumber"])  # type: ignore[index]
 
 
+def create_address(deployer: str, nonce: int) -> str:
+    """The address a CREATE from ``deployer`` at ``nonce`` gets: keccak(rlp([sender, nonce]))."""
+    raw = keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:]
+    return Web3.to_checksum_address(raw)
+
+
 def deploy_contracts(client: ChainClient, params: DeployParams | None = None) -> Deployment:
     """Deploy registry, distributor and market from ``client``'s account and wire their roles."""
     params = params or DeployParams()
     registry, r_receipt = client.deploy(
         "ParticipantRegistry", client.address, params.min_trainer_stake_wei,
         params.min_verifier_stake_wei)
-    distributor, d_receipt = client.deploy("RewardDistributor", client.address, registry.address)
+    nonce = client.w3.eth.get_transaction_count(client.account.address, "pending")
+    expected_market = create_address(client.address, nonce + 1)
+    distributor, d_receipt = client.deploy("RewardDistributor", client.address, registry.address,
+                                           expected_market, params.claim_window_seconds)
+    market, m_receipt = client.deploy(
+        "FedMarket", registry.address, distributor.address, params.min_phase_seconds,
+        params.claim_window_seconds)
+    if market.address != expected_market:
+        raise ChainError(f"FedMarket landed at {market.address}, not at {expected_market} "
+                         "where the distributor expects it (another transaction from the "
+                         "deployer interleaved): deploy again")
     contracts: dict[str, DeployedContract] = {}
     verifier_address = params.proof_verifier
     if verifier_address is None:
         verifier, v_receipt = client.deploy(PROOF_VERIFIER)
         verifier_address = verifier.address
         contracts[PROOF_VERIFIER] = DeployedContract(verifier.address, _block(v_receipt))
-    market, m_receipt = client.deploy(
-        "FedMarket", registry.address, distributor.address,
-        Web3.to_checksum_address(verifier_address))
+    proofs, p_receipt = client.deploy("RoundProofs", market.address,
+                                      Web3.to_checksum_address(verifier_address))
+    contracts["RoundProofs"] = DeployedContract(proofs.address, _block(p_receipt))
 
     _grant(registry, "MARKET_ROLE", market.address)
     _grant(registry, "REPUTATION_ROLE", distributor.address)

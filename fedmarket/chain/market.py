@@ -40,13 +40,17 @@ __all__ = ["Market", "MarketContracts"]
 class Market:
     """The FedMarket contract as seen by one account."""
 
-    def __init__(self, contract: BoundContract):
+    def __init__(self, contract: BoundContract, proofs: BoundContract | None = None):
         self.contract = contract
+        # RoundProofs: kept apart from the market (code-size limit); None where not deployed.
+        self.proofs = proofs
 
     @classmethod
     def at(cls, client: ChainClient, deployment: Deployment) -> Market:
-        """Bind the deployment's FedMarket for ``client``'s account."""
-        return cls(client.bind("FedMarket", deployment.address("FedMarket")))
+        """Bind the deployment's FedMarket (and its RoundProofs) for ``client``'s account."""
+        proofs = (client.bind("RoundProofs", deployment.address("RoundProofs"))
+                  if "RoundProofs" in deployment.contracts else None)
+        return cls(client.bind("FedMarket", deployment.address("FedMarket")), proofs)
 
     @property
     def address(self) -> str:
@@ -75,13 +79,22 @@ class Market:
         """Join as a trainer (locks the registry trainer stake until :meth:`leave`)."""
         return self.contract.transact("joinAsTrainer", project)
 
-    def join_as_verifier(self, project: int) -> TxReceipt:
-        """Join as a verifier (locks the registry verifier stake until :meth:`leave`)."""
-        return self.contract.transact("joinAsVerifier", project)
-
     def leave(self, project: int) -> TxReceipt:
         """Leave a project that is not running, so the stake can be withdrawn."""
         return self.contract.transact("leave", project)
+
+    def release(self, project: int, trainer: str) -> TxReceipt:
+        """Anyone: free the seat of a trainer who did not commit in the current round."""
+        return self.contract.transact("release", project, trainer)
+
+    def claim_compensation(self, project: int, round_: int) -> int:
+        """Revealed trainer of a round whose aggregator was slashed: credit its bond share."""
+        receipt = self.contract.transact("claimCompensation", project, round_)
+        return sum(int(e["amount"]) for e in self.contract.events("CompensationClaimed", receipt))
+
+    def burn_expired_compensation(self, project: int, round_: int) -> TxReceipt:
+        """Anyone, after the claim window: burn the compensation nobody claimed."""
+        return self.contract.transact("burnExpiredCompensation", project, round_)
 
     # -- rounds
 
@@ -129,7 +142,12 @@ class Market:
         The market supplies pool, reveal count and seed itself; ``proof``'s roots, f and m
         must hash to the result's posted ``proofClaim``.
         """
-        return self.contract.transact("submitProof", project, round_, proof.to_abi())
+        return self._proofs().transact("submitProof", project, round_, proof.to_abi())
+
+    def _proofs(self) -> BoundContract:
+        if self.proofs is None:
+            raise ChainError("this deployment has no RoundProofs contract: proofs are off")
+        return self.proofs
 
     def withdraw(self) -> int:
         """Withdraw everything credited to this account; returns the wei paid."""
@@ -151,7 +169,9 @@ class Market:
         raw = self.contract.call("getRound", project, round_)
         phase = self.contract.call("roundPhase", project, round_)
         deadlines = self.contract.call("roundDeadlines", project, round_)
-        return RoundInfo.from_abi(project, round_, raw, phase, deadlines)
+        verified = (bool(self.proofs.call("isVerified", project, round_))
+                    if self.proofs is not None else False)
+        return RoundInfo.from_abi(project, round_, raw, phase, deadlines, verified)
 
     def current_round(self, project: int) -> RoundInfo:
         """The project's current round (round 0 before it starts)."""
@@ -163,13 +183,35 @@ class Market:
         return RoundProofState(int(seed), bytes(claim))
 
     def sketch_seed(self, project: int, round_: int) -> int:
-        """The seed of the round's sketches, fixed at its first reveal (0 before)."""
-        return self.round_proof(project, round_).seed
+        """The round's seed (sketches and committee draw), final once reveals are over."""
+        return int(self.contract.call("roundSeed", project, round_))
+
+    def on_committee(self, project: int, round_: int, account: str | None = None) -> bool:
+        """Whether ``account`` (default: this client's) sits on the round's committee."""
+        return bool(self.contract.call("isOnCommittee", project, round_,
+                                       account or self.contract.client.address))
+
+    def trainer_status(self, project: int, trainer: str | None = None) -> tuple[int, bool]:
+        """(first round ``trainer`` may commit in, whether its seat was released)."""
+        first, released = self.contract.call("trainerStatus", project,
+                                              trainer or self.contract.client.address)
+        return int(first), bool(released)
+
+    def compensation(self, project: int, round_: int) -> tuple[int, int, int]:
+        """(per revealed trainer, left, expiry) of a round's slashed-bond compensation."""
+        per, left, expires = self.contract.call("compensationOf", project, round_)
+        return int(per), int(left), int(expires)
+
+    def min_phase_duration(self) -> int:
+        """The deployment's shortest allowed phase, in seconds."""
+        return int(self.contract.call("minPhaseDuration"))
 
     def verified_proof(self, project: int, round_: int, from_block: int = 0
                        ) -> RoundProof | None:
         """The proof recorded for the round (from ``RoundProofVerified``), if any."""
-        event = self.contract.contract.events.RoundProofVerified()
+        if self.proofs is None:
+            return None
+        event = self.proofs.contract.events.RoundProofVerified()
         logs = event.get_logs(argument_filters={"project": project, "round": round_},
                               from_block=from_block, to_block="latest")
         return RoundProof.from_abi(logs[-1]["args"]["proof"]) if logs else None
@@ -208,7 +250,7 @@ class Market:
         return int(self.contract.call("creditOf", account or self.contract.client.address))
 
     def total_owed(self) -> int:
-        """Escrow + bonds + credits: what the contract's balance must equal."""
+        """Escrow + bonds + compensation + credits: what the contract's balance must equal."""
         return int(self.contract.call("totalOwed"))
 
     def escrow_returned(self, project: int, from_block: int = 0) -> int:

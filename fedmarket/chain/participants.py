@@ -67,6 +67,10 @@ class Registry:
         raw = self.contract.call("reputationOf", self._me(trainer))
         return Reputation(int(raw[0]), int(raw[1]))
 
+    def verifier_count(self) -> int:
+        """Registered verifiers: the pool every round's committee is drawn from."""
+        return int(self.contract.call("verifierCount"))
+
     def total_staked(self) -> int:
         """Sum of all stakes: what the contract's balance must equal."""
         return int(self.contract.call("totalStaked"))

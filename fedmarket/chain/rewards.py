@@ -18,8 +18,8 @@ from fedmarket.chain.types import RewardClaim
 __all__ = ["Rewards", "RoundFunds"]
 
 
-class RoundFunds(tuple[bytes, int, int]):
-    """(root, total_wei, claimed_wei) of one funded round."""
+class RoundFunds(tuple[bytes, int, int, int]):
+    """(root, total_wei, claimed_wei, funded_at) of one funded round."""
 
     __slots__ = ()
 
@@ -35,8 +35,13 @@ class RoundFunds(tuple[bytes, int, int]):
 
     @property
     def claimed_wei(self) -> int:
-        """What it has paid so far."""
+        """What it has paid so far (the whole total once reclaimed after expiry)."""
         return self[2]
+
+    @property
+    def funded_at(self) -> int:
+        """When the round was funded (unix seconds); its claim window starts then."""
+        return self[3]
 
 
 class Rewards:
@@ -70,7 +75,15 @@ class Rewards:
     def round_funds(self, project: int, round_: int) -> RoundFunds:
         """The funded root, total and claimed sum of one round."""
         raw = self.contract.call("roundFunds", project, round_)
-        return RoundFunds((bytes(raw[0]), int(raw[1]), int(raw[2])))
+        return RoundFunds((bytes(raw[0]), int(raw[1]), int(raw[2]), int(raw[3])))
+
+    def reclaim_expired(self, project: int, round_: int) -> TxReceipt:
+        """Anyone, after the claim window: return a round's unclaimed rest to its owner."""
+        return self.contract.transact("reclaimExpired", project, round_)
+
+    def claim_window(self) -> int:
+        """Seconds after funding during which a round's leaves may be settled."""
+        return int(self.contract.call("claimWindow"))
 
     def is_claimed(self, project: int, round_: int, trainer: str | None = None) -> bool:
         """True once the trainer's leaf of the round has been settled."""

@@ -80,6 +80,7 @@ class RefundReason(IntEnum):
     AGGREGATOR_SILENT = 1
     NO_VERIFIER_QUORUM = 2
     DISPUTED = 3
+    CONTESTED = 4  # agrees and disagrees, no side with a majority of at least the quorum
 
 
 class Membership(IntEnum):
@@ -87,7 +88,6 @@ class Membership(IntEnum):
 
     NONE = 0
     TRAINER = 1
-    VERIFIER = 2
 
 
 class SubmissionStatus(IntEnum):
@@ -117,10 +117,12 @@ class ProjectParams:
     rounds: int = 1
     min_trainers: int = 1
     max_trainers: int = 64
-    verifier_quorum: int = 1
+    verifier_quorum: int = 2  # smallest winning side of the committee that settles a round
+    committee_size: int = 3  # verifiers drawn per round from the registry's whole pool
+    verifier_fee_bps: int = 500  # share of each round's pool paid to the winning verifiers
     min_reputation: int = 0  # accepted minus rejected rounds; 0 admits newcomers
     scoring_method: int = 0  # id of the aggregator's contribution-scoring method
-    commit_duration: int = 600  # seconds; local demos shorten them all
+    commit_duration: int = 600  # seconds; at least the deployment's minPhaseDuration
     reveal_duration: int = 300
     aggregate_duration: int = 600
     verify_duration: int = 600
@@ -130,13 +132,14 @@ class ProjectParams:
         return (self.model_spec_cid, self.initial_weights_cid,
                 Web3.to_checksum_address(self.aggregator), self.aggregator_bond_wei,
                 self.rounds, self.min_trainers, self.max_trainers, self.verifier_quorum,
-                self.min_reputation, self.scoring_method, self.commit_duration,
-                self.reveal_duration, self.aggregate_duration, self.verify_duration)
+                self.committee_size, self.verifier_fee_bps, self.min_reputation,
+                self.scoring_method, self.commit_duration, self.reveal_duration,
+                self.aggregate_duration, self.verify_duration)
 
     @classmethod
     def from_abi(cls, raw: Any) -> ProjectParams:
         """Build from the decoded struct tuple."""
-        return cls(str(raw[0]), str(raw[1]), str(raw[2]), *(int(v) for v in raw[3:14]))
+        return cls(str(raw[0]), str(raw[1]), str(raw[2]), *(int(v) for v in raw[3:16]))
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,6 @@ class ProjectInfo:
     current_round: int
     last_finalized_round: int
     trainer_count: int
-    verifier_count: int
     bond_held: bool
 
     @classmethod
@@ -160,7 +162,7 @@ class ProjectInfo:
         """Build from the decoded struct tuple."""
         return cls(project, ProjectParams.from_abi(raw[0]), str(raw[1]), ProjectStatus(raw[2]),
                    int(raw[3]), int(raw[4]), int(raw[5]), int(raw[6]), int(raw[7]),
-                   int(raw[8]), bool(raw[9]))
+                   bool(raw[8]))
 
 
 @dataclass(frozen=True)
@@ -183,31 +185,41 @@ class RoundInfo:
     phase: RoundPhase
     deadlines: Deadlines
     commits_closed: bool
-    proof_verified: bool
+    proof_verified: bool  # from the RoundProofs contract (False where none is deployed)
     start: int
     posted_at: int
     commits: int
     reveals: int
-    agrees: int
+    eligible: int  # trainers who may commit: the project's members when the round started
+    agrees: int  # committee seats that voted agree
     disagrees: int
+    verifier_pool: int  # registered verifiers when the round started (the draw's range)
     pool_wei: int
     total_rewarded_wei: int
+    fee_wei: int  # the committee's part of the pool; trainers share pool_wei - fee_wei
     result_hash: bytes
     rewards_root: bytes
     model_cid: str
     result_cid: str
 
+    @property
+    def trainer_pool_wei(self) -> int:
+        """What the round's trainers may be paid in all: the pool less the verifier fee."""
+        return self.pool_wei - self.fee_wei
+
     @classmethod
     def from_abi(cls, project: int, round_: int, raw: Any, phase: int,
-                 deadlines: Any) -> RoundInfo:
+                 deadlines: Any, proof_verified: bool = False) -> RoundInfo:
         """Build from the decoded ``getRound``, ``roundPhase`` and ``roundDeadlines``."""
         return cls(
             project=project, round=round_, status=RoundStatus(raw[0]), phase=RoundPhase(phase),
             deadlines=Deadlines(*(int(v) for v in deadlines)), commits_closed=bool(raw[1]),
-            proof_verified=bool(raw[2]), start=int(raw[3]), posted_at=int(raw[4]),
-            commits=int(raw[5]), reveals=int(raw[6]), agrees=int(raw[7]), disagrees=int(raw[8]),
-            pool_wei=int(raw[9]), total_rewarded_wei=int(raw[10]), result_hash=bytes(raw[11]),
-            rewards_root=bytes(raw[12]), model_cid=str(raw[13]), result_cid=str(raw[14]))
+            proof_verified=proof_verified, start=int(raw[2]), commits=int(raw[3]),
+            reveals=int(raw[4]), eligible=int(raw[5]), posted_at=int(raw[7]),
+            agrees=int(raw[8]), disagrees=int(raw[9]), verifier_pool=int(raw[10]),
+            pool_wei=int(raw[11]), total_rewarded_wei=int(raw[12]), fee_wei=int(raw[13]),
+            result_hash=bytes(raw[14]), rewards_root=bytes(raw[15]), model_cid=str(raw[16]),
+            result_cid=str(raw[17]))
 
 
 @dataclass(frozen=True)
@@ -235,7 +247,7 @@ def proof_claim_for(sketch_root: int, decisions_root: int, f: int, m: int) -> by
 
 @dataclass(frozen=True)
 class RoundProof:
-    """A Groth16 round proof as ``submitProof`` takes it (``IFedMarket.RoundProof``).
+    """A Groth16 round proof as ``submitProof`` takes it (``IRoundProofs.RoundProof``).
 
     ``a``, ``b``, ``c`` are the verifier contract's ``(pA, pB, pC)`` (G2 in the EVM's
     ``(c1, c0)`` order, as ``Groth16Proof.solidity_args`` gives them).
@@ -273,7 +285,7 @@ class RoundProof:
 
 @dataclass(frozen=True)
 class RoundProofState:
-    """A round's sketch seed (0 before the first reveal) and posted proof claim."""
+    """A round's sketch seed (recorded when the result is posted) and posted proof claim."""
 
     seed: int
     claim: bytes
