@@ -792,12 +792,12 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         }
     }
 
-    /// @dev Whether `account` may sit on the round's committee: registered before the round
+    /// @dev Whether `account` may sit on the round's committee: registered by the time the round
     /// started (nobody can register after seeing who would be drawn) and no party to it.
     function _maySit(ProjectId project, Project storage p, Round storage r, address account,
         uint64 since) private view returns (bool)
     {
-        return since < r.start && account != p.owner && account != p.params.aggregator
+        return since <= r.start && account != p.owner && account != p.params.aggregator
             && _members[project][account].role == Membership.None;
     }
 

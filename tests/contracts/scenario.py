@@ -1,6 +1,9 @@
 """Building blocks of contract tests: named actors, a project set up to a given point, time travel.
 
 Dev accounts: 0 deploys, 1 owns projects, 2 aggregates, 3-5 verify, 6 and up train.
+Each test's chain is reverted afterwards, so the registry's verifier pool holds exactly the
+verifiers a test registered: with the three of VERIFIERS and the default committee of three,
+every one of them sits on every round's committee.
 """
 
 from __future__ import annotations
@@ -111,12 +114,15 @@ class Scenario:
         base = ProjectParams(
             model_spec_cid="bafkreimodelspec", initial_weights_cid="bafkreiinitialweights",
             aggregator=self.address(AGGREGATOR), aggregator_bond_wei=BOND, rounds=1,
-            min_trainers=1, max_trainers=16, verifier_quorum=2, min_reputation=0,
+            min_trainers=1, max_trainers=16, verifier_quorum=2, committee_size=3,
+            verifier_fee_bps=0, min_reputation=0,
             scoring_method=1, commit_duration=DURATION, reveal_duration=DURATION,
             aggregate_duration=DURATION, verify_duration=DURATION)
         return replace(base, **overrides)
 
     def post(self, budget: int = 3 * ETHER, **overrides: Any) -> int:
+        """Post as OWNER; the verifier pool is filled first (posting needs a committee's worth)."""
+        self.register(VERIFIERS, ParticipantKind.VERIFIER)
         return self.actor(OWNER).market.post_project(self.params(**overrides), budget)
 
     def register(self, indices: tuple[int, ...] | list[int], kind: ParticipantKind) -> None:
@@ -127,16 +133,12 @@ class Scenario:
                 registry.register(kind, stake)
 
     def open_project(self, budget: int = 3 * ETHER, trainers: tuple[int, ...] = (6, 7, 8),
-                     verifiers: tuple[int, ...] = (3, 4), start: bool = True,
-                     **overrides: Any) -> int:
-        """Post, register and join everyone, and (by default) start round 1."""
+                     start: bool = True, **overrides: Any) -> int:
+        """Post, register and join the trainers, and (by default) start round 1."""
         project = self.post(budget, **overrides)
         self.register(trainers, ParticipantKind.TRAINER)
-        self.register(verifiers, ParticipantKind.VERIFIER)
         for i in trainers:
             self.actor(i).market.join_as_trainer(project)
-        for i in verifiers:
-            self.actor(i).market.join_as_verifier(project)
         if start:
             bond = self.actor(OWNER).market.project(project).params.aggregator_bond_wei
             self.actor(AGGREGATOR).market.start_project(project, bond)

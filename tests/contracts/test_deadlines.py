@@ -74,7 +74,7 @@ def test_advance_while_aggregator_may_still_post_refused(sc: Scenario) -> None:
     assert err.args_decoded == (project, 1, RoundPhase.AGGREGATE)
 
 
-def test_advance_silent_aggregator_slashes_bond_and_refunds_owner(sc: Scenario) -> None:
+def test_advance_silent_aggregator_slashes_bond_to_revealed_trainers(sc: Scenario) -> None:
     project = sc.open_project(budget=3 * ETHER, trainers=(6, 7), rounds=3)
     sc.commit_reveal(project, 1, (6, 7))
     market = sc.actor(6).market
@@ -87,7 +87,12 @@ def test_advance_silent_aggregator_slashes_bond_and_refunds_owner(sc: Scenario) 
     assert slashed == [{"project": project, "aggregator": sc.address(AGGREGATOR), "bond": BOND}]
     info = market.project(project)
     assert (info.status, info.escrow_wei, info.bond_held) == (ProjectStatus.ABORTED, 0, False)
-    assert market.credit_of(sc.address(OWNER)) == 3 * ETHER + BOND
+    # The owner gets its escrow back, never the bond: the bond compensates the unpaid trainers.
+    assert market.credit_of(sc.address(OWNER)) == 3 * ETHER
+    assert market.compensation(project, 1)[:2] == (BOND // 2, BOND)
+    assert market.claim_compensation(project, 1) == BOND // 2
+    assert sc.actor(7).market.claim_compensation(project, 1) == BOND // 2
+    assert market.credit_of(sc.address(6)) == BOND // 2
     sc.assert_solvent()
     # Nothing is locked: trainers leave and withdraw their stakes.
     market.leave(project)

@@ -10,12 +10,13 @@ import pytest
 from py_ecc.optimized_bn128 import G1, G2, normalize
 from web3 import Web3
 from web3.exceptions import ContractCustomError
+from web3.types import TxReceipt
 
 from fedmarket.chain.client import ChainClient, dev_account
 from fedmarket.chain.deploy import PROOF_VERIFIER, ZERO_ADDRESS, DeployParams, deploy_contracts
 from fedmarket.chain.errors_abi import decode_revert
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import RoundProof, RoundResult, RoundStatus, proof_claim_for
+from fedmarket.chain.types import RoundProof, RoundResult, proof_claim_for
 from fedmarket.errors import ContractRevert
 from fedmarket.zk import FIELD_MODULUS
 from tests.contracts.scenario import AGGREGATOR, ETHER, Scenario, reward_tree
@@ -38,8 +39,12 @@ def _proof(sketch_root: int = SKETCH_ROOT, decisions_root: int = DECISIONS_ROOT)
 
 
 def _post(sc: Scenario, project: int, claim: bytes = b"\x00" * 32) -> None:
+    _post_receipt(sc, project, claim)
+
+
+def _post_receipt(sc: Scenario, project: int, claim: bytes = b"\x00" * 32) -> TxReceipt:
     tree = reward_tree(project, 1, {sc.address(6): ETHER, sc.address(7): ETHER})
-    sc.actor(AGGREGATOR).market.submit_result(project, 1, RoundResult(
+    return sc.actor(AGGREGATOR).market.submit_result(project, 1, RoundResult(
         "bafkreimodel", "bafkreiresult", Web3.keccak(text="result"), tree.root, tree.total,
         claim))
 
@@ -53,28 +58,32 @@ def _posted_round(sc: Scenario, claim: bytes | None = None) -> int:
 
 
 def test_deploy_wires_the_generated_verifier(sc: Scenario) -> None:
-    market = sc.actor(0).market
+    proofs = sc.actor(0).market.proofs
+    assert proofs is not None
 
-    wired = market.contract.call("proofVerifier")
+    wired = proofs.call("verifier")
 
     assert wired == sc.deployment.address(PROOF_VERIFIER)
+    assert proofs.call("market") == sc.actor(0).market.address
 
 
-def test_reveal_fixes_sketch_seed_once(sc: Scenario) -> None:
+def test_every_reveal_moves_the_seed_and_the_result_records_it(sc: Scenario) -> None:
+    """Attack 8: the seed mixes every revealed salt, so no single revealer picks it."""
     project = sc.open_project(trainers=(6, 7))
     sc.commit(project, 1, (6, 7))
     market = sc.actor(6).market
-    assert market.sketch_seed(project, 1) == 0
+    seeds = [market.sketch_seed(project, 1)]
+    for trainer in (6, 7):
+        sc.reveal(project, 1, (trainer,))
+        seeds.append(market.sketch_seed(project, 1))
 
-    receipt = market.reveal(project, 1, "bafkreitrainer006round001" + "a" * 30,
-                            Web3.keccak(text="salt-6-1"))
-    seed = market.sketch_seed(project, 1)
-    sc.reveal(project, 1, (7,))
+    receipt = _post_receipt(sc, project)
 
+    assert len(set(seeds)) == 3  # each reveal changed it
     assert market.contract.events("RoundSeedFixed", receipt) == [
-        {"project": project, "round": 1, "seed": seed}]
-    assert 0 < seed < FIELD_MODULUS
-    assert market.sketch_seed(project, 1) == seed
+        {"project": project, "round": 1, "seed": seeds[-1]}]
+    assert 0 < seeds[-1] < FIELD_MODULUS
+    assert market.round_proof(project, 1).seed == seeds[-1]
 
 
 def test_submit_result_records_proof_claim(sc: Scenario) -> None:
@@ -93,7 +102,7 @@ def test_submit_proof_without_verifier_refused(sc: Scenario) -> None:
 
     err = _revert(market.submit_proof, 1, 1, _proof())
 
-    assert err.name == "FedMarketNoProofVerifier"
+    assert err.name == "ProofsNoVerifier"
 
 
 def test_submit_proof_before_result_refused(sc: Scenario) -> None:
@@ -102,8 +111,8 @@ def test_submit_proof_before_result_refused(sc: Scenario) -> None:
 
     err = _revert(sc.actor(0).market.submit_proof, project, 1, _proof())
 
-    assert err.name == "FedMarketRoundNotPosted"
-    assert err.args_decoded == (project, 1, RoundStatus.OPEN)
+    assert err.name == "ProofsRoundNotPosted"
+    assert err.args_decoded == (project, 1)
 
 
 def test_submit_proof_without_claim_refused(sc: Scenario) -> None:
@@ -111,7 +120,7 @@ def test_submit_proof_without_claim_refused(sc: Scenario) -> None:
 
     err = _revert(sc.actor(0).market.submit_proof, project, 1, _proof())
 
-    assert err.name == "FedMarketNoProofClaimed"
+    assert err.name == "ProofsNoClaim"
     assert err.args_decoded == (project, 1)
 
 
@@ -121,7 +130,7 @@ def test_submit_proof_with_other_decisions_root_refused(sc: Scenario) -> None:
 
     err = _revert(sc.actor(0).market.submit_proof, project, 1, other)
 
-    assert err.name == "FedMarketProofClaimMismatch"
+    assert err.name == "ProofsClaimMismatch"
     assert err.args_decoded == (project, 1, proof_claim_for(SKETCH_ROOT, DECISIONS_ROOT, F, M),
                                 other.claim)
 
@@ -131,19 +140,20 @@ def test_submit_proof_invalid_proof_refused(sc: Scenario) -> None:
 
     err = _revert(sc.actor(0).market.submit_proof, project, 1, _proof())
 
-    assert err.name == "FedMarketProofRejected"
+    assert err.name == "ProofsRejected"
     assert err.args_decoded == (project, 1)
     assert not sc.actor(0).market.round(project, 1).proof_verified
 
 
 def test_submit_proof_with_too_little_gas_refused(sc: Scenario) -> None:
     project = _posted_round(sc)
-    market = sc.actor(0).market
+    proofs = sc.actor(0).market.proofs
+    assert proofs is not None
 
     with pytest.raises(ContractCustomError) as caught:  # an eth_call capped below the need
-        market.contract.contract.functions.submitProof(project, 1, _proof().to_abi()).call(
+        proofs.contract.functions.submitProof(project, 1, _proof().to_abi()).call(
             {"from": sc.address(0), "gas": 250_000})
 
-    err = decode_revert(str(caught.value.data), "FedMarket")
-    assert err.name == "FedMarketProofGasTooLow"
+    err = decode_revert(str(caught.value.data), "RoundProofs")
+    assert err.name == "ProofsGasTooLow"
     assert err.args_decoded[0] < err.args_decoded[1]

@@ -11,7 +11,7 @@ from fedmarket.chain.client import BoundContract, ChainClient, dev_account
 from fedmarket.chain.compile import Artifact, compile_contracts
 from fedmarket.chain.errors_abi import decode_revert
 from fedmarket.chain.types import ParticipantKind, commitment_for
-from tests.contracts.scenario import ETHER, TRAINER_STAKE, Scenario, reward_tree
+from tests.contracts.scenario import BOND, ETHER, TRAINER_STAKE, Scenario, reward_tree
 
 SOL = Path(__file__).parent / "sol"
 
@@ -49,6 +49,7 @@ def _assert_reentry_refused(reenterer: BoundContract, paid: int) -> None:
 def test_withdraw_reentry_refused(sc: Scenario, reenterer: BoundContract) -> None:
     market = sc.actor(0).market.contract
     params = sc.params()
+    sc.register((3, 4, 5), ParticipantKind.VERIFIER)  # posting needs a committee's worth
     _as(reenterer, market, "postProject", params.to_abi(), value=2 * ETHER)
     _as(reenterer, market, "cancelProject", 1)
     _arm(reenterer, market, "withdraw")
@@ -73,12 +74,13 @@ def test_registry_withdraw_reentry_refused(sc: Scenario, reenterer: BoundContrac
 
 def test_claim_reentry_refused(sc: Scenario, reenterer: BoundContract) -> None:
     c = sc.actor(0)
-    project = sc.open_project(trainers=(6,))
+    project = sc.open_project(trainers=(6,), start=False)
     who = Web3.to_checksum_address(reenterer.address)
     salt = b"\x07" * 32
     _as(reenterer, c.registry.contract, "register", int(ParticipantKind.TRAINER),
         value=TRAINER_STAKE)
     _as(reenterer, c.market.contract, "joinAsTrainer", project)
+    sc.actor(2).market.start_project(project, BOND)  # members who joined before round 1 commit
     _as(reenterer, c.market.contract, "commit", project, 1,
         commitment_for("bafkreihostile", salt, who, project, 1))
     sc.commit(project, 1, (6,))

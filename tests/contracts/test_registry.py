@@ -100,7 +100,7 @@ def test_withdraw_returns_whole_stake_and_deregisters(sc: Scenario) -> None:
 
 
 def test_withdraw_while_bound_to_running_project_refused(sc: Scenario) -> None:
-    sc.open_project(trainers=(6,), verifiers=(3,))
+    sc.open_project(trainers=(6,))
 
     with pytest.raises(ContractRevert) as caught:
         sc.actor(6).registry.withdraw(T)

@@ -21,6 +21,7 @@ from tests.contracts.scenario import (
     BOND,
     ETHER,
     OWNER,
+    VERIFIER_STAKE,
     Scenario,
     cid_for,
     salt_for,
@@ -126,11 +127,13 @@ def test_reveal_early_once_everyone_committed_closes_commits(sc: Scenario) -> No
     market = sc.actor(0).market
     info = market.round(project, 1)
     assert (info.commits_closed, info.reveals, info.phase) == (True, 1, RoundPhase.REVEAL)
-    # A newcomer joins after a CID is public: it may not commit a copy.
+    # A newcomer joins after a CID is public: it may not commit a copy (attack 4); it takes
+    # part from the next round, whose committing set is fixed when that round starts.
     sc.register((8,), ParticipantKind.TRAINER)
     sc.actor(8).market.join_as_trainer(project)
     err = _revert(sc.commit, project, 1, (8,))
-    assert err.name == "FedMarketCommitClosed"
+    assert (err.name, err.args_decoded) == ("FedMarketJoinedTooLate",
+                                            (project, 1, sc.address(8), 2))
 
 
 def test_reveal_emits_cid_for_the_aggregator(sc: Scenario) -> None:
@@ -300,7 +303,8 @@ def test_attest_by_non_verifier_refused(sc: Scenario) -> None:
 
     err = _revert(sc.actor(6).market.attest, project, 1, True, "x")
 
-    assert (err.name, err.args_decoded) == ("FedMarketNotVerifier", (project, sc.address(6)))
+    assert (err.name, err.args_decoded) == ("FedMarketNotOnCommittee",
+                                            (project, 1, sc.address(6)))
 
 
 def test_attest_before_result_refused(sc: Scenario) -> None:
@@ -338,12 +342,23 @@ def test_finalize_during_verify_window_refused(sc: Scenario) -> None:
     project = sc.open_project(trainers=(6,))
     sc.commit_reveal(project, 1, (6,))
     sc.result(project, 1, {6: ETHER})
-    sc.attest(project, 1, (3, 4))
+    sc.attest(project, 1, (3,))  # one of three seats: no majority of the committee yet
 
     err = _revert(sc.actor(0).market.finalize, project)
 
     assert err.name == "FedMarketNotFinalizable"
-    assert err.args_decoded == (project, 1, RoundPhase.VERIFY, 2, 2)
+    assert err.args_decoded == (project, 1, RoundPhase.VERIFY, 1, 2)
+
+
+def test_finalize_early_once_a_majority_of_seats_agreed(sc: Scenario) -> None:
+    project = sc.open_project(trainers=(6,))
+    sc.commit_reveal(project, 1, (6,))
+    sc.result(project, 1, {6: ETHER})
+    sc.attest(project, 1, (3, 4))  # two of three seats: the third vote cannot change the verdict
+
+    sc.actor(0).market.finalize(project)
+
+    assert sc.actor(0).market.round(project, 1).status == RoundStatus.FINALIZED
 
 
 def test_finalize_without_quorum_refused(sc: Scenario) -> None:
@@ -386,34 +401,47 @@ def test_finalize_zero_root_round_pays_nothing(sc: Scenario) -> None:
     sc.assert_solvent()
 
 
-def test_attest_disagreeing_quorum_disputes_slashes_and_aborts(sc: Scenario) -> None:
-    project = sc.open_project(budget=3 * ETHER, trainers=(6,), verifiers=(3, 4, 5), rounds=3)
+def test_attest_disagreeing_majority_disputes_slashes_and_compensates(sc: Scenario) -> None:
+    project = sc.open_project(budget=3 * ETHER, trainers=(6,), rounds=3, verifier_fee_bps=1_000)
     sc.commit_reveal(project, 1, (6,))
-    sc.result(project, 1, {6: ETHER})
+    sc.result(project, 1, {6: ETHER // 2})
     sc.attest(project, 1, (3,), agree=True)
     sc.attest(project, 1, (4,), agree=False)
-
     sc.attest(project, 1, (5,), agree=False)
-
     market = sc.actor(OWNER).market
+    assert market.phase(project, 1) == RoundPhase.EXPIRED  # decided: settle without waiting
+
+    market.advance(project)
+
     assert market.round(project, 1).status == RoundStatus.DISPUTED
     info = market.project(project)
     assert (info.status, info.bond_held, info.escrow_wei) == (ProjectStatus.ABORTED, False, 0)
-    assert market.credit_of() == 3 * ETHER + BOND
+    # The owner gets its escrow back less the fee the checking earned, never the bond.
+    fee = ETHER // 10  # 10 % of round 1's pool of 1 ETH
+    assert market.credit_of() == 3 * ETHER - fee
     assert market.credit_of(sc.address(AGGREGATOR)) == 0
+    # The losing verifier pays half the minimum stake; the winners share it with the fee.
+    slash = VERIFIER_STAKE // 2
+    assert sc.actor(3).registry.stake_of(ParticipantKind.VERIFIER) == VERIFIER_STAKE - slash
+    assert market.credit_of(sc.address(4)) + market.credit_of(sc.address(5)) == fee + slash
+    # The bond goes to the round's one revealed trainer, whose work went unpaid.
+    assert sc.actor(6).market.claim_compensation(project, 1) == BOND
     sc.assert_solvent()
-    assert market.withdraw() == 3 * ETHER + BOND
+    assert market.withdraw() == 3 * ETHER - fee
     sc.assert_solvent()
 
 
-def test_attest_after_dispute_refused(sc: Scenario) -> None:
-    project = sc.open_project(trainers=(6,), verifiers=(3, 4, 5))
+def test_attest_after_majority_refused_and_after_dispute_refused(sc: Scenario) -> None:
+    project = sc.open_project(trainers=(6,))
     sc.commit_reveal(project, 1, (6,))
     sc.result(project, 1, {6: ETHER})
     sc.attest(project, 1, (3, 4), agree=False)
 
     err = _revert(sc.actor(5).market.attest, project, 1, True, "x")
-
+    assert (err.name, err.args_decoded) == ("FedMarketAttestNotOpen",
+                                            (project, 1, RoundPhase.EXPIRED))
+    sc.actor(0).market.advance(project)
+    err = _revert(sc.actor(5).market.attest, project, 1, True, "x")
     assert err.name == "FedMarketWrongProjectStatus"
     assert err.args_decoded == (project, ProjectStatus.ABORTED, ProjectStatus.RUNNING)
 
