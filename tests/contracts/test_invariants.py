@@ -2,7 +2,10 @@
 
 After every step each contract's balance equals what it owes, ether is conserved (in minus out
 equals what the three contracts hold), a project never spends more than its budget, and no
-reward leaf is paid twice. ``HYPOTHESIS_PROFILE=thorough`` runs many more, longer sequences.
+reward leaf is paid twice and only to a trainer who revealed in that round. The flows of the
+committee market are all reachable: committee votes with fees and slashing, seat release,
+slashed-bond compensation and its burn, expiry of unclaimed rewards back to the owner.
+``HYPOTHESIS_PROFILE=thorough`` runs many more, longer sequences.
 """
 
 from __future__ import annotations
@@ -90,6 +93,10 @@ class MarketMachine(RuleBasedStateMachine):
         self.members: dict[tuple[int, int], Membership] = {}
         self.subs: dict[tuple[int, int, int], SubmissionStatus] = {}
         self.votes: set[tuple[int, int, int]] = set()
+        # Ether that entered or left a project's escrow other than by funding or return.
+        self.fees: dict[int, int] = defaultdict(int)  # verification fees paid out of escrow
+        self.penalties: dict[int, int] = defaultdict(int)  # released seats' penalties into it
+        self.compensation: dict[tuple[int, int], int] = {}  # open slashed-bond compensation
         self.index = {self.sc.address(i): i for i in PAYEES}
         self.deposits = 0
         self.paid = 0
@@ -127,9 +134,25 @@ class MarketMachine(RuleBasedStateMachine):
                 self.escrow_returned[int(e["project"])] += int(e["amount"])
         for e in c.registry.contract.events("StakeWithdrawn", receipt):
             self.paid += int(e["amount"])
+        slashed: dict[tuple[int, int], int] = defaultdict(int)
+        for e in c.market.contract.events("VerifierSlashed", receipt):
+            slashed[(int(e["project"]), int(e["round"]))] += int(e["amount"])
+        for e in c.market.contract.events("VotesSettled", receipt):
+            key = (int(e["project"]), int(e["round"]))
+            if int(e["verdict"]):
+                self.fees[key[0]] += int(e["paid"]) - slashed[key]
+        for e in c.market.contract.events("SeatReleased", receipt):
+            self.penalties[int(e["project"])] += int(e["penalty"])
+        for e in c.market.contract.events("CompensationOpened", receipt):
+            self.compensation[(int(e["project"]), int(e["round"]))] = int(e["total"])
+        for e in c.market.contract.events("CompensationBurned", receipt):
+            self.paid += int(e["amount"])
         for e in c.rewards.contract.events("RewardClaimed", receipt):
             leaf = (int(e["project"]), int(e["round"]), str(e["trainer"]))
             assert leaf not in self.settled, f"leaf {leaf} paid twice"
+            trainer = self.index.get(leaf[2])
+            assert trainer is not None and self.subs.get((leaf[0], leaf[1], trainer)) \
+                == SubmissionStatus.REVEALED, f"leaf {leaf} paid to a non-revealer"
             self.settled.add(leaf)
             self.paid += int(e["amount"])
             self.claimed[leaf[:2]] += int(e["amount"])
@@ -155,11 +178,13 @@ class MarketMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: len(self.projects) < 2)
     @rule(halves=st.integers(1, 6), rounds=st.integers(1, 3), quorum=st.integers(1, 2),
+          committee=st.integers(1, 3), fee_bps=st.sampled_from([0, 333, 1_000, 5_000]),
           min_trainers=st.integers(1, 2), bonded=st.booleans())
-    def post(self, halves: int, rounds: int, quorum: int, min_trainers: int,
-             bonded: bool) -> None:
+    def post(self, halves: int, rounds: int, quorum: int, committee: int, fee_bps: int,
+             min_trainers: int, bonded: bool) -> None:
         budget = halves * ETHER // 2
-        params = self.sc.params(rounds=rounds, verifier_quorum=quorum,
+        params = self.sc.params(rounds=rounds, verifier_quorum=min(quorum, committee),
+                                committee_size=committee, verifier_fee_bps=fee_bps,
                                 min_trainers=min_trainers, aggregator_bond_wei=ETHER * bonded)
         project = self._try(self.sc.actor(OWNER).market.post_project, params, budget,
                             value=budget)
@@ -229,18 +254,15 @@ class MarketMachine(RuleBasedStateMachine):
         members = {i: self.members.get((project, i), Membership.NONE)
                    for i in TRAINERS + VERIFIERS}
         trainers = [i for i in TRAINERS if members[i] == Membership.TRAINER]
-        verifiers = [i for i in VERIFIERS if members[i] == Membership.VERIFIER]
         if info.status == ProjectStatus.CREATED:
-            outside = [i for i in TRAINERS + VERIFIERS if members[i] == Membership.NONE]
-            if len(trainers) >= 2 and len(verifiers) >= 2 or not outside:
+            outside = [i for i in TRAINERS if members[i] == Membership.NONE]
+            if len(trainers) >= 2 or not outside:
                 bond = info.params.aggregator_bond_wei
                 self._try(sc.actor(AGGREGATOR).market.start_project, project, bond, value=bond)
                 return
             who = outside[pick % len(outside)]
             self._ensure_registered(who)
-            join = (sc.actor(who).market.join_as_trainer if who in TRAINERS
-                    else sc.actor(who).market.join_as_verifier)
-            self._try(join, project)
+            self._try(sc.actor(who).market.join_as_trainer, project)
             return
         if info.status != ProjectStatus.RUNNING:
             self._wrap_up(project, pick)
@@ -257,6 +279,10 @@ class MarketMachine(RuleBasedStateMachine):
                 who = todo[pick % len(todo)]
                 self._try(sc.actor(who).market.commit_update, project, round_,
                           cid_for(who, round_), salt_for(who, round_))
+            elif todo and pick % 2:  # a no-show's seat is released once commits are over
+                travel_past(sc.w3, deadlines.commit)
+                self._try(sc.actor(pick % 20).market.release, project,
+                          sc.address(todo[pick % len(todo)]))
             else:
                 travel_past(sc.w3, deadlines.commit)
         elif phase == RoundPhase.REVEAL:
@@ -273,7 +299,8 @@ class MarketMachine(RuleBasedStateMachine):
             else:
                 self._submit_result(project, tenths, lie)
         elif phase == RoundPhase.VERIFY:
-            todo = [i for i in verifiers if (project, round_, i) not in self.votes]
+            todo = [i for i in VERIFIERS if (project, round_, i) not in self.votes
+                    and market.on_committee(project, round_, sc.address(i))]
             if todo and pick % 4:
                 who = todo[pick % len(todo)]
                 self._try(sc.actor(who).market.attest, project, round_, agree, "bafkreireport")
@@ -298,8 +325,7 @@ class MarketMachine(RuleBasedStateMachine):
         elif action == "cancel":
             self._try(market.cancel_project, project)
         elif action == "join":
-            self._try(market.join_as_trainer if who in TRAINERS else market.join_as_verifier,
-                      project)
+            self._try(market.join_as_trainer, project)
         elif action == "commit":
             self._try(market.commit_update, project, round_, cid_for(who, round_),
                       salt_for(who, round_))
@@ -313,6 +339,36 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([300, 1_100, 2_100]))
     def travel(self, seconds: int) -> None:
         increase_time(self.sc.w3, seconds)
+
+    @precondition(lambda self: self.funded or self.compensation)
+    @rule(now=st.integers(0, 3))
+    def travel_past_claim_window(self, now: int) -> None:
+        """Let every open claim expire (the deployment's window is 30 days); rarely."""
+        if now == 0:
+                increase_time(self.sc.w3, self.sc.actor(0).rewards.claim_window() + 1)
+
+    @precondition(lambda self: self.funded)
+    @rule(key=st.integers(0, 5), caller=st.sampled_from(PAYEES))
+    def reclaim_expired(self, key: int, caller: int) -> None:
+        project, round_ = list(self.funded)[key % len(self.funded)]
+        self._try(self.sc.actor(caller).rewards.reclaim_expired, project, round_)
+
+    @precondition(lambda self: self.compensation)
+    @rule(key=st.integers(0, 5), who=st.sampled_from(TRAINERS + VERIFIERS), burn=st.booleans())
+    def compensation_claim_or_burn(self, key: int, who: int, burn: bool) -> None:
+        project, round_ = list(self.compensation)[key % len(self.compensation)]
+        market = self.sc.actor(who).market
+        if burn:
+            self._try(market.burn_expired_compensation, project, round_)
+        else:
+            self._try(market.contract.transact, "claimCompensation", project, round_)
+
+    @precondition(lambda self: self.projects)
+    @rule(ix=st.integers(0, 1), caller=st.sampled_from(PAYEES),
+          trainer=st.sampled_from(TRAINERS))
+    def release_anyone(self, ix: int, caller: int, trainer: int) -> None:
+        self._try(self.sc.actor(caller).market.release, self._project(ix),
+                  self.sc.address(trainer))
 
     @precondition(lambda self: self.trees)
     @rule(key=st.integers(0, 5), trainer=st.sampled_from(TRAINERS), caller=st.sampled_from(
@@ -333,6 +389,11 @@ class MarketMachine(RuleBasedStateMachine):
                   for t in self.trees.values() if address in t.amounts]
         if claims:
             self._try(self.sc.actor(trainer).rewards.claim_many, claims)
+
+    @rule(who=st.sampled_from(VERIFIERS))
+    def register_verifier(self, who: int) -> None:
+        """A verifier who unstaked comes back (its new pool position only counts next round)."""
+        self._ensure_registered(who)
 
     @rule(who=st.sampled_from(PAYEES))
     def withdraw(self, who: int) -> None:
@@ -360,7 +421,8 @@ class MarketMachine(RuleBasedStateMachine):
         for project in self.projects:
             info = market.project(project)
             funded = sum(t for (p, _), t in self.funded.items() if p == project)
-            assert info.escrow_wei + funded + self.escrow_returned[project] == info.budget_wei
+            assert (info.escrow_wei + funded + self.escrow_returned[project] + self.fees[project]
+                    == info.budget_wei + self.penalties[project])
             if info.status in (ProjectStatus.CREATED, ProjectStatus.RUNNING):
                 escrow_total += info.escrow_wei
             else:
