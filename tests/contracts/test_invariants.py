@@ -345,7 +345,7 @@ class MarketMachine(RuleBasedStateMachine):
     def travel_past_claim_window(self, now: int) -> None:
         """Let every open claim expire (the deployment's window is 30 days); rarely."""
         if now == 0:
-                increase_time(self.sc.w3, self.sc.actor(0).rewards.claim_window() + 1)
+            increase_time(self.sc.w3, self.sc.actor(0).rewards.claim_window() + 1)
 
     @precondition(lambda self: self.funded)
     @rule(key=st.integers(0, 5), caller=st.sampled_from(PAYEES))
