@@ -67,7 +67,7 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
     inputs = RoundInputs(
         project=project, round=round_, trainers=[r.trainer for r in reveals],
         update_cids=[r.cid for r in reveals], samples=samples, updates=rows,
-        base_model_cid=base_cid, pool=market.round(project, round_).pool_wei,
+        base_model_cid=base_cid, pool=market.round(project, round_).trainer_pool_wei,
         global_model=flatten(base_weights), prior_verdicts=prior,
         earlier_digests=frozenset(earlier))
     return GatheredRound(inputs, base_weights)

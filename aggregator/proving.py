@@ -80,10 +80,10 @@ def plan_proof(contracts: MarketContracts, store: ContentStore, spec: ModelSpec,
     inputs = gather_round(market, store, spec, project, round_, from_block).inputs
     if [t.lower() for t in inputs.trainers] != [t.address.lower() for t in result.trainers]:
         raise UnprovableRound("the result's trainers are not the round's revealed trainers")
-    if len(inputs.trainers) != info.reveals or result.pool != info.pool_wei:
+    if len(inputs.trainers) != info.reveals or result.pool != info.trainer_pool_wei:
         raise UnprovableRound(f"{len(inputs.trainers)} updates and pool {result.pool} do not "
                               f"match the round's {info.reveals} reveals and pool "
-                              f"{info.pool_wei}")
+                              f"{info.trainer_pool_wei}")
     updates = [row.double().numpy() for row in inputs.updates]
     statement = round_statement(result, updates, seed)
     return ProofPlan(project, round_, statement, round_claim(statement))

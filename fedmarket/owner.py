@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import ProjectParams
+from fedmarket.chain.types import MAX_COMMITTEE, MAX_FEE_BPS, ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
 from fedmarket.datasets import Dataset, check_fits, holdout_split, load_data
 from fedmarket.errors import ConfigError, FedmarketError
@@ -61,7 +61,11 @@ class ProjectRequest:
     aggregator_bond_wei: int = 10**18
     min_trainers: int = 3
     max_trainers: int = 64
-    verifier_quorum: int = 1
+    # A committee of three drawn per round from the whole verifier registry; two agreeing seats
+    # settle it. Five per cent of each round's pool pays the winning side for re-executing it.
+    verifier_quorum: int = 2
+    committee_size: int = 3
+    verifier_fee_bps: int = 500
     min_reputation: int = 0
     commit_duration: int = 120
     reveal_duration: int = 60
@@ -147,6 +151,15 @@ def check_request(request: ProjectRequest, owner: str) -> None:
     for name, value, top in fields:
         if not 1 <= value <= top and not (name == "aggregator bond" and value == 0):
             raise ConfigError(f"the {name} must be between 1 and {top}, got {value}")
+    if not 1 <= request.committee_size <= MAX_COMMITTEE:
+        raise ConfigError(f"the committee size must be between 1 and {MAX_COMMITTEE}, "
+                          f"got {request.committee_size}")
+    if request.verifier_quorum > request.committee_size:
+        raise ConfigError(f"the verifier quorum {request.verifier_quorum} is above the committee "
+                          f"size {request.committee_size}: no round could ever settle")
+    if not 0 <= request.verifier_fee_bps <= MAX_FEE_BPS:
+        raise ConfigError(f"the verifier fee must be between 0 and {MAX_FEE_BPS} basis points "
+                          f"(half the pool), got {request.verifier_fee_bps}")
     if not -(2**63) <= request.min_reputation < 2**63:
         raise ConfigError(f"the minimum reputation {request.min_reputation} is out of range")
     if request.min_trainers > request.max_trainers:
@@ -170,6 +183,22 @@ def check_request(request: ProjectRequest, owner: str) -> None:
     if request.min_trainers < need:
         raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
                           f"updates per round; raise --min-trainers to {need} or lower f")
+
+
+def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
+    """The checks that need the deployment: phase floor and a verifier pool for the committee."""
+    floor = contracts.market.min_phase_duration()
+    for name, value in (("commit", request.commit_duration), ("reveal", request.reveal_duration),
+                        ("aggregate", request.aggregate_duration),
+                        ("verify", request.verify_duration)):
+        if value < floor:
+            raise ConfigError(f"the {name} phase of {value} s is shorter than this deployment's "
+                              f"floor of {floor} s (every party must be able to act in it)")
+    pool = contracts.registry.verifier_count()
+    if pool < request.committee_size:
+        raise ConfigError(f"only {pool} verifiers are registered but each round needs a "
+                          f"committee of {request.committee_size}: register more verifiers "
+                          "(fedmarket verifier register) or lower --committee")
 
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
@@ -196,6 +225,7 @@ def post_project(contracts: MarketContracts, store: ContentStore,
     """Store spec, initial model and validation data, then escrow the budget on chain."""
     owner = contracts.market.contract.client.account.address
     check_request(request, owner)
+    check_chain(contracts, request)
     balance = contracts.market.contract.client.w3.eth.get_balance(owner)
     if balance < request.budget_wei:
         raise ConfigError(f"budget {request.budget_wei} wei exceeds the account's balance "
@@ -216,7 +246,8 @@ def post_project(contracts: MarketContracts, store: ContentStore,
         model_spec_cid=spec_cid, initial_weights_cid=weights_cid, aggregator=request.aggregator,
         aggregator_bond_wei=request.aggregator_bond_wei, rounds=request.rounds,
         min_trainers=request.min_trainers, max_trainers=request.max_trainers,
-        verifier_quorum=request.verifier_quorum, min_reputation=request.min_reputation,
+        verifier_quorum=request.verifier_quorum, committee_size=request.committee_size,
+        verifier_fee_bps=request.verifier_fee_bps, min_reputation=request.min_reputation,
         scoring_method=SCORING_METHODS.index(spec.scoring.method),
         commit_duration=request.commit_duration, reveal_duration=request.reveal_duration,
         aggregate_duration=request.aggregate_duration, verify_duration=request.verify_duration)

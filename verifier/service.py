@@ -1,6 +1,8 @@
-"""``fedmarket verifier run``: attest every posted round of the projects this verifier joined.
+"""``fedmarket verifier run``: attest every posted round whose committee drew this verifier.
 
-For each round in the ``Posted`` state that this account has not attested yet, re-execute it
+A verifier joins no project: each round's committee is drawn on chain from every verifier
+registered when the round started (``FedMarket.isOnCommittee``). For each round in the
+``Posted`` state whose committee holds this account and that it has not attested yet, re-execute it
 (:mod:`verifier.reexecution`), store the report, and attest agree/disagree with the report's
 CID. Like the other roles it keeps rounds moving once their deadlines pass. Restartable: the
 chain records whether this verifier already attested.
@@ -14,7 +16,7 @@ from typing import Protocol
 
 from aggregator.inputs import load_validation
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import Attestation, Membership, RoundStatus
+from fedmarket.chain.types import Attestation, RoundStatus
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
@@ -64,6 +66,7 @@ class VerifierService:
     from_block: int = 0
     reporter: VerifierReporter = field(default_factory=_Silent)
     _specs: dict[int, tuple[ModelSpec, Dataset | None]] = field(default_factory=dict)
+    _not_drawn: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def address(self) -> str:
@@ -85,7 +88,8 @@ class VerifierService:
             return False
         round_info = market.round(project, info.current_round)
         if (round_info.status == RoundStatus.POSTED
-                and market.attestation(project, round_info.round) == Attestation.NONE):
+                and market.attestation(project, round_info.round) == Attestation.NONE
+                and self._drawn(project, round_info.round)):
             spec, validation = self._spec(project)
             try:
                 report = reexecute_round(self.contracts, self.store, spec, round_info,
@@ -108,18 +112,28 @@ class VerifierService:
             return True
         return keep_round_moving(market, project, round_info) is not None
 
+    def _drawn(self, project: int, round_: int) -> bool:
+        """Whether this account sits on the round's committee (said once when it does not)."""
+        if self.contracts.market.on_committee(project, round_):
+            return True
+        if (project, round_) not in self._not_drawn:
+            self._not_drawn.add((project, round_))
+            self.reporter.note(f"project {project} round {round_}: not drawn for the committee")
+        return False
+
     def run(self, projects: list[int] | None = None, timeout: float = 3600.0,
             until_done: bool = True) -> None:
-        """Watch ``projects`` (default: every project this account joined as a verifier)."""
+        """Watch ``projects`` (default: every project posted so far, on any of whose rounds
+        this account may be drawn); with ``until_done``, stop once all of them ended.
+        """
         market = self.contracts.market
         backoff = Backoff()
         deadline = time.monotonic() + timeout
         budget = FailureBudget()
         while True:
             try:
-                watched = projects if projects is not None else [
-                    p for p in range(1, market.project_count() + 1)
-                    if market.membership(p) == Membership.VERIFIER]
+                watched = (projects if projects is not None
+                           else list(range(1, market.project_count() + 1)))
                 active = [p for p in watched if project_active(market.project(p))]
                 if until_done and watched and not active:
                     self.reporter.note("every watched project has ended")

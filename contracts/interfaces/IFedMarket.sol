@@ -171,7 +171,6 @@ interface IFedMarket {
     error FedMarketNotMember(ProjectId project, address account);
     error FedMarketProjectActive(ProjectId project, ProjectStatus status);
     error FedMarketNotTrainer(ProjectId project, address account);
-    error FedMarketNotVerifier(ProjectId project, address account);
     error FedMarketNotCurrentRound(ProjectId project, uint256 round, uint256 currentRound);
     error FedMarketInvalidCommitment(bytes32 commitment);
     error FedMarketCommitClosed(ProjectId project, uint256 round, uint256 deadline, uint256 time);

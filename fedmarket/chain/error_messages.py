@@ -104,8 +104,29 @@ MESSAGES: dict[str, str] = {
                               "only after it ends",
     "FedMarketNotTrainer": "{account} is not a trainer of project {project}: run `fedmarket "
                            "trainer join {project}` first",
-    "FedMarketNotVerifier": "{account} is not a verifier of project {project}: run `fedmarket "
-                            "verifier join {project}` first",
+    "FedMarketJoinedTooLate": "{trainer} joined project {project} during round {round}: it may "
+                              "commit from round {firstRound}, when the next round starts",
+    "FedMarketSeatNotReleasable": "the seat of {trainer} in project {project} cannot be "
+                                  "released now (phase {phase}): only a trainer who was due in "
+                                  "the current round and did not commit once commits are over",
+    "FedMarketWasReleased": "{trainer} was released from project {project} for not committing "
+                            "and may not rejoin it",
+    "FedMarketPhaseTooShort": "a phase of {duration} s is shorter than this deployment's floor "
+                              "of {minimum} s: every party must be able to act in every phase",
+    "FedMarketTooFewVerifiers": "only {registered} verifiers are registered but each round "
+                                "needs a committee of {committeeSize}: register more verifiers "
+                                "or ask for a smaller committee",
+    "FedMarketNotOnCommittee": "{account} is not on the committee drawn for project {project} "
+                               "round {round} (only verifiers registered when the round started, "
+                               "and no party of the project, are drawn)",
+    "FedMarketNoCompensation": "{account} has no compensation to take in project {project} "
+                               "round {round} (only a trainer who revealed in a round whose "
+                               "aggregator was slashed, once)",
+    "FedMarketCompensationExpired": "the compensation of project {project} round {round} "
+                                    "expired at {expiredAt:time}",
+    "FedMarketCompensationOpen": "the compensation of project {project} round {round} may be "
+                                 "claimed until {expiresAt:time}; it can be burned only after",
+    "FedMarketUnexpectedEther": "{sender} sent {amount:eth} that the market does not take",
     # -- FedMarket: rounds
     "FedMarketNotCurrentRound": "round {round} is not the current round of project {project} "
                                 "(that is round {currentRound})",
@@ -147,18 +168,28 @@ MESSAGES: dict[str, str] = {
                              "last round closes",
     "FedMarketNothingToWithdraw": "nothing is credited to {account}",
     "FedMarketTransferFailed": _TRANSFER,
-    # -- FedMarket: zero-knowledge proofs
-    "FedMarketNoProofVerifier": "this deployment has no zero-knowledge proof verifier",
-    "FedMarketProofRejected": "the proof for project {project} round {round} does not verify",
-    "FedMarketRoundNotPosted": "project {project} round {round} has no posted result (its "
-                               "status is {status})",
-    "FedMarketProofAlreadyVerified": "the proof of project {project} round {round} is already "
-                                     "verified",
-    "FedMarketNoProofClaimed": "the result of project {project} round {round} claims no proof",
-    "FedMarketProofClaimMismatch": "this proof is not the one the result of project {project} "
-                                   "round {round} claims ({given} given, {claimed} claimed)",
-    "FedMarketProofGasTooLow": "verifying the proof needs {needed} gas but only {gasLeft} was "
-                               "left: raise the transaction's gas limit",
+    # -- RoundProofs: zero-knowledge proofs
+    "ProofsNoVerifier": "this deployment has no zero-knowledge proof verifier",
+    "ProofsRejected": "the proof for project {project} round {round} does not verify",
+    "ProofsRoundNotPosted": "project {project} round {round} has no posted result yet",
+    "ProofsAlreadyVerified": "the proof of project {project} round {round} is already verified",
+    "ProofsNoClaim": "the result of project {project} round {round} claims no proof",
+    "ProofsClaimMismatch": "this proof is not the one the result of project {project} round "
+                           "{round} claims ({given} given, {claimed} claimed)",
+    "ProofsGasTooLow": "verifying the proof needs {needed} gas but only {gasLeft} was left: "
+                       "raise the transaction's gas limit",
+    # -- RewardDistributor: expiry and payees
+    "DistributorNotARoundTrainer": "{trainer} did not reveal an update in project {project} "
+                                   "round {round}: a reward leaf pays only the round's trainers",
+    "DistributorClaimExpired": "the rewards of project {project} round {round} expired at "
+                               "{expiredAt:time}; the rest went back to the owner",
+    "DistributorClaimWindowOpen": "the rewards of project {project} round {round} may be "
+                                  "claimed until {expiresAt:time}; only then can the rest be "
+                                  "returned",
+    "DistributorNothingToReclaim": "nothing is left to return for project {project} round "
+                                   "{round}",
+    "RegistrySlashTooLarge": "cannot slash {amount:eth} from the {kind} stake of {account}: it "
+                             "holds {stake:eth}",
 }
 
 # Solidity's own errors and what errors_abi reports when it cannot name one.

@@ -73,6 +73,11 @@ class RoundPhase(IntEnum):
     EXPIRED = 8
 
 
+# Mirrors of FedMarket's constants: checked before a project is posted.
+MAX_COMMITTEE = 15  # largest per-round verifier committee (bounds the settlement loop)
+MAX_FEE_BPS = 5_000  # largest verifier fee, in basis points of a round's pool
+
+
 class RefundReason(IntEnum):
     """Why a round paid nothing (``IFedMarket.RefundReason``)."""
 

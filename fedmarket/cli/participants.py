@@ -1,4 +1,9 @@
-"""Registration commands shared by trainers and verifiers: stake, join, leave, withdraw."""
+"""Registration commands shared by trainers and verifiers: stake, join, leave, withdraw.
+
+Trainers join projects (a seat, their stake bound until the project ends). Verifiers join
+nothing: every round draws its committee from all registered verifiers, and a verifier's stake
+is bound only by its votes in rounds that have not settled yet.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,9 @@ __all__ = ["register", "join", "leave", "withdraw", "add_participant_commands"]
 
 
 def add_participant_commands(app: typer.Typer, kind: ParticipantKind, default_stake: str) -> None:
-    """Add ``register``, ``join``, ``leave`` and ``withdraw`` for ``kind`` to a role's sub-app."""
+    """Add ``register`` and ``withdraw`` for ``kind`` to a role's sub-app, and for trainers
+    ``join`` and ``leave`` (verifiers are drawn per round, they join nothing).
+    """
     role = kind.name.lower()
 
     @app.command("register", help=f"Stake as a {role} (a top-up if already registered).")
@@ -37,7 +44,23 @@ def add_participant_commands(app: typer.Typer, kind: ParticipantKind, default_st
     ) -> None:
         register(kind, stake, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
 
-    @app.command("join", help=f"Join a project as a {role}.")
+    @app.command("withdraw", help=f"Leave every ended project, then withdraw the {role} stake "
+                                  "and any credits.")
+    def withdraw_cmd(
+        data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+        key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        withdraw(kind, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
+
+    if kind == ParticipantKind.TRAINER:
+        _add_seat_commands(app, kind)
+
+
+def _add_seat_commands(app: typer.Typer, kind: ParticipantKind) -> None:
+    role = kind.name.lower()
+
+    @app.command("join", help=f"Join a project as a {role} (you commit from the next round "
+                              "that starts).")
     def join_cmd(
         project: int = typer.Argument(..., help="Project id."),
         data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
@@ -52,14 +75,6 @@ def add_participant_commands(app: typer.Typer, kind: ParticipantKind, default_st
         key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
     ) -> None:
         leave(kind, project, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
-
-    @app.command("withdraw", help=f"Leave every ended project, then withdraw the {role} stake "
-                                  "and any credits.")
-    def withdraw_cmd(
-        data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-        key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
-    ) -> None:
-        withdraw(kind, Conn(data_dir, account, rpc_url, key_file, ipfs_api), as_json)
 
 
 def register(kind: ParticipantKind, stake: str, conn: Conn, as_json: bool) -> None:
@@ -90,12 +105,12 @@ def join(kind: ParticipantKind, project: int, conn: Conn, as_json: bool) -> None
             emit(as_json, {"project": project, "address": ctx.address, "joined": True},
                  f"{ctx.address} is already a {kind.name.lower()} of project {project}")
             return
-        if kind == ParticipantKind.TRAINER:
-            market.join_as_trainer(project)
-        else:
-            market.join_as_verifier(project)
-        emit(as_json, {"project": project, "address": ctx.address, "joined": True},
-             f"{ctx.address} joined project {project} as {kind.name.lower()}")
+        market.join_as_trainer(project)
+        first = market.trainer_status(project)[0]
+        emit(as_json, {"project": project, "address": ctx.address, "joined": True,
+                       "first_round": first},
+             f"{ctx.address} joined project {project} as {kind.name.lower()}; "
+             f"it commits from round {first}")
 
 
 def withdraw(kind: ParticipantKind, conn: Conn, as_json: bool) -> None:
@@ -108,7 +123,8 @@ def withdraw(kind: ParticipantKind, conn: Conn, as_json: bool) -> None:
     """
     with user_errors(), role_context(conn) as ctx:
         registry, market = ctx.contracts.registry, ctx.contracts.market
-        left, binding = _leave_ended(ctx, kind)
+        left, binding = (_leave_ended(ctx, kind) if kind == ParticipantKind.TRAINER
+                         else ([], _unsettled_votes(ctx)))
         role = kind.name.lower()
         if binding:
             raise ConfigError(
@@ -138,7 +154,16 @@ def leave(kind: ParticipantKind, project: int, conn: Conn, as_json: bool) -> Non
 
 
 def _membership(kind: ParticipantKind) -> Membership:
-    return Membership.TRAINER if kind == ParticipantKind.TRAINER else Membership.VERIFIER
+    return Membership.TRAINER if kind == ParticipantKind.TRAINER else Membership.NONE
+
+
+def _unsettled_votes(ctx: RoleContext) -> list[str]:
+    """What binds a verifier's stake: its votes in rounds that have not settled yet."""
+    votes = ctx.contracts.registry.bindings(ParticipantKind.VERIFIER)
+    if votes == 0:
+        return []
+    return [f"{votes} vote(s) in rounds not settled yet (released when each round is "
+            "finalized, disputed or refunded; anyone may call `advance` after its deadline)"]
 
 
 def _leave_ended(ctx: RoleContext, kind: ParticipantKind) -> tuple[list[int], list[str]]:

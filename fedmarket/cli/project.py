@@ -59,7 +59,18 @@ def post(
     bond: str = typer.Option("1", "--bond", help="Aggregator bond, in ether."),
     min_trainers: int = typer.Option(7, "--min-trainers", min=1),
     max_trainers: int = typer.Option(64, "--max-trainers", min=1),
-    quorum: int = typer.Option(2, "--quorum", min=1, help="Agreeing verifiers to finalize."),
+    quorum: int = typer.Option(
+        2, "--quorum", min=1,
+        help="Smallest winning side of a round's committee (the verdict needs a majority of "
+             "the votes and at least this many)."),
+    committee: int = typer.Option(
+        3, "--committee", min=1, max=15,
+        help="Verifiers drawn per round, on chain, from every verifier registered when the "
+             "round starts; no party of the project may sit."),
+    verifier_fee: float = typer.Option(
+        5.0, "--verifier-fee", min=0.0, max=50.0,
+        help="Percent of each round's pool paid to the committee's winning side for "
+             "re-executing the round; trainers share the rest."),
     min_reputation: int = typer.Option(0, "--min-reputation"),
     epochs: int = typer.Option(5, "--epochs", min=1, help="Local epochs per round."),
     lr: float = typer.Option(0.01, "--lr", help="Local learning rate."),
@@ -94,7 +105,8 @@ def post(
             rule=rule, rule_params=_parse_params(rule_params), scoring=scoring,
             validation=None if validation == "none" else validation,
             aggregator_bond_wei=ether_to_wei(bond, "--bond"), min_trainers=min_trainers,
-            max_trainers=max_trainers, verifier_quorum=quorum, min_reputation=min_reputation,
+            max_trainers=max_trainers, verifier_quorum=quorum, committee_size=committee,
+            verifier_fee_bps=round(verifier_fee * 100), min_reputation=min_reputation,
             commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
             verify_duration=verify_s)
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
@@ -114,7 +126,8 @@ def _project_json(info: ProjectInfo) -> dict[str, Any]:
         "project": info.id, "owner": info.owner, "status": info.status.name.lower(),
         "budget_wei": str(info.budget_wei), "escrow_wei": str(info.escrow_wei),
         "current_round": info.current_round, "rounds": p.rounds,
-        "trainers": info.trainer_count, "verifiers": info.verifier_count,
+        "trainers": info.trainer_count, "committee_size": p.committee_size,
+        "verifier_fee_bps": p.verifier_fee_bps,
         "aggregator": p.aggregator, "aggregator_bond_wei": str(p.aggregator_bond_wei),
         "verifier_quorum": p.verifier_quorum, "min_trainers": p.min_trainers,
         "max_trainers": p.max_trainers, "model_spec_cid": p.model_spec_cid,
@@ -143,8 +156,9 @@ def show(
         lines = [f"project {project} ({data['status']}), owner {info.owner}",
                  f"  budget {wei_to_ether(info.budget_wei)} ETH, escrow "
                  f"{wei_to_ether(info.escrow_wei)} ETH, round {info.current_round}/"
-                 f"{info.params.rounds}, {info.trainer_count} trainers, "
-                 f"{info.verifier_count} verifiers"]
+                 f"{info.params.rounds}, {info.trainer_count} trainers, committee of "
+                 f"{info.params.committee_size} (quorum {info.params.verifier_quorum}, fee "
+                 f"{info.params.verifier_fee_bps / 100:g} % of each pool)"]
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
 
@@ -155,6 +169,7 @@ def _round_json(r: RoundInfo, closure: RoundClosure | None) -> dict[str, Any]:
     return {"round": r.round, "status": r.status.name.lower(), "phase": r.phase.name.lower(),
             "commits": r.commits, "reveals": r.reveals, "agrees": r.agrees,
             "disagrees": r.disagrees, "pool_wei": str(r.pool_wei),
+            "verifier_fee_wei": str(r.fee_wei), "verifier_pool": r.verifier_pool,
             "total_rewarded_wei": str(r.total_rewarded_wei), "model_cid": r.model_cid,
             "result_cid": r.result_cid, "paid": paid,
             "paid_wei": str(r.total_rewarded_wei if paid else 0),

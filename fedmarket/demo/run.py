@@ -24,7 +24,7 @@ from rich.table import Table
 from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.localnet import ensure_local_chain
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import Membership, ParticipantKind
+from fedmarket.chain.types import ParticipantKind
 from fedmarket.config import Settings, load_settings
 from fedmarket.datasets import holdout_split, load_data, partition
 from fedmarket.demo.config import AGGREGATOR, FIRST_TRAINER, OWNER, VERIFIERS, DemoConfig
@@ -107,6 +107,12 @@ def run_demo(config: DemoConfig, console: Console | None = None,
     store = open_store(settings)
     owner = _contracts(w3, local.deployment, OWNER)
     budget = ether_to_wei(config.budget_ether, "--budget")
+    # Verifiers join no project: every round draws its committee from all registered verifiers,
+    # so they register first (posting needs a committee's worth). The demo's committee is all
+    # of them, so every one re-executes every round.
+    for index in VERIFIERS:
+        c = _contracts(w3, local.deployment, index)
+        _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
     request = ProjectRequest(
         budget_wei=budget, aggregator=dev_account(AGGREGATOR).address, rounds=config.rounds,
         model=config.model, input_shape=MODEL_INPUT_SHAPES[config.model],
@@ -114,7 +120,8 @@ def run_demo(config: DemoConfig, console: Console | None = None,
         training=DEMO_TRAINING,
         rule="multi_krum", rule_params={"f": config.f}, scoring=config.scoring,
         validation="digits", min_trainers=2 * config.f + 3, max_trainers=config.trainers,
-        verifier_quorum=config.quorum, commit_duration=config.commit_seconds,
+        verifier_quorum=config.quorum, committee_size=len(VERIFIERS),
+        commit_duration=config.commit_seconds,
         reveal_duration=config.reveal_seconds, aggregate_duration=config.aggregate_seconds,
         verify_duration=config.verify_seconds)
     posted = post_project(owner, store, request)
@@ -125,11 +132,6 @@ def run_demo(config: DemoConfig, console: Console | None = None,
     trainer_ids = [FIRST_TRAINER + i for i in range(config.trainers)]
     behaviours = ["honest"] * (config.trainers - config.malicious) + [config.attack] * \
         config.malicious
-    for index in VERIFIERS:
-        c = _contracts(w3, local.deployment, index)
-        _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
-        if c.market.membership(project) == Membership.NONE:
-            c.market.join_as_verifier(project)
     for index in trainer_ids:
         c = _contracts(w3, local.deployment, index)
         _ensure_stake(c, ParticipantKind.TRAINER, c.registry.min_stake(ParticipantKind.TRAINER))

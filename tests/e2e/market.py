@@ -88,18 +88,21 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         return MarketContracts.at(client, deployment)
 
     owner = contracts(OWNER)
+    # Verifiers register before the project is posted and join nothing: the committee of every
+    # round is drawn from all of them (here all three sit).
+    for index in VERIFIERS:
+        contracts(index).registry.register(ParticipantKind.VERIFIER, ETHER // 2)
     request = ProjectRequest(
         budget_wei=6 * ETHER, aggregator=client_for(AGGREGATOR).address, rounds=rounds,
         rule="multi_krum", rule_params=rule_params or {"f": 1, "m": trainers - 2},
-        scoring=scoring, min_trainers=5, verifier_quorum=quorum, commit_duration=600,
+        scoring=scoring, min_trainers=5, verifier_quorum=quorum,
+        committee_size=len(VERIFIERS), commit_duration=600,
         reveal_duration=600, aggregate_duration=600, verify_duration=600)
     posted = post_project(owner, store, request)
 
     verifiers = []
     for index in VERIFIERS:
         c = contracts(index)
-        c.registry.register(ParticipantKind.VERIFIER, ETHER // 2)
-        c.market.join_as_verifier(posted.project)
         verifiers.append(VerifierService(c, store, deployment.start_block))
     rest, _ = holdout_split(load_data("digits"), fraction=0.2, seed=0)
     shards: list[Dataset] = partition(rest, trainers, alpha=None, seed=1)

@@ -53,8 +53,8 @@ def check_round_proof(contracts: MarketContracts, store: ContentStore, project: 
     except (FedmarketError, ValueError) as exc:
         return False, f"cannot re-derive the public inputs: {exc}"
     # The market itself supplied pool, nActive and seed; the rest came with the proof.
-    on_chain = [posted.sketch_root, posted.decisions_root, info.pool_wei, info.reveals,
-                posted.f, posted.m, state.seed]
+    on_chain = [posted.sketch_root, posted.decisions_root, info.trainer_pool_wei,
+                info.reveals, posted.f, posted.m, state.seed]
     for name, mine, theirs in zip(PUBLIC_INPUTS, expected, on_chain, strict=True):
         if mine != theirs:
             return False, f"{name} of the proof ({theirs}) differs from the re-derived {mine}"
