@@ -123,8 +123,10 @@ class VerifierService:
 
     def run(self, projects: list[int] | None = None, timeout: float = 3600.0,
             until_done: bool = True) -> None:
-        """Watch ``projects`` (default: every project posted so far, on any of whose rounds
-        this account may be drawn); with ``until_done``, stop once all of them ended.
+        """Watch ``projects`` (default: every project posted so far).
+
+        This account may be drawn for any of their rounds; with ``until_done`` the service
+        stops once all of them ended.
         """
         market = self.contracts.market
         backoff = Backoff()

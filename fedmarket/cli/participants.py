@@ -31,8 +31,9 @@ __all__ = ["register", "join", "leave", "withdraw", "add_participant_commands"]
 
 
 def add_participant_commands(app: typer.Typer, kind: ParticipantKind, default_stake: str) -> None:
-    """Add ``register`` and ``withdraw`` for ``kind`` to a role's sub-app, and for trainers
-    ``join`` and ``leave`` (verifiers are drawn per round, they join nothing).
+    """Add ``register`` and ``withdraw`` for ``kind``, and ``join``/``leave`` for trainers.
+
+    Verifiers are drawn per round from the whole registry: they join nothing.
     """
     role = kind.name.lower()
 
