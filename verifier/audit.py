@@ -3,8 +3,8 @@
 Per round: the posted result re-executes to the same verdicts, scores, wei amounts and Merkle
 root (:mod:`verifier.reexecution`); the distributor was funded with exactly the posted root
 and total; what was claimed matches the settled leaves; a posted zero-knowledge proof verifies
-(py-ecc). Per project: budget = everything finalized rounds awarded + escrow returned +
-escrow still held, to the wei.
+(py-ecc). Per project: budget + released seats' penalties = everything finalized rounds
+awarded + verification fees paid + escrow returned + escrow still held, to the wei.
 """
 
 from __future__ import annotations
@@ -123,11 +123,12 @@ def _books(contracts: MarketContracts, project: int, awarded: int,
     returned = market.escrow_returned(project, from_block)
     if info.status == ProjectStatus.CANCELLED:
         returned = info.budget_wei - info.escrow_wei  # credited back before any round ran
-    total = awarded + returned + info.escrow_wei
-    if total != info.budget_wei:
-        line.fail(f"budget {info.budget_wei} != awarded {awarded} + returned {returned} + "
-                  f"held {info.escrow_wei}")
+    fees = market.verification_fees(project, from_block)
+    penalties = market.seat_penalties(project, from_block)
+    total = awarded + fees + returned + info.escrow_wei
+    parts = (f"awarded {awarded} + fees {fees} + returned {returned} + held {info.escrow_wei}")
+    if total != info.budget_wei + penalties:
+        line.fail(f"budget {info.budget_wei} + penalties {penalties} != {parts}")
     else:
-        line.checks.append(f"budget {info.budget_wei} wei = awarded {awarded} + returned "
-                           f"{returned} + held {info.escrow_wei}")
+        line.checks.append(f"budget {info.budget_wei} + penalties {penalties} wei = {parts}")
     return line

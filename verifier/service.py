@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aggregator.inputs import load_validation
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import Attestation, RoundStatus
+from fedmarket.chain.types import Attestation, RoundPhase, RoundStatus
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.modelspec import ModelSpec
@@ -87,7 +87,7 @@ class VerifierService:
         if not project_active(info) or info.current_round == 0:
             return False
         round_info = market.round(project, info.current_round)
-        if (round_info.status == RoundStatus.POSTED
+        if (round_info.status == RoundStatus.POSTED and round_info.phase == RoundPhase.VERIFY
                 and market.attestation(project, round_info.round) == Attestation.NONE
                 and self._drawn(project, round_info.round)):
             spec, validation = self._spec(project)

@@ -265,6 +265,23 @@ class Market:
                    for log in event.get_logs(argument_filters={"project": project},
                                              from_block=from_block))
 
+    def verification_fees(self, project: int, from_block: int = 0) -> int:
+        """Fees paid out of the escrow to the winning verifiers of the project's settled rounds.
+
+        A round with a verdict (``VotesSettled`` with verdict 1 or 2) pays its fee; a round
+        without one keeps it in the escrow.
+        """
+        logs = self.contract.contract.events.VotesSettled().get_logs(
+            argument_filters={"project": project}, from_block=from_block)
+        return sum(self.round(project, int(log["args"]["round"])).fee_wei
+                   for log in logs if int(log["args"]["verdict"]))
+
+    def seat_penalties(self, project: int, from_block: int = 0) -> int:
+        """Stake slashed from released no-show trainers into the project's escrow."""
+        logs = self.contract.contract.events.SeatReleased().get_logs(
+            argument_filters={"project": project}, from_block=from_block)
+        return sum(int(log["args"]["penalty"]) for log in logs)
+
     def revealed_updates(self, project: int, round_: int, from_block: int = 0
                          ) -> list[RevealedUpdate]:
         """The round's revealed update CIDs, in reveal order (from ``UpdateRevealed`` logs)."""

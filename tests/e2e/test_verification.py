@@ -80,13 +80,20 @@ def test_a_lying_aggregator_is_disputed_and_its_bond_slashed(market: Market, tam
     _publish(market, tamper)
     for verifier in market.verifiers[:2]:
         verifier.step(market.project)
+    assert market.verifiers[2].step(market.project)  # two of three seats decided: it settles
 
     info = market.owner.market.round(market.project, 1)
     assert info.status == RoundStatus.DISPUTED and info.disagrees == 2
     project = market.owner.market.project(market.project)
     assert project.status == ProjectStatus.ABORTED
+    # The owner gets its budget back less the fee that paid the two disagreeing verifiers; the
+    # bond compensates the round's revealed trainers, never the owner.
+    assert market.owner.market.credit_of() == owner_credit + project.budget_wei - info.fee_wei
     bond = project.params.aggregator_bond_wei
-    assert market.owner.market.credit_of() == owner_credit + bond + project.budget_wei
+    per_trainer, left, _ = market.owner.market.compensation(market.project, 1)
+    assert left == bond and per_trainer == bond // info.reveals
+    fee_share = sum(v.contracts.market.credit_of() for v in market.verifiers[:2])
+    assert fee_share == info.fee_wei
 
 
 def test_an_honest_round_finalizes_with_two_of_three_verifiers(market: Market) -> None:
