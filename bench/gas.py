@@ -1,8 +1,9 @@
 """Gas of every fedmarket contract call, and how a round's gas scales with the trainer count.
 
 Starts its own anvil (``LocalNode`` on a free port in a temporary folder), deploys, and runs one
-round with N = 4, 16 and 64 trainers: register, join, commit, reveal, result, two attestations,
-finalize, claim. Prints a table of gas per call (mean over the runs), the aggregator's gas per
+round with N = 4, 16 and 64 trainers: register, join, commit, reveal, result, two committee
+attestations (of a committee of three drawn from the registry), finalize (settles the votes and
+pays the verifier fee), claim. Prints a table of gas per call (mean over the runs), the aggregator's gas per
 round (``submitResult`` + ``finalize``: it must not grow with N) and a trainer's gas per round
 (``commit`` + ``reveal`` + ``claim``). ``--json`` prints one JSON object instead.
 
@@ -32,7 +33,8 @@ from fedmarket.chain.types import ParticipantKind, ProjectParams, RoundResult  #
 from fedmarket.merkle import REWARD_LEAF_ENCODING, StandardMerkleTree  # noqa: E402
 
 ETHER = 10**18
-OWNER, AGGREGATOR, VERIFIERS, FIRST_TRAINER = 1, 2, (3, 4), 100  # trainers beyond dev accounts
+OWNER, AGGREGATOR, VERIFIERS, FIRST_TRAINER = 1, 2, (3, 4, 5), 100  # trainers beyond dev accounts
+VOTERS = VERIFIERS[:2]  # two of the committee's three seats settle a round
 PHASE = 60  # seconds per phase; the bench travels past the verify window
 
 
@@ -81,8 +83,8 @@ class Bench:
         params = ProjectParams(
             model_spec_cid="bafkreibenchspec", initial_weights_cid="bafkreibenchweights",
             aggregator=dev_account(AGGREGATOR).address, aggregator_bond_wei=ETHER // 10,
-            rounds=1, min_trainers=1, max_trainers=n, verifier_quorum=len(VERIFIERS),
-            commit_duration=PHASE, reveal_duration=PHASE, aggregate_duration=PHASE,
+            rounds=1, min_trainers=1, max_trainers=n, verifier_quorum=len(VOTERS),
+            committee_size=len(VERIFIERS), verifier_fee_bps=500, commit_duration=PHASE, reveal_duration=PHASE, aggregate_duration=PHASE,
             verify_duration=PHASE)
         budget = ETHER
         project = owner.post_project(params, budget)
@@ -92,8 +94,6 @@ class Bench:
             self.record("ParticipantRegistry.register", registry.register(
                 ParticipantKind.TRAINER, registry.min_stake(ParticipantKind.TRAINER)))
             self.record("FedMarket.joinAsTrainer", self.actor(t).market.join_as_trainer(project))
-        for v in VERIFIERS:
-            self.record("FedMarket.joinAsVerifier", self.actor(v).market.join_as_verifier(project))
         self.record("FedMarket.startProject", aggregator.start_project(project, ETHER // 10))
         trainer_gas: dict[int, int] = defaultdict(int)
         for t in trainers:
@@ -104,14 +104,14 @@ class Bench:
             salt = Web3.keccak(text=f"bench-{t}")
             trainer_gas[t] += self.record("FedMarket.reveal", self.actor(t).market.reveal(
                 project, 1, f"bafkreibenchupdate{t:04d}" + "x" * 36, salt))
-        share = budget // (2 * n)
+        share = owner.round(project, 1).trainer_pool_wei // (2 * n)
         values = [(project, 1, dev_account(t).address, share) for t in trainers]
         tree = StandardMerkleTree(values, REWARD_LEAF_ENCODING)
         result = RoundResult("bafkreibenchmodel" + "m" * 42, "bafkreibenchresult" + "r" * 41,
                              Web3.keccak(text=f"result-{project}"), tree.root, share * n)
         aggregator_gas = self.record("FedMarket.submitResult",
                                      aggregator.submit_result(project, 1, result))
-        for v in VERIFIERS:
+        for v in VOTERS:
             self.record("FedMarket.attest", self.actor(v).market.attest(
                 project, 1, True, "bafkreibenchreport" + "p" * 41))
         deadline = owner.deadlines(project, 1).verify

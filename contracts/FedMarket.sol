@@ -26,6 +26,8 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     bytes32 private constant REVEALED = bytes32(type(uint256).max);
     /// @dev Stored in place of REVEALED once the trainer took its compensation.
     bytes32 private constant COMPENSATED = bytes32(type(uint256).max - 1);
+    /// @dev Stored in place of REVEALED once the trainer's reward leaf was settled.
+    bytes32 private constant CLAIMED = bytes32(type(uint256).max - 2);
     /// @notice Largest committee a project may ask for (bounds the settlement loop).
     uint256 public constant MAX_COMMITTEE = 15;
     /// @notice Largest verifier fee, in basis points of a round's pool.
@@ -219,7 +221,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (m.firstRound > round) {
             revert FedMarketJoinedTooLate(project, round, msg.sender, m.firstRound);
         }
-        if (commitment == bytes32(0) || commitment == REVEALED || commitment == COMPENSATED) {
+        if (commitment == bytes32(0) || uint256(commitment) >= uint256(CLAIMED)) {
             revert FedMarketInvalidCommitment(commitment);
         }
         if (_commitments[project][round][msg.sender] != bytes32(0)) {
@@ -444,6 +446,27 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     }
 
     /// @inheritdoc IFedMarket
+    function settleLeaf(ProjectId project, uint256 round, address trainer)
+        external
+        returns (uint8 outcome)
+    {
+        if (msg.sender != address(distributor)) revert FedMarketNotDistributor(msg.sender);
+        bytes32 c = _commitments[project][round][trainer];
+        if (c == CLAIMED) return 1;
+        if (c != REVEALED) return 2;
+        _commitments[project][round][trainer] = CLAIMED;
+    }
+
+    /// @inheritdoc IFedMarket
+    function leafSettled(ProjectId project, uint256 round, address trainer)
+        external
+        view
+        returns (bool)
+    {
+        return _commitments[project][round][trainer] == CLAIMED;
+    }
+
+    /// @inheritdoc IFedMarket
     function withdraw() external nonReentrant {
         uint256 amount = _credits[msg.sender];
         if (amount == 0) revert FedMarketNothingToWithdraw(msg.sender);
@@ -561,7 +584,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     {
         bytes32 c = _commitments[project][round][trainer];
         if (c == bytes32(0)) return SubmissionStatus.None;
-        return c == REVEALED || c == COMPENSATED ? SubmissionStatus.Revealed
+        return uint256(c) >= uint256(CLAIMED) ? SubmissionStatus.Revealed
             : SubmissionStatus.Committed;
     }
 

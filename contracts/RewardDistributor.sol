@@ -31,8 +31,6 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
     uint256 public immutable claimWindow;
 
     mapping(ProjectId project => mapping(uint256 round => RoundFunds)) private _funds;
-    mapping(ProjectId project => mapping(uint256 round => mapping(address trainer => bool)))
-        private _claimed;
 
     /// @inheritdoc IRewardDistributor
     uint256 public totalOwed;
@@ -119,7 +117,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
         view
         returns (bool)
     {
-        return _claimed[project][round][trainer];
+        return market.leafSettled(project, round, trainer);
     }
 
     /// @dev Checks and effects of one leaf: proof, no repeat, round cap; then reputation.
@@ -132,24 +130,21 @@ contract RewardDistributor is IRewardDistributor, AccessControl, ReentrancyGuard
     ) private {
         RoundFunds storage funds = _funds[project][round];
         if (funds.root == bytes32(0)) revert DistributorRoundNotFunded(project, round);
-        if (_claimed[project][round][trainer]) {
-            revert DistributorAlreadyClaimed(project, round, trainer);
-        }
         uint256 expiresAt = uint256(funds.fundedAt) + claimWindow;
         if (block.timestamp > expiresAt) revert DistributorClaimExpired(project, round, expiresAt);
         bytes32 leaf = RewardLeaf.hash(project, round, trainer, amount);
         if (!MerkleProof.verifyCalldata(proof, funds.root, leaf)) {
             revert DistributorInvalidProof(project, round, trainer, amount);
         }
+        // A leaf pays only a trainer of the round, once: the market marks it settled in the
+        // trainer's commitment slot (no payout or reputation for outsiders).
+        uint8 outcome = market.settleLeaf(project, round, trainer);
+        if (outcome == 1) revert DistributorAlreadyClaimed(project, round, trainer);
+        if (outcome == 2) revert DistributorNotARoundTrainer(project, round, trainer);
         uint256 claimed = funds.claimed;
         if (claimed + amount > funds.total) {
             revert DistributorRoundOverclaimed(project, round, claimed, amount, funds.total);
         }
-        // A leaf pays only a trainer of the round: no payout or reputation for outsiders.
-        if (market.submissionOf(project, round, trainer) != IFedMarket.SubmissionStatus.Revealed) {
-            revert DistributorNotARoundTrainer(project, round, trainer);
-        }
-        _claimed[project][round][trainer] = true;
         funds.claimed = uint96(claimed + amount);
         totalOwed -= amount;
         emit RewardClaimed(project, round, trainer, amount);

@@ -206,6 +206,7 @@ interface IFedMarket {
     error FedMarketCompensationExpired(ProjectId project, uint256 round, uint256 expiredAt);
     error FedMarketCompensationOpen(ProjectId project, uint256 round, uint256 expiresAt);
     error FedMarketUnexpectedEther(address sender, uint256 amount);
+    error FedMarketNotDistributor(address caller);
 
     event ProjectPosted(ProjectId indexed project, address indexed owner,
         address indexed aggregator, uint256 budget, uint256 rounds, string modelSpecCid,
@@ -304,6 +305,21 @@ interface IFedMarket {
     /// @notice The reward distributor returns a round's unclaimed remainder after its claim
     /// window; it is credited to the project's owner (the difference goes back to the escrow).
     function returnUnclaimed(ProjectId project, uint256 round) external payable;
+
+    /// @notice The reward distributor settles `trainer`'s leaf of a round: marked in the
+    /// trainer's own commitment slot, which a reveal left non-zero (a fresh slot per leaf would
+    /// cost a trainer 17k more gas per round).
+    /// @return outcome 0 settled now, 1 settled before, 2 `trainer` did not reveal in the round
+    /// (nothing is marked then; the distributor reverts with its own error).
+    function settleLeaf(ProjectId project, uint256 round, address trainer)
+        external
+        returns (uint8 outcome);
+
+    /// @notice Whether `trainer`'s reward leaf of a round was settled.
+    function leafSettled(ProjectId project, uint256 round, address trainer)
+        external
+        view
+        returns (bool);
 
     /// @notice Withdraw everything credited to the caller (refunds, bonds, fees, compensation).
     function withdraw() external;

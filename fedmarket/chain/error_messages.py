@@ -127,6 +127,8 @@ MESSAGES: dict[str, str] = {
     "FedMarketCompensationOpen": "the compensation of project {project} round {round} may be "
                                  "claimed until {expiresAt:time}; it can be burned only after",
     "FedMarketUnexpectedEther": "{sender} sent {amount:eth} that the market does not take",
+    "FedMarketNotDistributor": "only the reward distributor may settle reward leaves, not "
+                               "{caller}",
     # -- FedMarket: rounds
     "FedMarketNotCurrentRound": "round {round} is not the current round of project {project} "
                                 "(that is round {currentRound})",

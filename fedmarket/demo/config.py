@@ -33,12 +33,13 @@ class DemoConfig:
     byzantine: int | None = None
     scoring: str = "gtg_shapley"
     seed: int = 7
-    # Phase lengths in seconds. Commit and reveal close early once every trainer acted; the
-    # verify window is the challenge period every round waits out, so it is short here.
+    # Phase lengths in seconds, each at least the deployment's 60-second floor. Commit and
+    # reveal close early once every trainer acted, and a round settles as soon as two of the
+    # three committee seats agree, so an honest round waits out none of them.
     commit_seconds: int = 90
-    reveal_seconds: int = 45
+    reveal_seconds: int = 60
     aggregate_seconds: int = 120
-    verify_seconds: int = 12
+    verify_seconds: int = 60
     quorum: int = 2
     timeout: float = 900.0
     port: int | None = None

@@ -24,6 +24,18 @@ from fedmarket.cli import app
 
 runner = CliRunner()
 
+#: Dev accounts that register as verifiers when a module's node starts: posting a project needs
+#: at least a committee's worth (three by default) in the registry.
+VERIFIER_POOL = ("30", "31", "32")
+
+
+def register_verifier_pool(data_dir: str) -> None:
+    """Register the :data:`VERIFIER_POOL` as verifiers with the CLI."""
+    for account in VERIFIER_POOL:
+        result = runner.invoke(app, ["verifier", "register", "--account", account,
+                                     "--data-dir", data_dir])
+        assert result.exit_code == 0, result.output
+
 
 @dataclass
 class Market:
@@ -53,6 +65,7 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     path = str(tmp_path_factory.mktemp("cli") / "data")
     up = runner.invoke(app, ["chain", "up", "--data-dir", path, "--json"])
     assert up.exit_code == 0, up.output
+    register_verifier_pool(path)
     yield Market(path, connect(json.loads(up.stdout.strip().splitlines()[-1])["url"]))
     runner.invoke(app, ["chain", "down", "--data-dir", path])
 

@@ -4,7 +4,8 @@ On a real node started by `chain up`; deadlines are passed by moving the node's 
 (`evm_increaseTime`), so no test waits on wall-clock time.
 """
 
-from tests.cli.conftest import Market, ok, refused, text
+from fedmarket.cli import app
+from tests.cli.conftest import Market, ok, refused, runner, text
 
 OWNER, AGGREGATOR = 1, 2
 STAKE = 10**17  # the 0.1 ETH registered below
@@ -106,8 +107,7 @@ def test_finishing_a_running_project_too_early_is_a_sentence(market: Market) -> 
 def test_unknown_projects_are_sentences_for_every_role(market: Market) -> None:
     ok("trainer", "register", "--account", "5", "--data-dir", market.data_dir)
     commands = [["trainer", "join", "99", "--account", "5"], ["claim", "99"],
-                ["aggregator", "run", "99"], ["project", "finish", "99"],
-                ["verifier", "join", "99", "--account", "5"]]
+                ["aggregator", "run", "99"], ["project", "finish", "99"]]
 
     messages = {refused(*c, "--data-dir", market.data_dir) for c in commands}
 
@@ -115,13 +115,13 @@ def test_unknown_projects_are_sentences_for_every_role(market: Market) -> None:
 
 
 
-def test_verifier_withdraw_also_leaves_ended_projects_in_one_command(market: Market) -> None:
-    project = _project(market)
+def test_a_verifier_joins_nothing_and_withdraws_its_stake_in_one_command(market: Market) -> None:
     ok("verifier", "register", "--account", "4", "--data-dir", market.data_dir)
-    ok("verifier", "join", project, "--account", "4", "--data-dir", market.data_dir)
-    ok("project", "cancel", project, "--data-dir", market.data_dir)
+    result = runner.invoke(app, ["verifier", "join", "1", "--account", "4",
+                                 "--data-dir", market.data_dir])
+    assert result.exit_code == 2 and "No such command 'join'" in result.output
 
     paid = ok("verifier", "withdraw", "--account", "4", "--data-dir", market.data_dir)
 
     assert paid["stake_wei"] == str(5 * STAKE)  # the verifier's default 0.5 ETH stake
-    assert paid["left_projects"] == [int(project)]
+    assert paid["left_projects"] == []

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedmarket.cli import app
+from tests.cli.conftest import register_verifier_pool
 
 runner = CliRunner()
 
@@ -16,6 +17,7 @@ runner = CliRunner()
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = str(tmp_path_factory.mktemp("cli") / "data")
     assert runner.invoke(app, ["chain", "up", "--data-dir", path]).exit_code == 0
+    register_verifier_pool(path)
     yield path
     runner.invoke(app, ["chain", "down", "--data-dir", path])
 
@@ -40,13 +42,13 @@ def test_post_show_join_and_list(data_dir: str) -> None:
 
     ok("trainer", "register", "--stake", "0.1", "--account", "6", "--data-dir", data_dir)
     joined = ok("trainer", "join", project, "--account", "6", "--data-dir", data_dir)
-    ok("verifier", "register", "--account", "3", "--data-dir", data_dir)
-    ok("verifier", "join", project, "--account", "3", "--data-dir", data_dir)
     shown = ok("project", "show", project, "--data-dir", data_dir)
     listed = ok("project", "list", "--data-dir", data_dir)
 
-    assert joined["joined"] is True
-    assert shown["trainers"] == 1 and shown["verifiers"] == 1 and shown["status"] == "created"
+    assert joined["joined"] is True and joined["first_round"] == 1
+    assert shown["trainers"] == 1 and shown["status"] == "created"
+    assert (shown["committee_size"], shown["verifier_quorum"], shown["verifier_fee_bps"]) == (
+        3, 2, 500)
     assert int(project) in [p["project"] for p in listed["projects"]]
 
 

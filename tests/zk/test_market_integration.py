@@ -88,9 +88,9 @@ def test_tampered_proof_refused_and_genuine_accepted(client_for, tmp_path: Path,
     receipt = chain.submit_proof(market.project, 1, genuine)
     again = _revert(chain.submit_proof, market.project, 1, genuine)
 
-    assert other_root.name == "FedMarketProofClaimMismatch"
-    assert bad_point.name == "FedMarketProofRejected"
-    assert again.name == "FedMarketProofAlreadyVerified"
+    assert other_root.name == "ProofsClaimMismatch"
+    assert bad_point.name == "ProofsRejected"
+    assert again.name == "ProofsAlreadyVerified"
     events = chain.contract.events("RoundProofVerified", receipt)
     assert [(e["project"], e["round"]) for e in events] == [(market.project, 1)]
     assert chain.round(market.project, 1).proof_verified
