@@ -156,6 +156,14 @@ class TrainerClient:
             return False
         round_ = info.current_round
         round_info = market.round(project, round_)
+        first, released = market.trainer_status(project)
+        if released:
+            raise NotJoinedError(f"{self.address}'s seat in project {project} was released: it "
+                                 "did not commit in a round it was due in, and may not rejoin")
+        if first > round_:  # joined during this round: the committing set was fixed at its start
+            self._miss(project, round_, f"joined project {project} during round {round_}: "
+                                        f"this trainer takes part from round {first}")
+            return keep_round_moving(market, project, round_info) is not None
         status = market.submission(project, round_)
         if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
             spec = spec or load_spec(self.store, info.params.model_spec_cid)

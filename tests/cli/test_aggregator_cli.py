@@ -64,9 +64,9 @@ def test_an_aggregator_refuses_to_bond_a_project_whose_validation_data_does_not_
 def test_an_aggregator_that_cannot_compute_a_round_says_why_instead_of_crashing(
         market: Market) -> None:
     project = _post_with_30_feature_validation(market)
-    market.contracts(AGGREGATOR).market.start_project(project, BOND)  # bonded elsewhere
     ok("trainer", "register", "--account", str(TRAINER), "--data-dir", market.data_dir)
     ok("trainer", "join", str(project), "--account", str(TRAINER), "--data-dir", market.data_dir)
+    market.contracts(AGGREGATOR).market.start_project(project, BOND)  # bonded elsewhere
     ok("trainer", "run", str(project), "--data", "digits", "--rounds", "1", "--timeout", "300",
        "--account", str(TRAINER), "--data-dir", market.data_dir)
 

@@ -91,7 +91,8 @@ def test_tampered_proof_refused_and_genuine_accepted(client_for, tmp_path: Path,
     assert other_root.name == "ProofsClaimMismatch"
     assert bad_point.name == "ProofsRejected"
     assert again.name == "ProofsAlreadyVerified"
-    events = chain.contract.events("RoundProofVerified", receipt)
+    assert chain.proofs is not None
+    events = chain.proofs.events("RoundProofVerified", receipt)
     assert [(e["project"], e["round"]) for e in events] == [(market.project, 1)]
     assert chain.round(market.project, 1).proof_verified
     assert check_round_proof(market.owner, market.store, market.project, 1)[0] is True
