@@ -18,6 +18,7 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.config import load_settings
 from fedmarket.datasets import load_data
 from fedmarket.errors import FedmarketError
+from fedmarket.readiness import announce_ready
 from fedmarket.storage.factory import open_store
 from trainer import attacks
 from trainer.client import TrainerClient
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attack", choices=attacks.names(), default=None)
     parser.add_argument("--attack-params", default="{}", help="JSON object of attack params")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--ready-file", type=Path, default=None,
+                        help="written once connected and about to work")
     args = parser.parse_args(argv)
     try:
         settings = load_settings({"data_dir": args.data_dir, "account": args.account})
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             MarketContracts.at(chain.client, chain.deployment), store, load_data(args.data),
             settings.data_dir / "trainer" / chain.client.address.lower() / "pending",
             device="cpu", attack=attack)
+        announce_ready(args.ready_file)
         done = client.run(args.project, timeout=args.timeout)
     except FedmarketError as exc:
         print(f"error: {exc}", file=sys.stderr)

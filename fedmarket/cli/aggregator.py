@@ -13,11 +13,13 @@ from fedmarket.cli.context import (
     DataDirOpt,
     IpfsOpt,
     KeyFileOpt,
+    ReadyFileOpt,
     RpcOpt,
     role_context,
     wei_to_ether,
 )
 from fedmarket.errors import ChainError
+from fedmarket.readiness import announce_ready
 
 app = typer.Typer(help="Aggregate a project's rounds (the aggregator's side).",
                   no_args_is_help=True)
@@ -37,12 +39,13 @@ def run(
     data_dir: Path = DataDirOpt,
     account: int = typer.Option(2, "--account", help="Aggregator's dev account."),
     rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
-    as_json: bool = JsonOpt,
+    ready_file: Path = ReadyFileOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Start the project (bond) and publish every round's result until it ends."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         service = AggregatorService(ctx.contracts, ctx.store, ctx.chain.deployment.start_block,
                                     reporter=_ConsoleReporter(as_json))
+        announce_ready(ready_file)
         try:
             published = service.run(project, timeout=timeout)
         except ChainError:

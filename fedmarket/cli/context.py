@@ -22,7 +22,7 @@ from fedmarket.storage.base import ContentStore
 from fedmarket.storage.factory import open_store
 from fedmarket.units import ether_to_wei, wei_to_ether
 
-__all__ = ["Conn", "RoleContext", "role_context", "ether_to_wei", "wei_to_ether"]
+__all__ = ["Conn", "RoleContext", "role_context", "ether_to_wei", "wei_to_ether", "ReadyFileOpt"]
 
 
 @dataclass
@@ -46,6 +46,8 @@ AccountOpt = typer.Option(None, "--account", help="Local dev account index (loca
 RpcOpt = typer.Option(None, "--rpc-url", help="JSON-RPC URL (default: the local node).")
 KeyFileOpt = typer.Option(None, "--key-file", help="File holding a hex private key.")
 IpfsOpt = typer.Option(None, "--ipfs-api", help="Kubo RPC URL (default: embedded store).")
+ReadyFileOpt = typer.Option(None, "--ready-file", help="Write this file once connected and "
+                            "about to work (a supervisor such as the demo waits for it).")
 
 
 @dataclass

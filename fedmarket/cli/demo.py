@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-from fedmarket.cli.common import JsonOpt, console, emit, err_console, user_errors
+from fedmarket.cli.common import JsonOpt, console, emit, err_console, fail, user_errors
+from fedmarket.cli.context import DataDirOpt
 from fedmarket.demo import DemoConfig, run_demo
+from fedmarket.demo.processes import sigterm_as_interrupt
 from fedmarket.demo.report import print_report
 
 
@@ -24,22 +26,23 @@ def demo(
                                 help="gtg_shapley, leave_one_out or cosine."),
     alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet alpha of the non-IID split."),
     timeout: float = typer.Option(900, "--timeout", help="Give up after this many seconds."),
-    data_dir: Path = typer.Option(Path(".fedmarket"), "--data-dir", help="Data dir."),
+    data_dir: Path = DataDirOpt,
     port: int = typer.Option(None, "--port", help="Port for a new local node."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run the whole market on the local chain and print who earned what."""
-    from trainer.attacks import names
+    """Run the whole market on the local chain and print who earned what.
 
-    with user_errors():
-        if attack not in names():
-            from fedmarket.errors import ConfigError
-
-            raise ConfigError(f"unknown attack {attack!r}; known: {', '.join(names())}")
+    Every option is checked before a node or a role starts; on any failure, Ctrl-C or SIGTERM
+    every process the demo started is stopped (the node too, if the demo started it).
+    """
+    with user_errors(), sigterm_as_interrupt():
         config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
                             attack=attack, rounds=rounds, budget_ether=budget, model=model,
                             scoring=scoring, alpha=alpha, timeout=timeout, port=port)
-        report = run_demo(config, err_console, show_progress=not as_json)
+        try:
+            report = run_demo(config, err_console, show_progress=not as_json)
+        except KeyboardInterrupt:
+            fail("demo interrupted; every process it started was stopped", code=130)
         if as_json:
             emit(True, report)
         else:

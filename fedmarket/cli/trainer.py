@@ -16,10 +16,12 @@ from fedmarket.cli.context import (
     DataDirOpt,
     IpfsOpt,
     KeyFileOpt,
+    ReadyFileOpt,
     RpcOpt,
     role_context,
 )
 from fedmarket.datasets import load_data
+from fedmarket.readiness import announce_ready
 from trainer.client import RoundSubmission, TrainerClient
 from trainer.local_training import ProgressCallback, TrainingProgress
 
@@ -78,7 +80,8 @@ def run(
     rounds: int = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds."),
     timeout: float = typer.Option(3600, "--timeout", help="Give up after this many seconds."),
     data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, ready_file: Path = ReadyFileOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Train every round of a joined project: fetch, train, upload, commit, reveal."""
     with user_errors():
@@ -88,6 +91,7 @@ def run(
                 ctx.contracts, ctx.store, dataset,
                 ctx.settings.data_dir / "trainer" / ctx.address.lower() / "pending",
                 device=device, reporter=_RichReporter(quiet=as_json))
+            announce_ready(ready_file)
             done = client.run(project, max_rounds=rounds, timeout=timeout)
             if not done:  # say why, and exit non-zero: a trainer that did nothing failed
                 status = ctx.contracts.market.project(project).status.name.lower()

@@ -15,9 +15,11 @@ from fedmarket.cli.context import (
     DataDirOpt,
     IpfsOpt,
     KeyFileOpt,
+    ReadyFileOpt,
     RpcOpt,
     role_context,
 )
+from fedmarket.readiness import announce_ready
 from verifier.service import Attested, VerifierService
 
 app = typer.Typer(help="Re-execute rounds and attest on chain (the verifier's side).",
@@ -46,13 +48,15 @@ def run(
                                                                "(default: every one joined)."),
     timeout: float = typer.Option(3600, "--timeout", help="Stop after this many seconds."),
     data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
-    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, ready_file: Path = ReadyFileOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Re-execute and attest every posted round of the watched projects until they end."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         reporter = _ConsoleReporter(as_json)
         service = VerifierService(ctx.contracts, ctx.store, ctx.chain.deployment.start_block,
                                   reporter=reporter)
+        announce_ready(ready_file)
         service.run(project or None, timeout=timeout)
         emit(as_json, {"attestations": [
             {"project": a.project, "round": a.round, "agree": a.agree,

@@ -4,15 +4,17 @@ The orchestrator only sets the stage (post, register, join, hand each trainer it
 data) and watches the chain; the roles themselves are separate processes — ``fedmarket
 aggregator run``, ``fedmarket verifier run``, ``fedmarket trainer run`` and, for the malicious
 trainers, ``python -m trainer.simulate`` — that talk only through the chain and the store.
+
+Verifiers and trainers start first; the aggregator, whose start opens round 1, is launched
+only once every one of them wrote its ready file, so no phase window is spent on a role that
+is still importing torch (6 s per process on an idle 2-core machine, 19 s under load).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,33 +26,31 @@ from rich.table import Table
 from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.localnet import ensure_local_chain
 from fedmarket.chain.market import MarketContracts
+from fedmarket.chain.node import LocalNode
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.config import Settings, load_settings
 from fedmarket.datasets import holdout_split, load_data, partition
-from fedmarket.demo.config import AGGREGATOR, FIRST_TRAINER, OWNER, VERIFIERS, DemoConfig
+from fedmarket.demo.config import (
+    AGGREGATOR,
+    FIRST_TRAINER,
+    OWNER,
+    VERIFIERS,
+    DemoConfig,
+    PhaseWindows,
+)
+from fedmarket.demo.processes import DemoProcesses, RoleProcess
 from fedmarket.demo.report import build_report
 from fedmarket.errors import FedmarketError
-from fedmarket.modelspec import TrainingSpec
-from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, post_project
+from fedmarket.owner import post_project
 from fedmarket.protocol import project_active
 from fedmarket.storage.factory import open_store
-from fedmarket.units import ether_to_wei
 
 __all__ = ["run_demo"]
 
-# Measured on the digits split: 5 local Adam epochs reach ~0.8 validation accuracy in 3
-# rounds with 8 non-IID trainers, and give updates large enough that Multi-Krum separates
-# sign-flipped ones from the first round on (1-2 SGD epochs left them near the origin).
-DEMO_TRAINING = TrainingSpec(local_epochs=5, lr=0.01, batch_size=16, optimizer="adam")
-
-
-@dataclass
-class RoleProcess:
-    """One role's process and where its output goes."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
+# Fixed windows, each at the deployment's 60-second floor or above. Commit and reveal close early
+# once every trainer acted, and a round settles as soon as two of the three committee seats
+# agree, so an honest round waits out none of them.
+FIXED_WINDOWS = PhaseWindows(commit=90, reveal=60, aggregate=120, verify=60)
 
 
 def _contracts(w3: Any, deployment: Any, index: int) -> MarketContracts:
@@ -62,12 +62,15 @@ def _ensure_stake(contracts: MarketContracts, kind: ParticipantKind, amount: int
         contracts.registry.register(kind, amount)
 
 
-def _spawn(name: str, args: list[str], logs: Path, env: dict[str, str]) -> RoleProcess:
-    log = logs / f"{name}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                   stdin=subprocess.DEVNULL, env=env)
-    return RoleProcess(name, process, log)
+def _enlist_verifiers(w3: Any, deployment: Any) -> None:
+    """Stake each demo verifier in the registry, before the project is posted.
+
+    Verifiers join no project: each round's committee is drawn from every registered verifier
+    (posting needs a committee's worth). The demo's committee is all three of them.
+    """
+    for index in VERIFIERS:
+        c = _contracts(w3, deployment, index)
+        _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
 
 
 def _write_shards(config: DemoConfig, folder: Path) -> list[Path]:
@@ -98,36 +101,41 @@ def _status_table(market: Any, project: int, rounds: int, started: float) -> Tab
 
 def run_demo(config: DemoConfig, console: Console | None = None,
              show_progress: bool = True) -> dict[str, Any]:
-    """Run the whole market once and return the report (see :mod:`fedmarket.demo.report`)."""
+    """Run the whole market once and return the report (see :mod:`fedmarket.demo.report`).
+
+    Every option is checked before anything starts. However the run ends, the role processes
+    are stopped, and so is the node if this run started it — except after a successful run,
+    which leaves the node up so ``fedmarket api serve`` can show the project.
+    """
     config.validate()
     console = console or Console(stderr=True)
     settings = load_settings({"data_dir": config.data_dir})
+    processes = DemoProcesses()
+    try:
+        report = _run(config, settings, processes, console, show_progress)
+    except BaseException:  # Ctrl-C and SIGTERM included: leave nothing running behind
+        processes.stop()
+        raise
+    processes.stop(keep_node=True)
+    return report
+
+
+def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, console: Console,
+         show_progress: bool) -> dict[str, Any]:
+    if LocalNode(settings.chain_dir).running_info() is None:
+        processes.node = LocalNode(settings.chain_dir)  # ours to stop if the run fails
     local = ensure_local_chain(settings, config.port)
     w3 = connect(local.node.url)
     store = open_store(settings)
     owner = _contracts(w3, local.deployment, OWNER)
-    budget = ether_to_wei(config.budget_ether, "--budget")
-    # Verifiers join no project: every round draws its committee from all registered verifiers,
-    # so they register first (posting needs a committee's worth). The demo's committee is all
-    # of them, so every one re-executes every round.
-    for index in VERIFIERS:
-        c = _contracts(w3, local.deployment, index)
-        _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
-    request = ProjectRequest(
-        budget_wei=budget, aggregator=dev_account(AGGREGATOR).address, rounds=config.rounds,
-        model=config.model, input_shape=MODEL_INPUT_SHAPES[config.model],
-        hidden=(64,) if config.model == "mlp" else (16, 32),
-        training=DEMO_TRAINING,
-        rule="multi_krum", rule_params={"f": config.f}, scoring=config.scoring,
-        validation="digits", min_trainers=2 * config.f + 3, max_trainers=config.trainers,
-        verifier_quorum=config.quorum, committee_size=len(VERIFIERS),
-        commit_duration=config.commit_seconds,
-        reveal_duration=config.reveal_seconds, aggregate_duration=config.aggregate_seconds,
-        verify_duration=config.verify_seconds)
-    posted = post_project(owner, store, request)
+    windows = config.windows or FIXED_WINDOWS
+    _enlist_verifiers(w3, local.deployment)
+    posted = post_project(owner, store, config.project_request(windows))
     project = posted.project
     console.print(f"posted project {project} ({config.budget_ether} ETH, {config.rounds} rounds, "
-                  f"multi_krum f={config.f}, {config.scoring}) on {local.node.url}")
+                  f"multi_krum f={config.f}, {config.scoring}) on {local.node.url}; windows "
+                  f"commit {windows.commit} s, reveal {windows.reveal} s, aggregate "
+                  f"{windows.aggregate} s, verify {windows.verify} s", highlight=False)
 
     trainer_ids = [FIRST_TRAINER + i for i in range(config.trainers)]
     behaviours = ["honest"] * (config.trainers - config.malicious) + [config.attack] * \
@@ -139,38 +147,76 @@ def run_demo(config: DemoConfig, console: Console | None = None,
 
     workdir = settings.data_dir / "demo" / f"project-{project}"
     shards = _write_shards(config, workdir / "data")
-    logs = workdir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1"}
-    base = [sys.executable, "-m"]
-    common = ["--data-dir", str(settings.data_dir)]
-    timeout = str(int(config.timeout))
-    processes = [_spawn("aggregator", base + ["fedmarket", "aggregator", "run", str(project),
-                                              "--account", str(AGGREGATOR), "--json",
-                                              "--timeout", timeout] + common, logs, env)]
-    for index in VERIFIERS:
-        processes.append(_spawn(f"verifier-{index}", base + [
-            "fedmarket", "verifier", "run", "--project", str(project), "--account", str(index),
-            "--json", "--timeout", timeout] + common, logs, env))
-    for i, index in enumerate(trainer_ids):
-        if behaviours[i] == "honest":
-            args = base + ["fedmarket", "trainer", "run", str(project), "--data", str(shards[i]),
-                           "--account", str(index), "--device", "cpu", "--json",
-                           "--timeout", timeout] + common
-        else:
-            args = base + ["trainer.simulate", str(project), "--data", str(shards[i]),
-                           "--account", str(index), "--attack", behaviours[i],
-                           "--timeout", timeout] + common
-        processes.append(_spawn(f"trainer-{i}", args, logs, env))
-
-    _watch(config, owner, project, processes, console, show_progress)
-    return _settle(config, settings, w3, local.deployment, store, owner, project, budget,
+    processes.logs = workdir / "logs"
+    processes.logs.mkdir(parents=True, exist_ok=True)
+    processes.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                     "PYTHONUNBUFFERED": "1"}
+    deadline = time.monotonic() + config.timeout
+    _spawn_roles(config, settings, processes, project, shards, behaviours, trainer_ids)
+    _wait_ready(processes.roles, deadline, console)
+    base = [sys.executable, "-m", "fedmarket"]
+    processes.spawn("aggregator", base + [
+        "aggregator", "run", str(project), "--account", str(AGGREGATOR), "--json",
+        "--timeout", str(int(config.timeout)), "--data-dir", str(settings.data_dir)])
+    _watch(config, owner, project, processes.roles, deadline, console, show_progress)
+    return _settle(w3, local.deployment, store, owner, project, config.budget_wei,
                    trainer_ids, behaviours, local.node.url)
 
 
-def _watch(config: DemoConfig, owner: MarketContracts, project: int,
-           processes: list[RoleProcess], console: Console, show_progress: bool) -> None:
+def _spawn_roles(config: DemoConfig, settings: Settings, processes: DemoProcesses,
+                 project: int, shards: list[Path], behaviours: list[str],
+                 trainer_ids: list[int]) -> None:
+    """Start every verifier and trainer (not the aggregator: its start opens round 1)."""
+    common = ["--data-dir", str(settings.data_dir), "--timeout", str(int(config.timeout))]
+    for index in VERIFIERS:
+        processes.spawn(f"verifier-{index}", [
+            sys.executable, "-m", "fedmarket", "verifier", "run", "--project", str(project),
+            "--account", str(index), "--json"] + common)
+    for i, index in enumerate(trainer_ids):
+        if behaviours[i] == "honest":
+            args = [sys.executable, "-m", "fedmarket", "trainer", "run", str(project),
+                    "--data", str(shards[i]), "--account", str(index), "--device", "cpu",
+                    "--json"]
+        else:
+            args = [sys.executable, "-m", "trainer.simulate", str(project), "--data",
+                    str(shards[i]), "--account", str(index), "--attack", behaviours[i]]
+        processes.spawn(f"trainer-{i}", args + common)
+
+
+def _check_alive(roles: list[RoleProcess]) -> None:
+    crashed = [p for p in roles if p.failed()]
+    if crashed:
+        raise FedmarketError(f"demo role {crashed[0].name} failed (log {crashed[0].log}): "
+                             f"{crashed[0].log_tail()}")
+
+
+def _wait_ready(roles: list[RoleProcess], deadline: float, console: Console) -> None:
+    """Wait until every role wrote its ready file; say so when starting them is slow."""
+    started = time.monotonic()
+    said = 0.0
+    while True:
+        _check_alive(roles)
+        waiting = [p for p in roles if not p.ready_file.is_file()]
+        if not waiting:
+            break
+        now = time.monotonic()
+        if now > deadline:
+            raise FedmarketError(f"{len(waiting)} demo role(s) did not start in time "
+                                 f"({', '.join(p.name for p in waiting)}); logs in "
+                                 f"{waiting[0].log.parent}")
+        if now - said >= 15:
+            if said:
+                console.print(f"waiting for {len(waiting)} of {len(roles)} roles to start "
+                              f"({now - started:.0f} s so far; the machine is busy)",
+                              highlight=False)
+            said = now
+        time.sleep(0.2)
+    console.print(f"{len(roles)} verifiers and trainers ready after "
+                  f"{time.monotonic() - started:.0f} s; starting the aggregator", highlight=False)
+
+
+def _watch(config: DemoConfig, owner: MarketContracts, project: int, roles: list[RoleProcess],
+           deadline: float, console: Console, show_progress: bool) -> None:
     started = time.monotonic()
     market = owner.market
     with Live(console=console, refresh_per_second=2, transient=True,
@@ -179,35 +225,18 @@ def _watch(config: DemoConfig, owner: MarketContracts, project: int,
             if show_progress:
                 live.update(_status_table(market, project, config.rounds, started))
             finished = not project_active(market.project(project))
-            crashed = [p for p in processes if p.process.poll() not in (None, 0)]
-            if crashed:
-                _stop_all(processes)
-                tail = crashed[0].log.read_text(errors="replace").strip().splitlines()[-3:]
-                raise FedmarketError(f"demo role {crashed[0].name} failed "
-                                     f"(log {crashed[0].log}): {' | '.join(tail)}")
-            if finished and all(p.process.poll() is not None for p in processes):
+            _check_alive(roles)
+            if finished and all(p.process.poll() is not None for p in roles):
                 return
-            if time.monotonic() - started > config.timeout:
-                _stop_all(processes)
+            if time.monotonic() > deadline:
                 raise FedmarketError(f"demo did not finish within {config.timeout:.0f} s; "
-                                     f"logs in {processes[0].log.parent}")
+                                     f"logs in {roles[0].log.parent}")
             time.sleep(0.5)
 
 
-def _stop_all(processes: list[RoleProcess]) -> None:
-    for p in processes:
-        if p.process.poll() is None:
-            p.process.terminate()
-    for p in processes:
-        try:
-            p.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.process.kill()
-
-
-def _settle(config: DemoConfig, settings: Settings, w3: Any, deployment: Any, store: Any,
-            owner: MarketContracts, project: int, budget: int, trainer_ids: list[int],
-            behaviours: list[str], url: str) -> dict[str, Any]:
+def _settle(w3: Any, deployment: Any, store: Any, owner: MarketContracts, project: int,
+            budget: int, trainer_ids: list[int], behaviours: list[str],
+            url: str) -> dict[str, Any]:
     """Trainers claim, the owner withdraws the refund; then build the report."""
     from fedmarket.rewards_query import claim_rewards
 
