@@ -3,8 +3,8 @@
 Starts its own anvil (``LocalNode`` on a free port in a temporary folder), deploys, and runs one
 round with N = 4, 16 and 64 trainers: register, join, commit, reveal, result, two committee
 attestations (of a committee of three drawn from the registry), finalize (settles the votes and
-pays the verifier fee), claim. Prints a table of gas per call (mean over the runs), the aggregator's gas per
-round (``submitResult`` + ``finalize``: it must not grow with N) and a trainer's gas per round
+pays the verifier fee), claim. Prints a table of gas per call (mean over the runs), the
+aggregator's gas per round (``submitResult`` + ``finalize``: it must not grow with N) and a trainer's gas per round
 (``commit`` + ``reveal`` + ``claim``). ``--json`` prints one JSON object instead.
 
     .venv/bin/python bench/gas.py [--json] [--trainers 4 16 64]
@@ -84,8 +84,8 @@ class Bench:
             model_spec_cid="bafkreibenchspec", initial_weights_cid="bafkreibenchweights",
             aggregator=dev_account(AGGREGATOR).address, aggregator_bond_wei=ETHER // 10,
             rounds=1, min_trainers=1, max_trainers=n, verifier_quorum=len(VOTERS),
-            committee_size=len(VERIFIERS), verifier_fee_bps=500, commit_duration=PHASE, reveal_duration=PHASE, aggregate_duration=PHASE,
-            verify_duration=PHASE)
+            committee_size=len(VERIFIERS), verifier_fee_bps=500, commit_duration=PHASE,
+            reveal_duration=PHASE, aggregate_duration=PHASE, verify_duration=PHASE)
         budget = ETHER
         project = owner.post_project(params, budget)
         self.samples["FedMarket.postProject"].append(self._last_gas())
