@@ -5,7 +5,8 @@ round with N = 4, 16 and 64 trainers: register, join, commit, reveal, result, tw
 attestations (of a committee of three drawn from the registry), finalize (settles the votes and
 pays the verifier fee), claim. Prints a table of gas per call (mean over the runs), the
 aggregator's gas per round (``submitResult`` + ``finalize``: it must not grow with N) and a
-trainer's gas per round (``commit`` + ``reveal`` + ``claim``). ``--json`` prints one JSON object instead.
+trainer's gas per round (``commit`` + ``reveal`` + ``claim``). ``--json`` prints one JSON
+object instead.
 
     .venv/bin/python bench/gas.py [--json] [--trainers 4 16 64]
 """
