@@ -39,7 +39,9 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
                                  "proof_verified": ri.proof_verified,
                                  "accuracy": None, "agrees": ri.agrees,
                                  "disagrees": ri.disagrees,
-                                 "total_rewarded_wei": str(ri.total_rewarded_wei)}
+                                 "total_rewarded_wei": str(ri.total_rewarded_wei
+                                                           if ri.status == RoundStatus.FINALIZED
+                                                           else 0)}
         if ri.result_cid:
             result = round_result_of(store, ri.result_cid, ri.result_hash)
             entry["accuracy"] = result.metrics.get("accuracy")
@@ -51,9 +53,10 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
                     stats["contribution"] += t.contribution / CONTRIBUTION_SCALE
         rounds.append(entry)
     refund = market.escrow_returned(project, from_block)
+    fees = market.verification_fees(project, from_block)
     return {
         "project": project, "url": url, "status": info.status.name.lower(),
-        "budget_wei": str(budget), "refund_wei": str(refund),
+        "budget_wei": str(budget), "refund_wei": str(refund), "verifier_fees_wei": str(fees),
         "trainers": [{"address": a, "behaviour": b,
                       "accepted_rounds": per_trainer[a]["accepted_rounds"],
                       "contribution": round(per_trainer[a]["contribution"], 6),
@@ -95,5 +98,6 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     console.print(rounds)
     paid = sum(int(t["claimed_wei"]) for t in report["trainers"])
     console.print(f"budget {wei_to_ether(int(report['budget_wei']))} ETH = paid to trainers "
-                  f"{wei_to_ether(paid)} ETH + refunded to the owner "
+                  f"{wei_to_ether(paid)} ETH + verifier fees "
+                  f"{wei_to_ether(int(report['verifier_fees_wei']))} ETH + refunded to the owner "
                   f"{wei_to_ether(int(report['refund_wei']))} ETH", highlight=False)

@@ -33,5 +33,8 @@ def test_reduced_demo_pays_honest_trainers_and_balances_to_the_wei(data_dir: Pat
     assert len(malicious) == 1 and malicious[0]["reward_wei"] == "0"
     claimed = sum(int(t["claimed_wei"]) for t in report["trainers"])
     assert claimed == sum(int(t["reward_wei"]) for t in report["trainers"]) > 0
-    assert claimed + int(report["refund_wei"]) == int(report["budget_wei"])
+    # Every wei of the budget: to trainers, to the committee as its fee, or back to the owner.
+    assert int(report["verifier_fees_wei"]) > 0
+    assert claimed + int(report["verifier_fees_wei"]) + int(report["refund_wei"]) == int(
+        report["budget_wei"])
     assert report["rounds"][-1]["accuracy"] > 0.5
