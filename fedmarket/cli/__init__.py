@@ -12,6 +12,7 @@ from fedmarket.cli.chain import app as chain_app
 from fedmarket.cli.demo import demo
 from fedmarket.cli.project import app as project_app
 from fedmarket.cli.rewards import claim, rewards
+from fedmarket.cli.settlement import compensation, reclaim, release
 from fedmarket.cli.store import app as store_app
 from fedmarket.cli.trainer import app as trainer_app
 from fedmarket.cli.verifier import app as verifier_app
@@ -27,6 +28,9 @@ app = typer.Typer(
 )
 app.add_typer(chain_app, name="chain")
 app.add_typer(store_app, name="store")
+project_app.command("release")(release)
+project_app.command("reclaim")(reclaim)
+trainer_app.command("compensation")(compensation)
 app.add_typer(project_app, name="project")
 app.add_typer(trainer_app, name="trainer")
 app.add_typer(aggregator_app, name="aggregator")
