@@ -246,7 +246,7 @@ class AggregatorService:
                 return True
             self.reporter.published(done)
             return done
-        if keep_round_moving(market, project, round_info):
+        if keep_round_moving(market, project, round_info, self.reporter.note):
             return True
         if self.settle_rejections(project, info.current_round):
             return True

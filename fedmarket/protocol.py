@@ -104,10 +104,12 @@ def load_spec(store: ContentStore, cid: str) -> ModelSpec:
         raise StorageError(f"cannot fetch the project's model spec {cid}: {exc}") from exc
 
 
-def keep_round_moving(market: Market, project: int, round_info: RoundInfo) -> str | None:
+def keep_round_moving(market: Market, project: int, round_info: RoundInfo,
+                      note: Callable[[str], None] | None = None) -> str | None:
     """Close the round if its deadline passed or its verify window ended; name what was done.
 
-    Returns None when there was nothing to do or someone else did it first.
+    Returns None when there was nothing to do or someone else did it first. ``note`` (a role's
+    reporter) hears how a round that paid nothing was closed, with its reason in words.
     """
     if round_info.phase != RoundPhase.EXPIRED:
         return None
@@ -118,7 +120,14 @@ def keep_round_moving(market: Market, project: int, round_info: RoundInfo) -> st
                 return "finalize"
             except ContractRevert:
                 pass  # not finalizable (no quorum): the deadline path decides instead
-        market.advance(project)
-        return "advance"
+        receipt = market.advance(project)
     except ContractRevert:
         return None  # another party closed the round between our read and our call
+    if note is not None:
+        from fedmarket.refunds import closure_in_receipt  # refunds imports chain types only
+
+        closure = closure_in_receipt(market, receipt)
+        if closure is not None:
+            note(f"project {project} round {closure.round} {closure.reason.replace('_', ' ')}: "
+                 f"nothing paid; {closure.sentence}")
+    return "advance"

@@ -10,28 +10,33 @@ refunded), so :func:`round_closures` reads those events.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fedmarket.chain.market import Market
 from fedmarket.chain.types import RefundReason, RoundStatus
 
 __all__ = ["REFUND_SENTENCES", "DISPUTED_SENTENCE", "RoundClosure", "describe_refund",
-           "round_closures"]
+           "round_closures", "closure_in_receipt"]
 
 #: What each ``IFedMarket.RefundReason`` means for the people involved.
 REFUND_SENTENCES: dict[RefundReason, str] = {
     RefundReason.NOT_ENOUGH_TRAINERS: "fewer trainers revealed an update than the project's "
                                       "minimum before the reveal deadline",
     RefundReason.AGGREGATOR_SILENT: "the aggregator posted no result before the result "
-                                    "deadline; its bond went to the owner and the project "
-                                    "was aborted",
-    RefundReason.NO_VERIFIER_QUORUM: "the verify window ended without a quorum of agreeing "
-                                     "verifiers, so the result was not paid",
-    RefundReason.DISPUTED: "a quorum of verifiers disagreed with the aggregator's result",
+                                    "deadline; the project was aborted and its bond is shared "
+                                    "by the round's revealed trainers (`fedmarket trainer "
+                                    "compensation`)",
+    RefundReason.NO_VERIFIER_QUORUM: "the verify window ended without enough committee votes "
+                                     "on either side, so the result was not paid",
+    RefundReason.DISPUTED: "a majority of the committee disagreed with the aggregator's result",
+    RefundReason.CONTESTED: "the committee split with no side holding a majority of at least "
+                            "the quorum, so the result was not paid and nobody was slashed",
 }
 
 #: A disputed round is closed by ``RoundDisputed``, not ``RoundRefunded``, but pays nothing too.
-DISPUTED_SENTENCE = ("a quorum of verifiers disagreed with the aggregator's result; its bond "
-                     "went to the owner and the project was aborted")
+DISPUTED_SENTENCE = ("a majority of the committee disagreed with the aggregator's result; the "
+                     "project was aborted and the aggregator's bond is shared by the round's "
+                     "revealed trainers (`fedmarket trainer compensation`)")
 
 
 def describe_refund(reason: RefundReason | int) -> str:
@@ -69,3 +74,14 @@ def round_closures(market: Market, project: int, from_block: int = 0) -> dict[in
         closures[round_] = RoundClosure(round_, RoundStatus.DISPUTED, "disputed",
                                         DISPUTED_SENTENCE)
     return closures
+
+
+def closure_in_receipt(market: Market, receipt: Any) -> RoundClosure | None:
+    """How the round closed by ``receipt`` (an ``advance``) was closed, if it paid nothing."""
+    for e in market.contract.events("RoundRefunded", receipt):
+        reason = RefundReason(int(e["reason"]))
+        return RoundClosure(int(e["round"]), RoundStatus.REFUNDED, reason.name.lower(),
+                            describe_refund(reason))
+    for e in market.contract.events("RoundDisputed", receipt):
+        return RoundClosure(int(e["round"]), RoundStatus.DISPUTED, "disputed", DISPUTED_SENTENCE)
+    return None

@@ -163,7 +163,7 @@ class TrainerClient:
         if first > round_:  # joined during this round: the committing set was fixed at its start
             self._miss(project, round_, f"joined project {project} during round {round_}: "
                                         f"this trainer takes part from round {first}")
-            return keep_round_moving(market, project, round_info) is not None
+            return keep_round_moving(market, project, round_info, self.reporter.note) is not None
         status = market.submission(project, round_)
         if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
             spec = spec or load_spec(self.store, info.params.model_spec_cid)
@@ -180,7 +180,7 @@ class TrainerClient:
             self._miss(project, round_, f"round {round_}'s commit window closed at "
                                         f"{_utc(round_info.deadlines.commit)} before this "
                                         "trainer committed (it started or joined too late)")
-        return keep_round_moving(market, project, round_info) is not None
+        return keep_round_moving(market, project, round_info, self.reporter.note) is not None
 
     def _miss(self, project: int, round_: int, reason: str) -> None:
         if (project, round_) not in self.missed:

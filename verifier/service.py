@@ -110,7 +110,7 @@ class VerifierService:
                                             tuple(report.differences),
                                             receipt["transactionHash"].hex()))
             return True
-        return keep_round_moving(market, project, round_info) is not None
+        return keep_round_moving(market, project, round_info, self.reporter.note) is not None
 
     def _drawn(self, project: int, round_: int) -> bool:
         """Whether this account sits on the round's committee (said once when it does not)."""

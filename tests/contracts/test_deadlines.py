@@ -217,3 +217,23 @@ def test_full_three_round_project_pays_out(sc: Scenario) -> None:
     rep = sc.actor(0).registry.reputation(sc.address(8))
     assert (rep.accepted, rep.rejected) == (2, 1)
     sc.assert_solvent()
+
+
+def test_a_role_that_closes_a_round_paying_nothing_says_why(sc: Scenario) -> None:
+    from fedmarket.protocol import keep_round_moving
+
+    project = sc.open_project(trainers=(6,), rounds=2)
+    sc.commit_reveal(project, 1, (6,))
+    sc.result(project, 1, {6: ETHER // 2})
+    sc.attest(project, 1, (3,), agree=True)
+    sc.attest(project, 1, (4,), agree=False)
+    market = sc.actor(6).market
+    travel_past(sc.w3, market.deadlines(project, 1).verify)
+    notes: list[str] = []
+
+    done = keep_round_moving(market, project, market.round(project, 1), notes.append)
+
+    assert done == "advance"
+    assert notes == [f"project {project} round 1 contested: nothing paid; the committee split "
+                     "with no side holding a majority of at least the quorum, so the result was "
+                     "not paid and nobody was slashed"]
