@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import RoundStatus
+from fedmarket.refunds import round_closures
 from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import CONTRIBUTION_SCALE
 from fedmarket.storage.base import ContentStore
@@ -32,8 +33,10 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
     per_trainer = {a: {"accepted_rounds": 0, "reward_wei": 0, "contribution": 0.0}
                    for a in trainers}
     rounds = []
+    closures = round_closures(market, project, from_block)
     for r in range(1, info.current_round + 1):
         ri = market.round(project, r)
+        closure = closures.get(r)
         entry: dict[str, Any] = {"round": r, "status": ri.status.name.lower(),
                                  "verified": ri.status == RoundStatus.FINALIZED,
                                  "proof_verified": ri.proof_verified,
@@ -41,7 +44,9 @@ def build_report(owner: MarketContracts, store: ContentStore, project: int, budg
                                  "disagrees": ri.disagrees,
                                  "total_rewarded_wei": str(ri.total_rewarded_wei
                                                            if ri.status == RoundStatus.FINALIZED
-                                                           else 0)}
+                                                           else 0),
+                                 "refund_reason": closure.reason if closure else None,
+                                 "refund_sentence": closure.sentence if closure else None}
         if ri.result_cid:
             result = round_result_of(store, ri.result_cid, ri.result_hash)
             entry["accuracy"] = result.metrics.get("accuracy")
@@ -96,6 +101,10 @@ def print_report(report: dict[str, Any], console: Console) -> None:
                        "verified" if r["proof_verified"] else "none",
                        _eth(int(r["total_rewarded_wei"])))
     console.print(rounds)
+    for r in report["rounds"]:
+        if r["refund_sentence"]:
+            console.print(f"round {r['round']} paid nothing ({r['refund_reason']}): "
+                          f"{r['refund_sentence']}", highlight=False)
     paid = sum(int(t["claimed_wei"]) for t in report["trainers"])
     console.print(f"budget {wei_to_ether(int(report['budget_wei']))} ETH = paid to trainers "
                   f"{wei_to_ether(paid)} ETH + verifier fees "
