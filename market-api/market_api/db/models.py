@@ -283,8 +283,11 @@ class CompensationClaim(Base):
 
 
 class Credit(Base):
-    """Ether the market credited to an account: escrow or bond back, verification fee,
-    compensation, unclaimed rewards (``round`` set for the round-scoped reasons)."""
+    """Ether the market credited to an account.
+
+    Escrow or bond back, verification fee, compensation, unclaimed rewards; ``round`` is set
+    for the round-scoped reasons (the last three).
+    """
 
     __tablename__ = "credits"
 

@@ -33,6 +33,8 @@ CREDIT_REASONS = ("escrow_returned", "bond_returned", "bond_slashed", "verificat
                   "compensation", "unclaimed_rewards")
 # VotesSettled.verdict: 0 no verdict (tie or below quorum), 1 agree, 2 disagree.
 VERDICTS = ("none", "agree", "disagree")
+# Credits that follow a round's event in the same transaction and belong to that round.
+ROUND_SCOPED = ("verification_fee", "compensation", "unclaimed_rewards")
 
 T = TypeVar("T")
 
@@ -141,23 +143,39 @@ def on_left(ctx: HandlerContext, log: DecodedLog) -> None:
 def _count(project: m.Project, role: str, delta: int) -> None:
     if role == "trainer":
         project.trainer_count = max(0, project.trainer_count + delta)
-    elif role == "verifier":
-        project.verifier_count = max(0, project.verifier_count + delta)
+
+
+def on_seat_released(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer that did not commit lost its seat and paid a penalty (a ``Left`` follows)."""
+    row = ctx.session.get(m.Membership, (int(log.args["project"]), log.args["trainer"]))
+    if row is not None:
+        row.released_round = int(log.args["round"])
+        row.release_penalty = str(log.args["penalty"])
 
 
 def on_aggregator_slashed(ctx: HandlerContext, log: DecodedLog) -> None:
-    """The aggregator's bond went to the owner."""
+    """The aggregator's bond was taken (it compensates the round's revealed trainers)."""
     project = _project(ctx, log)
     if project is not None:
         project.bond_slashed = str(log.args["bond"])
 
 
 def on_credited(ctx: HandlerContext, log: DecodedLog) -> None:
-    """Ether credited by the market (escrow or bond back, slashed bond)."""
+    """Ether credited by the market; round-scoped reasons name the round of their tx."""
     reason = int(log.args["reason"])
-    _get(ctx.session, m.Credit, log.block_number, log.log_index, account=log.args["account"],
-         project_id=int(log.args["project"]), amount=str(log.args["amount"]),
-         reason=CREDIT_REASONS[reason] if reason < len(CREDIT_REASONS) else str(reason))
+    name = CREDIT_REASONS[reason] if reason < len(CREDIT_REASONS) else str(reason)
+    project = int(log.args["project"])
+    scoped = ctx.tx_round.get(log.tx_hash)
+    round_ = scoped[1] if scoped and scoped[0] == project and name in ROUND_SCOPED else None
+    credit = _get(ctx.session, m.Credit, log.block_number, log.log_index,
+                  account=log.args["account"], project_id=project,
+                  amount=str(log.args["amount"]), reason=name)
+    credit.round = round_
+
+
+def _scope(ctx: HandlerContext, log: DecodedLog) -> None:
+    """Remember the round of this log for the ``Credited`` logs later in its transaction."""
+    ctx.tx_round[log.tx_hash] = (int(log.args["project"]), int(log.args["round"]))
 
 
 # -- rounds
