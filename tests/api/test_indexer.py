@@ -18,7 +18,7 @@ from market_api.indexer.results import store_fetcher
 from tests.api.conftest import Databases, Published, publish
 
 TABLES = (m.Project, m.Membership, m.Round, m.Submission, m.Verdict, m.Attestation, m.Claim,
-          m.Stake, m.Reputation, m.Credit, m.AppliedLog)
+          m.Stake, m.Reputation, m.Credit, m.VerifierSlash, m.CompensationClaim, m.AppliedLog)
 
 
 def dump(index: Index) -> dict[str, list[tuple[Any, ...]]]:
@@ -49,9 +49,15 @@ def test_sync_indexes_every_table(fresh: Published) -> None:
     assert len(tables["projects"]) == 1
     assert len(tables["rounds"]) == 1
     assert len(tables["submissions"]) == 3 and len(tables["verdicts"]) == 3
-    assert len(tables["attestations"]) == 2
+    assert len(tables["attestations"]) == 3  # the whole committee: 2 agree, 1 dissents
+    assert len(tables["verifier_slashes"]) == 1
     assert len(tables["claims"]) == 2  # the claimer's leaf and the rejected zero leaf
-    assert len(tables["stakes"]) == 5 and len(tables["credits"]) == 2
+    assert len(tables["stakes"]) == 6  # 3 trainers, 3 verifiers
+    # Two winners' fees, the escrow left and the bond back.
+    with fresh.index.session() as session:
+        reasons = sorted((c.reason, c.round) for c in session.scalars(select(m.Credit)))
+    assert reasons == [("bond_returned", None), ("escrow_returned", None),
+                       ("verification_fee", 1), ("verification_fee", 1)]
 
 
 def test_resync_from_scratch_adds_no_duplicates(fresh: Published) -> None:
