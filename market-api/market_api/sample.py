@@ -16,7 +16,7 @@ share the round's verifier fee and the slashed stake.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from web3 import Web3
@@ -128,19 +128,28 @@ class SampleMarket:
             return {VERIFIERS[-1]: False, **dict.fromkeys(VERIFIERS[:-1], True)}
         return dict.fromkeys(VERIFIERS[:-1], True)
 
-    def play_round(self, sample: SampleProject, round_: int, votes: Votes | None = None) -> str:
+    def play_round(self, sample: SampleProject, round_: int, votes: Votes | None = None,
+                   no_show: Collection[str] = ()) -> str:
         """Commit, reveal, publish a real result, let the committee vote, close the round.
 
+        Trainers in ``no_show`` do not commit: once commits are over their seats are
+        released (each pays the no-show penalty) and the round goes on without them.
         Returns the round's outcome: finalized, disputed or refunded (tie / no quorum).
         """
-        indices = list(range(FIRST_TRAINER, FIRST_TRAINER + len(sample.trainers)))
+        market = self.actor(OWNER).market
+        playing = [(FIRST_TRAINER + k, a) for k, a in enumerate(sample.trainers)
+                   if a not in no_show]
         cids: dict[str, str] = {}
-        for i, address in zip(indices, sample.trainers, strict=True):
+        for i, address in playing:
             cid = self.store.put(f"update p{sample.project} r{round_} {address}".encode())
             salt = Web3.keccak(text=f"salt {sample.project} {round_} {i}")
             self.actor(i).market.commit_update(sample.project, round_, cid, salt)
             cids[address] = cid
-        for i, address in zip(indices, sample.trainers, strict=True):
+        if no_show:
+            self._travel(market.deadlines(sample.project, round_).commit)
+            for address in no_show:
+                market.release(sample.project, address)
+        for i, address in playing:
             salt = Web3.keccak(text=f"salt {sample.project} {round_} {i}")
             self.actor(i).market.reveal(sample.project, round_, cids[address], salt)
         pool = self.actor(OWNER).market.round(sample.project, round_).trainer_pool_wei
@@ -171,17 +180,18 @@ class SampleMarket:
         # records the rejection in its reputation.
         tree = reward_tree(sample.project, round_, payout_leaves(result.trainers))
         assert tree is not None
-        leaf = next(k for k, v in enumerate(tree.values) if v[2] == sample.rejected)
-        self.actor(AGGREGATOR).rewards.claim(sample.project, round_, 0, tree.proof(leaf),
-                                             trainer=sample.rejected)
+        if sample.rejected in cids:
+            leaf = next(k for k, v in enumerate(tree.values) if v[2] == sample.rejected)
+            self.actor(AGGREGATOR).rewards.claim(sample.project, round_, 0, tree.proof(leaf),
+                                                 trainer=sample.rejected)
         return outcome
 
     def _result(self, sample: SampleProject, round_: int, cids: dict[str, str],
                 pool: int) -> ResultJson:
-        ordered = sorted(sample.trainers, key=str.lower)
+        ordered = sorted(cids, key=str.lower)  # the trainers who revealed
         # Unequal, round-dependent contributions so the charts have something to show.
         weights = {a: (k + 1) * (round_ + k) for k, a in enumerate(sample.trainers)
-                   if a != sample.rejected}
+                   if a != sample.rejected and a in cids}
         scale = sum(weights.values())
         paid = pool * 9 // 10
         entries: list[TrainerEntry] = []
@@ -214,11 +224,12 @@ class SampleMarket:
         for round_ in range(1, sample.rounds + 1):
             if sample.outcomes.get(round_) != "finalized":
                 continue
-            payouts = [(t, sample.rewards[(round_, t)]) for t in sorted(sample.trainers,
-                                                                          key=str.lower)
-                       if sample.rewards[(round_, t)] > 0 or t == sample.rejected]
+            payouts = [(t, sample.rewards[(round_, t)])
+                       for t in sorted(sample.trainers, key=str.lower)
+                       if (round_, t) in sample.rewards
+                       and (sample.rewards[(round_, t)] > 0 or t == sample.rejected)]
             tree = reward_tree(sample.project, round_, payouts)
-            amount = sample.rewards[(round_, address)]
+            amount = sample.rewards.get((round_, address), 0)
             if tree is None or amount == 0:
                 continue
             leaf = next(k for k, v in enumerate(tree.values) if v[2] == address)
