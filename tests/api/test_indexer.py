@@ -259,3 +259,21 @@ def test_indexes_opened_at_once_share_one_schema(databases: Databases) -> None:
         assert len(session.scalars(select(m.IndexMeta)).all()) == 1
     for index in opened:
         index.close()
+
+
+def test_round_committee_and_fee_follow_without_historical_state(fresh: Published,
+                                                                 databases: Databases) -> None:
+    # A restarted anvil serves only its latest state: the round view at an old block fails,
+    # and the committee size and fee are derived from the index (pool count, fee bps) alike.
+    blind = Indexer(fresh.w3, fresh.deployment, Index(databases.new()),
+                    store_fetcher(fresh.store))
+    blind._round_view = lambda *_: None  # type: ignore[method-assign]
+    blind.sync()
+    fresh.indexer.sync()
+
+    assert dump(blind.index)["rounds"] == dump(fresh.index)["rounds"]
+    with blind.index.session() as session:
+        row = session.scalars(select(m.Round)).one()
+        assert (row.verifier_pool, row.committee_size) == (3, 3)
+        assert int(row.fee) == int(row.pool) * 500 // 10_000 > 0
+    blind.index.close()
