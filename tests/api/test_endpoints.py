@@ -180,7 +180,8 @@ def test_rejected_trainer_has_nothing_to_claim(api: TestClient, published: Publi
     body = api.get(f"/trainers/{published.sample.rejected}/rewards").json()
 
     assert body == {"address": published.sample.rejected, "earned": "0", "claimed": "0",
-                    "claimable": "0", "pending": "0", "rewards": []}
+                    "claimable": "0", "pending": "0", "compensated": "0",
+                    "rewards": []}
 
 
 def test_verifier_shows_votes_and_fees(api: TestClient) -> None:

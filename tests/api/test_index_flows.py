@@ -90,6 +90,8 @@ def test_disputed_round_pays_the_committee_and_opens_compensation(client: TestCl
     by_address = {t["address"]: t["compensation"] for t in body["trainers"]}
     assert by_address.pop(flows.compensated) == str(per)
     assert set(by_address.values()) == {"0"}
+    rewards = client.get(f"/trainers/{flows.compensated}/rewards").json()
+    assert rewards["compensated"] == str(per)
     project_body = client.get(f"/projects/{project}").json()
     assert project_body["status"] == "aborted" and project_body["bond_slashed"] == str(BOND)
 

@@ -25,6 +25,7 @@ __all__ = ["trainer_rewards"]
 _ADDRESS: BindParameter[str] = bindparam("address")
 _CLAIMS = select(m.Claim.project_id, m.Claim.round, m.Claim.amount).where(
     m.Claim.trainer == _ADDRESS)
+_COMPENSATED = select(m.CompensationClaim.amount).where(m.CompensationClaim.trainer == _ADDRESS)
 _LEAVES = (select(m.Verdict.project_id, m.Verdict.round, m.Verdict.reward, m.Verdict.proof,
                   m.Round.status, m.Round.rewards_root, m.Round.claim_expires_at,
                   m.Round.unclaimed_returned)
@@ -79,6 +80,7 @@ def trainer_rewards(session: Session, address: str) -> TrainerRewardsPublic:
                 project=key[0], round=key[1], amount=amount_text, status="claimed",
                 rewards_root=None, claim_expires_at=None, proof=None))
     rewards.sort(key=lambda r: (r.project, r.round))
+    compensated = sum(int(a) for a in connection.execute(_COMPENSATED, bound).scalars())
     return TrainerRewardsPublic(address=address, earned=str(earned), claimed=str(claimed),
                                 claimable=str(claimable), pending=str(pending),
-                                rewards=rewards)
+                                compensated=str(compensated), rewards=rewards)

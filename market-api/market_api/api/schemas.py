@@ -242,6 +242,7 @@ class TrainerRewardsPublic(BaseModel):
     claimed: Wei
     claimable: Wei
     pending: Wei
+    compensated: Wei = Field(description="slashed-bond compensation claimed, all rounds")
     rewards: list[RewardPublic]
 
 
