@@ -125,12 +125,13 @@ def build_index(index: Index, deployment: Deployment, head: int, head_hash: str,
             status="running" if running else "finished", budget=str(shape.rounds * 10**18),
             rounds=shape.rounds, current_round=shape.rounds, model_spec_cid=f"Qm{pid:044d}",
             initial_weights_cid=f"Qm{pid + 10**6:044d}", aggregator_bond=str(10**18 // 2),
-            min_trainers=1, max_trainers=64, verifier_quorum=2, min_reputation=0,
-            scoring_method=0, trainer_count=shape.trainers, verifier_count=2,
+            min_trainers=1, max_trainers=64, verifier_quorum=2, committee_size=2,
+            verifier_fee_bps=500, min_reputation=0,
+            scoring_method=0, trainer_count=shape.trainers,
             escrow_returned="0", bond_slashed="0", posted_block=1, posted_at=1_700_000_000))
-        for account, role in [(a, "trainer") for a in members] + [(v, "verifier")
-                                                                  for v in judges]:
-            tables["memberships"].append(dict(project_id=pid, account=account, role=role,
+        # Verifiers do not join: each round's committee (here the two judges) votes.
+        for account in members:
+            tables["memberships"].append(dict(project_id=pid, account=account, role="trainer",
                                               joined_block=1, left_block=None))
         for r in range(1, shape.rounds + 1):
             final = not (running and r == shape.rounds)

@@ -114,6 +114,10 @@ def test_project_page_renders_charts_per_trainer(browser: Any, served: str,
     assert all(c["width"] > 0 and c["painted"] > 500 for c in charts.values())
     page = browser.find_element("id", "view").text
     assert "norm_outlier" in page  # the rejected updates table
+    assert "verdict agree" in page and "slashed" in page and "claims until" in page
+    votes = browser.find_elements("css selector", "#votes-table tbody tr")
+    assert len(votes) == 5  # round 1: the whole committee; round 2: the two who could vote
+    assert sum("lost" in row.text for row in votes) == 1
     assert (tmp_path / "dashboard-project.png").stat().st_size > 10_000
 
 
@@ -131,6 +135,17 @@ def test_projects_and_trainer_pages_render(browser: Any, served: str, published:
     browser.save_screenshot(str(tmp_path / "dashboard-trainer.png"))
     assert charts["chart-earnings"]["points"] == published.sample.rounds
     assert "claimable" in browser.find_element("id", "view").text
+
+
+def test_verifier_page_shows_fees_and_slashes(browser: Any, served: str) -> None:
+    from fedmarket.chain.client import dev_account
+    from market_api.sample import VERIFIERS
+
+    browser.get(f"{served}/#/verifiers/{dev_account(VERIFIERS[-1]).address}")
+    wait_for_view(browser, "verifiers")
+
+    page = browser.find_element("id", "view").text
+    assert "Slashed" in page and "0.25 ETH" in page and "lost" in page
 
 
 def test_docs_page_renders_without_internet(browser: Any, served: str, tmp_path: Path) -> None:

@@ -11,6 +11,10 @@ from market_api.sample import FIRST_TRAINER, VERIFIERS
 from tests.api.conftest import Published
 
 UNKNOWN = "0x" + "ab" * 20
+ETHER = 10**18
+POOL = 3 * ETHER // 2  # each of the sample's two rounds
+FEE = POOL * 500 // 10_000  # the verifier fee of a round (5 %)
+SLASH = ETHER // 4  # half the minimum verifier stake, taken from a losing vote
 
 
 def test_health_reports_index_at_chain_head(api: TestClient, published: Published) -> None:
@@ -30,8 +34,9 @@ def test_projects_lists_the_finished_project(api: TestClient, published: Publish
     assert project["id"] == published.sample.project
     assert project["status"] == "finished"
     assert project["budget"] == str(3 * 10**18)
-    assert project["trainers"] == 3 and project["verifiers"] == 2
-    assert project["verifier_quorum"] == 2
+    assert project["trainers"] == 3 and "verifiers" not in project
+    assert project["verifier_quorum"] == 2 and project["committee_size"] == 3
+    assert project["verifier_fee_bps"] == 500
     expected = sum(published.sample.rewards.values())
     assert project["total_rewarded"] == str(expected)
 
@@ -61,9 +66,27 @@ def test_rounds_carry_accuracy_and_verification(api: TestClient) -> None:
     assert first["accuracy"] == pytest.approx(0.75) and second["accuracy"] == pytest.approx(0.9)
     assert first["status"] == "finalized" and first["funded"] is True
     assert (first["accepted"], first["rejected"]) == (2, 1)
-    assert (first["agrees"], first["disagrees"]) == (2, 0)
+    assert (first["agrees"], first["disagrees"]) == (2, 1)
     assert first["result_status"] == "fetched" and first["result_error"] is None
     assert first["proof_verified"] is False
+
+
+def test_rounds_show_committee_verdict_fee_and_slashes(api: TestClient) -> None:
+    first, second = api.get("/projects/1/rounds").json()["data"]
+
+    # Round 1: one dissenter outvoted 2:1, slashed; the winners share fee + slashed stake.
+    assert (first["committee_size"], first["verifier_pool"]) == (3, 3)
+    assert first["verdict"] == "agree" and first["contested"] is True
+    assert first["winners"] == 2 and first["fee"] == str(FEE)
+    assert first["fee_paid"] == str(FEE) and first["verifiers_slashed"] == str(SLASH)
+    assert first["verifiers_paid"] == str(FEE + SLASH)
+    assert first["refund_reason"] is None and first["compensation"] is None
+    # Round 2: two agree, the slashed verifier (below the minimum stake) sits out.
+    assert (second["agrees"], second["disagrees"], second["contested"]) == (2, 0, False)
+    assert second["verifiers_slashed"] == "0" and second["verifiers_paid"] == str(FEE)
+    for r in (first, second):
+        assert r["posted_total"] == r["total_rewarded"] != "0"
+        assert r["claim_expires_at"] is not None and r["unclaimed_returned"] is None
 
 
 def test_round_detail_lists_trainers_and_attestations(api: TestClient,
@@ -87,7 +110,15 @@ def test_round_detail_lists_trainers_and_attestations(api: TestClient,
         assert entry["robustness"]["norm"] == 1.5
     assert sorted(a["verifier"] for a in body["attestations"]) == sorted(
         str(dev_account(i).address) for i in VERIFIERS)
-    assert all(a["agree"] for a in body["attestations"])
+    votes = {a["verifier"]: a for a in body["attestations"]}
+    dissenter = votes[str(dev_account(VERIFIERS[-1]).address)]
+    assert dissenter["agree"] is False and dissenter["outcome"] == "lost"
+    assert dissenter["slashed"] == str(SLASH) and dissenter["reward"] == "0"
+    winners = [votes[str(dev_account(i).address)] for i in VERIFIERS[:-1]]
+    assert all(w["outcome"] == "won" and w["slashed"] == "0" for w in winners)
+    assert sum(int(w["reward"]) for w in winners) == FEE + SLASH
+    assert [s["verifier"] for s in body["slashes"]] == [dissenter["verifier"]]
+    assert all(t["compensation"] == "0" for t in body["trainers"])
 
 
 def test_trainer_shows_stake_reputation_and_projects(api: TestClient,
@@ -149,17 +180,35 @@ def test_rejected_trainer_has_nothing_to_claim(api: TestClient, published: Publi
     body = api.get(f"/trainers/{published.sample.rejected}/rewards").json()
 
     assert body == {"address": published.sample.rejected, "earned": "0", "claimed": "0",
-                    "claimable": "0", "pending": "0", "rewards": []}
+                    "claimable": "0", "pending": "0", "compensated": "0",
+                    "rewards": []}
 
 
-def test_verifier_shows_votes(api: TestClient) -> None:
+def test_verifier_shows_votes_and_fees(api: TestClient) -> None:
     verifier = str(dev_account(VERIFIERS[0]).address)
     body = api.get(f"/verifiers/{verifier}").json()
 
-    assert body["stake"] == str(5 * 10**17)
+    assert body["stake"] == str(5 * 10**17) and body["bindings"] == 0
     assert (body["agreed"], body["disagreed"]) == (2, 0)
+    assert (body["won"], body["lost"], body["slashed"], body["slashes"]) == (2, 0, "0", [])
     assert [(a["project"], a["round"]) for a in body["attestations"]] == [(1, 1), (1, 2)]
-    assert body["projects"][0]["project"] == 1
+    # Equal shares; the first winner in vote order takes the rounding remainder.
+    shares = [int(a["reward"]) for a in body["attestations"]]
+    assert shares[0] in ((FEE + SLASH) // 2, FEE + SLASH - (FEE + SLASH) // 2)
+    assert shares[1] in (FEE // 2, FEE - FEE // 2)
+    assert body["rewarded"] == str(sum(shares))
+
+
+def test_outvoted_verifier_is_slashed(api: TestClient) -> None:
+    verifier = str(dev_account(VERIFIERS[-1]).address)
+    body = api.get(f"/verifiers/{verifier}").json()
+
+    assert body["stake"] == str(5 * 10**17 - SLASH) and body["registered"] is True
+    assert (body["won"], body["lost"], body["rewarded"]) == (0, 1, "0")
+    assert body["slashed"] == str(SLASH)
+    assert [(s["project"], s["round"], s["amount"]) for s in body["slashes"]] == [
+        (1, 1, str(SLASH))]
+    assert [a["outcome"] for a in body["attestations"]] == ["lost"]
 
 
 def test_verifier_votes_come_a_page_at_a_time(api: TestClient) -> None:

@@ -18,7 +18,7 @@ from market_api.indexer.results import store_fetcher
 from tests.api.conftest import Databases, Published, publish
 
 TABLES = (m.Project, m.Membership, m.Round, m.Submission, m.Verdict, m.Attestation, m.Claim,
-          m.Stake, m.Reputation, m.Credit, m.AppliedLog)
+          m.Stake, m.Reputation, m.Credit, m.VerifierSlash, m.CompensationClaim, m.AppliedLog)
 
 
 def dump(index: Index) -> dict[str, list[tuple[Any, ...]]]:
@@ -49,9 +49,15 @@ def test_sync_indexes_every_table(fresh: Published) -> None:
     assert len(tables["projects"]) == 1
     assert len(tables["rounds"]) == 1
     assert len(tables["submissions"]) == 3 and len(tables["verdicts"]) == 3
-    assert len(tables["attestations"]) == 2
+    assert len(tables["attestations"]) == 3  # the whole committee: 2 agree, 1 dissents
+    assert len(tables["verifier_slashes"]) == 1
     assert len(tables["claims"]) == 2  # the claimer's leaf and the rejected zero leaf
-    assert len(tables["stakes"]) == 5 and len(tables["credits"]) == 2
+    assert len(tables["stakes"]) == 6  # 3 trainers, 3 verifiers
+    # Two winners' fees, the escrow left and the bond back.
+    with fresh.index.session() as session:
+        reasons = sorted((c.reason, c.round) for c in session.scalars(select(m.Credit)))
+    assert reasons == [("bond_returned", None), ("escrow_returned", None),
+                       ("verification_fee", 1), ("verification_fee", 1)]
 
 
 def test_resync_from_scratch_adds_no_duplicates(fresh: Published) -> None:
@@ -253,3 +259,21 @@ def test_indexes_opened_at_once_share_one_schema(databases: Databases) -> None:
         assert len(session.scalars(select(m.IndexMeta)).all()) == 1
     for index in opened:
         index.close()
+
+
+def test_round_committee_and_fee_follow_without_historical_state(fresh: Published,
+                                                                 databases: Databases) -> None:
+    # A restarted anvil serves only its latest state: the round view at an old block fails,
+    # and the committee size and fee are derived from the index (pool count, fee bps) alike.
+    blind = Indexer(fresh.w3, fresh.deployment, Index(databases.new()),
+                    store_fetcher(fresh.store))
+    blind._round_view = lambda *_: None  # type: ignore[method-assign]
+    blind.sync()
+    fresh.indexer.sync()
+
+    assert dump(blind.index)["rounds"] == dump(fresh.index)["rounds"]
+    with blind.index.session() as session:
+        row = session.scalars(select(m.Round)).one()
+        assert (row.verifier_pool, row.committee_size) == (3, 3)
+        assert int(row.fee) == int(row.pool) * 500 // 10_000 > 0
+    blind.index.close()

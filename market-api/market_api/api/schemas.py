@@ -12,7 +12,7 @@ __all__ = [
     "ErrorPublic", "HealthPublic", "ProjectPublic", "ProjectsPublic", "RoundPublic", "RoundsPublic",
     "RoundTrainerPublic", "AttestationPublic", "RoundDetailPublic", "ReputationPublic",
     "TrainerProjectPublic", "TrainerPublic", "RewardPublic", "TrainerRewardsPublic",
-    "VerifierProjectPublic", "VerifierPublic",
+    "VerifierPublic", "SlashPublic", "CompensationPublic",
 ]
 
 Wei = str
@@ -51,13 +51,14 @@ class ProjectPublic(BaseModel):
     aggregator_bond: Wei | None
     min_trainers: int | None
     max_trainers: int | None
-    verifier_quorum: int | None
+    verifier_quorum: int | None = Field(description="smallest winning side that settles")
+    committee_size: int | None = Field(description="verifiers drawn per round from the registry")
+    verifier_fee_bps: int | None = Field(description="share of each pool paid to the winners")
     min_reputation: int | None
     trainers: int
-    verifiers: int
     total_rewarded: Wei = Field(description="sum over finalized rounds")
     escrow_returned: Wei
-    bond_slashed: Wei
+    bond_slashed: Wei = Field(description="aggregator bond taken; it compensates trainers")
     posted_block: int
     posted_at: int | None = Field(description="unix seconds of the posting block")
 
@@ -69,14 +70,35 @@ class ProjectsPublic(BaseModel):
     count: int
 
 
+class CompensationPublic(BaseModel):
+    """A slashed aggregator bond shared by the round's revealed trainers."""
+
+    per_trainer: Wei
+    total: Wei
+    expires_at: int = Field(description="unix seconds; unclaimed shares are burned after it")
+    claimed: Wei
+    burned: Wei | None = Field(description="None until the unclaimed rest was burned")
+
+
+class SlashPublic(BaseModel):
+    """A committee member on the losing side of a settled round lost stake."""
+
+    project: int
+    round: int
+    verifier: str
+    amount: Wei
+    block: int
+
+
 class RoundPublic(BaseModel):
-    """One round: state, pool, result pointers, verification."""
+    """One round: state, pool, result pointers, committee and its verdict, payouts."""
 
     project: int
     round: int
     status: str = Field(description="open | posted | finalized | disputed | refunded")
     pool: Wei
-    total_rewarded: Wei
+    total_rewarded: Wei = Field(description="paid to trainers: 0 unless finalized")
+    posted_total: Wei | None = Field(description="total the posted result claimed")
     commit_deadline: int
     reveal_deadline: int
     result_deadline: int
@@ -88,6 +110,16 @@ class RoundPublic(BaseModel):
     agrees: int
     disagrees: int
     verifier_quorum: int | None
+    committee_size: int | None = Field(description="seats: min(committeeSize, verifier pool)")
+    verifier_pool: int | None = Field(description="registered verifiers when the round started")
+    verdict: str | None = Field(description="agree | disagree | none (tie or no quorum); "
+                                            "None until the votes are settled")
+    contested: bool = Field(description="agrees and disagrees both cast")
+    winners: int = Field(description="committee members on the winning side")
+    fee: Wei = Field(description="the round's verifier fee (part of the pool)")
+    fee_paid: Wei = Field(description="fee paid to the winning side (0 without a verdict)")
+    verifiers_slashed: Wei = Field(description="stake slashed from the losing side")
+    verifiers_paid: Wei = Field(description="fee_paid + verifiers_slashed, shared by winners")
     proof_verified: bool
     model_cid: str | None
     result_cid: str | None
@@ -98,8 +130,15 @@ class RoundPublic(BaseModel):
     rule: str | None
     scorer: str | None
     accuracy: float | None = Field(description="global model accuracy, if the result has it")
-    refund_reason: str | None
+    refund_reason: str | None = Field(
+        description="not_enough_trainers | aggregator_silent | no_verifier_quorum | disputed | "
+                    "contested; None unless refunded")
     funded: bool = Field(description="the distributor holds the round's rewards")
+    claim_expires_at: int | None = Field(description="unix seconds the leaves stop settling")
+    unclaimed_returned: Wei | None = Field(
+        description="unclaimed rest returned to the owner after expiry (None: not yet)")
+    compensation: CompensationPublic | None = Field(
+        description="the slashed bond's compensation (aborted rounds only)")
 
 
 class RoundsPublic(BaseModel):
@@ -122,12 +161,13 @@ class RoundTrainerPublic(BaseModel):
     samples: int | None
     robustness: dict[str, float]
     contribution: int | None = Field(description="micro-units (1e6 = everything)")
-    reward: Wei
+    reward: Wei = Field(description="the result's reward; paid only if the round finalized")
     claimed: bool
+    compensation: Wei = Field(description="slashed-bond share claimed (0: none)")
 
 
 class AttestationPublic(BaseModel):
-    """A verifier's vote on a posted result."""
+    """A committee member's vote on a posted result and what it brought."""
 
     project: int
     round: int
@@ -135,13 +175,17 @@ class AttestationPublic(BaseModel):
     agree: bool
     report_cid: str
     block: int
+    outcome: str = Field(description="pending (not settled) | won | lost | no_verdict")
+    reward: Wei = Field(description="fee share + slashed stakes credited for this vote")
+    slashed: Wei = Field(description="stake slashed for this vote")
 
 
 class RoundDetailPublic(RoundPublic):
-    """A round with every trainer and attestation."""
+    """A round with every trainer, attestation and slash."""
 
     trainers: list[RoundTrainerPublic]
     attestations: list[AttestationPublic]
+    slashes: list[SlashPublic]
 
 
 class ReputationPublic(BaseModel):
@@ -159,6 +203,7 @@ class TrainerProjectPublic(BaseModel):
     status: str
     joined_block: int
     left: bool
+    released_round: int | None = Field(description="round its seat was released as a no-show")
     rounds_submitted: int
     rounds_accepted: int
     earned: Wei
@@ -182,8 +227,10 @@ class RewardPublic(BaseModel):
     round: int
     amount: Wei
     status: str = Field(description="claimed | claimable | pending (round not finalized) | "
-                                    "lost (round disputed or refunded)")
+                                    "lost (round disputed or refunded) | expired (claim "
+                                    "window over)")
     rewards_root: str | None
+    claim_expires_at: int | None = Field(description="unix seconds the leaf stops settling")
     proof: list[str] | None = Field(description="Merkle proof for claim(); claimable only")
 
 
@@ -195,28 +242,24 @@ class TrainerRewardsPublic(BaseModel):
     claimed: Wei
     claimable: Wei
     pending: Wei
+    compensated: Wei = Field(description="slashed-bond compensation claimed, all rounds")
     rewards: list[RewardPublic]
 
 
-class VerifierProjectPublic(BaseModel):
-    """A project a verifier joined."""
-
-    project: int
-    status: str
-    joined_block: int
-    left: bool
-
-
 class VerifierPublic(BaseModel):
-    """A verifier's stake, projects and a page of its votes."""
+    """A verifier's stake, earnings, slashes and a page of its committee votes."""
 
     address: str
     stake: Wei
     registered: bool
-    bindings: int
+    bindings: int = Field(description="unsettled votes holding the stake")
     agreed: int
     disagreed: int
     attestation_count: int = Field(description="votes cast in all (agreed + disagreed)")
-    projects: list[VerifierProjectPublic]
+    won: int = Field(description="votes on the winning side of a verdict")
+    lost: int = Field(description="votes on the losing side (slashed)")
+    rewarded: Wei = Field(description="verification fees and slashed stakes credited")
+    slashed: Wei = Field(description="stake lost on losing votes")
+    slashes: list[SlashPublic]
     attestations: list[AttestationPublic] = Field(
         description="a page of the votes (?offset=&limit=), oldest first")

@@ -18,10 +18,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "SCHEMA_VERSION", "Base", "IndexMeta", "SyncState", "AppliedLog", "Project", "Membership",
     "Round", "Submission", "Verdict", "Attestation", "Claim", "Stake", "Reputation", "Credit",
+    "VerifierSlash", "CompensationClaim",
 ]
 
 # Bump on any change to the tables: an index of another version is rebuilt from the chain.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 WEI = String(78)
 ADDRESS = String(42)
@@ -90,10 +91,11 @@ class Project(Base):
     min_trainers: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     max_trainers: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     verifier_quorum: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    committee_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    verifier_fee_bps: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     min_reputation: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     scoring_method: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     trainer_count: Mapped[int] = mapped_column(BigInteger, default=0)
-    verifier_count: Mapped[int] = mapped_column(BigInteger, default=0)
     escrow_returned: Mapped[str] = mapped_column(WEI, default="0")
     bond_slashed: Mapped[str] = mapped_column(WEI, default="0")
     posted_block: Mapped[int] = mapped_column(BigInteger)
@@ -101,7 +103,7 @@ class Project(Base):
 
 
 class Membership(Base):
-    """A trainer or verifier of a project (``Joined`` / ``Left``)."""
+    """A trainer of a project (``Joined`` / ``Left``; ``SeatReleased`` for a no-show)."""
 
     __tablename__ = "memberships"
 
@@ -110,6 +112,9 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(10))
     joined_block: Mapped[int] = mapped_column(BigInteger)
     left_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Set when anyone released the seat of a trainer that did not commit (it cannot rejoin).
+    released_round: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    release_penalty: Mapped[str | None] = mapped_column(WEI, nullable=True)
 
 
 class Round(Base):
@@ -130,11 +135,22 @@ class Round(Base):
     reveals: Mapped[int] = mapped_column(BigInteger, default=0)
     agrees: Mapped[int] = mapped_column(BigInteger, default=0)
     disagrees: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The committee: min(committeeSize, verifier pool when the round started) seats.
+    verifier_pool: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    committee_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    fee: Mapped[str] = mapped_column(WEI, default="0")  # verifier fee of the round (of the pool)
+    # VotesSettled: agree | disagree | none (tie or below quorum); None until settled.
+    verdict: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    winners: Mapped[int] = mapped_column(BigInteger, default=0)
+    verifiers_paid: Mapped[str] = mapped_column(WEI, default="0")  # fee + slashed stakes
+    verifiers_slashed: Mapped[str] = mapped_column(WEI, default="0")
     model_cid: Mapped[str | None] = mapped_column(Text, nullable=True)
     result_cid: Mapped[str | None] = mapped_column(Text, nullable=True)
     result_hash: Mapped[str | None] = mapped_column(HASH, nullable=True)
     rewards_root: Mapped[str | None] = mapped_column(HASH, nullable=True)
+    # Paid to trainers: the posted total once finalized, "0" for a refunded or disputed round.
     total_rewarded: Mapped[str] = mapped_column(WEI, default="0")
+    posted_total: Mapped[str | None] = mapped_column(WEI, nullable=True)  # as posted
     posted_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # pending (no result yet) | fetched | missing (not in the store yet) | invalid
     result_status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
@@ -146,6 +162,14 @@ class Round(Base):
     refund_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
     funded_root: Mapped[str | None] = mapped_column(HASH, nullable=True)
     funded_total: Mapped[str | None] = mapped_column(WEI, nullable=True)
+    claim_expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unclaimed_returned: Mapped[str | None] = mapped_column(WEI, nullable=True)  # after expiry
+    # A slashed aggregator's bond, shared by the round's revealed trainers (CompensationOpened).
+    compensation_per_trainer: Mapped[str | None] = mapped_column(WEI, nullable=True)
+    compensation_total: Mapped[str | None] = mapped_column(WEI, nullable=True)
+    compensation_expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    compensation_claimed: Mapped[str] = mapped_column(WEI, default="0")
+    compensation_burned: Mapped[str | None] = mapped_column(WEI, nullable=True)
     closed_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
@@ -234,8 +258,36 @@ class Reputation(Base):
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class VerifierSlash(Base):
+    """A committee member on the losing side lost stake (``VerifierSlashed``)."""
+
+    __tablename__ = "verifier_slashes"
+
+    project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    verifier: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
+    amount: Mapped[str] = mapped_column(WEI)
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
+class CompensationClaim(Base):
+    """A revealed trainer's share of a slashed bond (``CompensationClaimed``)."""
+
+    __tablename__ = "compensation_claims"
+
+    project_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    round: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    trainer: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
+    amount: Mapped[str] = mapped_column(WEI)
+    block: Mapped[int] = mapped_column(BigInteger)
+
+
 class Credit(Base):
-    """Ether the market credited to an account (escrow or bond returned, bond slashed)."""
+    """Ether the market credited to an account.
+
+    Escrow or bond back, verification fee, compensation, unclaimed rewards; ``round`` is set
+    for the round-scoped reasons (the last three).
+    """
 
     __tablename__ = "credits"
 
@@ -244,4 +296,5 @@ class Credit(Base):
     account: Mapped[str] = mapped_column(ADDRESS, index=True)
     project_id: Mapped[int] = mapped_column(BigInteger, index=True)
     amount: Mapped[str] = mapped_column(WEI)
-    reason: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(20))
+    round: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -20,7 +20,8 @@ from fedmarket.chain.deployment import Deployment
 __all__ = ["DecodedLog", "EventDecoder", "INDEXED_CONTRACTS"]
 
 # The deployment's contracts whose events the index follows.
-INDEXED_CONTRACTS = ("FedMarket", "ParticipantRegistry", "RewardDistributor")
+# RoundProofs emits RoundProofVerified (proofs live outside the market: code-size limit).
+INDEXED_CONTRACTS = ("FedMarket", "ParticipantRegistry", "RewardDistributor", "RoundProofs")
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fedmarket.chain.types import Membership as MembershipKind
@@ -27,7 +28,13 @@ from market_api.indexer.results import ResultFetcher, parse_result
 
 __all__ = ["HandlerContext", "HANDLERS", "apply_log", "load_result"]
 
-CREDIT_REASONS = ("escrow_returned", "bond_returned", "bond_slashed")  # IFedMarket.CreditReason
+# IFedMarket.CreditReason, in order.
+CREDIT_REASONS = ("escrow_returned", "bond_returned", "bond_slashed", "verification_fee",
+                  "compensation", "unclaimed_rewards")
+# VotesSettled.verdict: 0 no verdict (tie or below quorum), 1 agree, 2 disagree.
+VERDICTS = ("none", "agree", "disagree")
+# Credits that follow a round's event in the same transaction and belong to that round.
+ROUND_SCOPED = ("verification_fee", "compensation", "unclaimed_rewards")
 
 T = TypeVar("T")
 
@@ -41,6 +48,13 @@ class HandlerContext:
     # (project, block) -> the project view at that block, for parameters the event lacks.
     project_view: Callable[[int, int], ProjectInfo | None]
     block_time: Callable[[int], int | None]
+    # (project, round, block) -> (verifier pool, fee) from the round view at that block.
+    round_view: Callable[[int, int, int], tuple[int, int] | None] = lambda *_: None
+    # Seconds a funded round may be claimed (RewardDistributor.claimWindow), if known.
+    claim_window: Callable[[], int | None] = lambda: None
+    # tx hash -> the (project, round) of its last round-scoped market event: a ``Credited``
+    # that follows in the same transaction (fee, compensation, unclaimed) belongs to it.
+    tx_round: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 Handler = Callable[[HandlerContext, DecodedLog], None]
@@ -77,7 +91,7 @@ def on_project_posted(ctx: HandlerContext, log: DecodedLog) -> None:
                    aggregator=a["aggregator"], budget=str(a["budget"]), rounds=int(a["rounds"]),
                    model_spec_cid=a["modelSpecCid"], initial_weights_cid=a["initialWeightsCid"],
                    posted_block=log.block_number, status="created", trainer_count=0,
-                   verifier_count=0, current_round=0, escrow_returned="0", bond_slashed="0")
+                   current_round=0, escrow_returned="0", bond_slashed="0")
     project.posted_at = ctx.block_time(log.block_number)
     info = ctx.project_view(int(a["project"]), log.block_number)
     if info is not None:
@@ -85,6 +99,7 @@ def on_project_posted(ctx: HandlerContext, log: DecodedLog) -> None:
         project.aggregator_bond = str(p.aggregator_bond_wei)
         project.min_trainers, project.max_trainers = p.min_trainers, p.max_trainers
         project.verifier_quorum, project.min_reputation = p.verifier_quorum, p.min_reputation
+        project.committee_size, project.verifier_fee_bps = p.committee_size, p.verifier_fee_bps
         project.scoring_method = p.scoring_method
 
 
@@ -101,7 +116,7 @@ def _set_status(status: str) -> Handler:
 
 
 def on_joined(ctx: HandlerContext, log: DecodedLog) -> None:
-    """A trainer or verifier joined (counts kept on the project for the list view)."""
+    """A trainer joined (the count is kept on the project for the list view)."""
     project = _project(ctx, log)
     role = MembershipKind(int(log.args["membership"])).name.lower()
     row = ctx.session.get(m.Membership, (int(log.args["project"]), log.args["account"]))
@@ -128,23 +143,39 @@ def on_left(ctx: HandlerContext, log: DecodedLog) -> None:
 def _count(project: m.Project, role: str, delta: int) -> None:
     if role == "trainer":
         project.trainer_count = max(0, project.trainer_count + delta)
-    elif role == "verifier":
-        project.verifier_count = max(0, project.verifier_count + delta)
+
+
+def on_seat_released(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A trainer that did not commit lost its seat and paid a penalty (a ``Left`` follows)."""
+    row = ctx.session.get(m.Membership, (int(log.args["project"]), log.args["trainer"]))
+    if row is not None:
+        row.released_round = int(log.args["round"])
+        row.release_penalty = str(log.args["penalty"])
 
 
 def on_aggregator_slashed(ctx: HandlerContext, log: DecodedLog) -> None:
-    """The aggregator's bond went to the owner."""
+    """The aggregator's bond was taken (it compensates the round's revealed trainers)."""
     project = _project(ctx, log)
     if project is not None:
         project.bond_slashed = str(log.args["bond"])
 
 
 def on_credited(ctx: HandlerContext, log: DecodedLog) -> None:
-    """Ether credited by the market (escrow or bond back, slashed bond)."""
+    """Ether credited by the market; round-scoped reasons name the round of their tx."""
     reason = int(log.args["reason"])
-    _get(ctx.session, m.Credit, log.block_number, log.log_index, account=log.args["account"],
-         project_id=int(log.args["project"]), amount=str(log.args["amount"]),
-         reason=CREDIT_REASONS[reason] if reason < len(CREDIT_REASONS) else str(reason))
+    name = CREDIT_REASONS[reason] if reason < len(CREDIT_REASONS) else str(reason)
+    project = int(log.args["project"])
+    scoped = ctx.tx_round.get(log.tx_hash)
+    round_ = scoped[1] if scoped and scoped[0] == project and name in ROUND_SCOPED else None
+    credit = _get(ctx.session, m.Credit, log.block_number, log.log_index,
+                  account=log.args["account"], project_id=project,
+                  amount=str(log.args["amount"]), reason=name)
+    credit.round = round_
+
+
+def _scope(ctx: HandlerContext, log: DecodedLog) -> None:
+    """Remember the round of this log for the ``Credited`` logs later in its transaction."""
+    ctx.tx_round[log.tx_hash] = (int(log.args["project"]), int(log.args["round"]))
 
 
 # -- rounds
@@ -160,6 +191,21 @@ def on_round_started(ctx: HandlerContext, log: DecodedLog) -> None:
     project = _project(ctx, log)
     if project is not None:
         project.current_round = max(project.current_round, int(a["round"]))
+    view = ctx.round_view(int(a["project"]), int(a["round"]), log.block_number)
+    if view is not None:
+        row.verifier_pool, row.fee = view[0], str(view[1])
+    elif project is not None and project.verifier_fee_bps is not None:
+        # The node lacks the historical state: the fee follows from the pool (as on chain);
+        # the pool is the index's own count of registered verifiers at this log.
+        row.fee = str(int(a["pool"]) * project.verifier_fee_bps // 10_000)
+        row.verifier_pool = _registered_verifiers(ctx.session)
+    if project is not None and project.committee_size is not None and row.verifier_pool is not None:
+        row.committee_size = min(project.committee_size, row.verifier_pool)
+
+
+def _registered_verifiers(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(m.Stake).where(
+        (m.Stake.kind == "verifier") & m.Stake.registered)) or 0)
 
 
 def on_update_committed(ctx: HandlerContext, log: DecodedLog) -> None:
@@ -187,7 +233,7 @@ def on_result_submitted(ctx: HandlerContext, log: DecodedLog) -> None:
     row.status, row.posted_block = "posted", log.block_number
     row.model_cid, row.result_cid = a["modelCid"], a["resultCid"]
     row.result_hash, row.rewards_root = a["resultHash"], a["rewardsRoot"]
-    row.total_rewarded, row.verify_deadline = str(a["totalRewarded"]), int(a["verifyDeadline"])
+    row.posted_total, row.verify_deadline = str(a["totalRewarded"]), int(a["verifyDeadline"])
     load_result(ctx.session, row, ctx.fetch_result)
 
 
@@ -251,8 +297,30 @@ def on_attested(ctx: HandlerContext, log: DecodedLog) -> None:
     row.agrees, row.disagrees = int(a["agrees"]), int(a["disagrees"])
 
 
+def on_votes_settled(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The committee's votes were counted: the verdict, its winners and what they shared."""
+    a = log.args
+    row = _round(ctx, log)
+    verdict = int(a["verdict"])
+    row.verdict = VERDICTS[verdict] if verdict < len(VERDICTS) else str(verdict)
+    row.winners, row.verifiers_paid = int(a["winners"]), str(a["paid"])
+    _scope(ctx, log)
+
+
+def on_verifier_slashed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A committee member on the losing side lost part of its stake."""
+    a = log.args
+    slash = _get(ctx.session, m.VerifierSlash, int(a["project"]), int(a["round"]),
+                 a["verifier"], amount=str(a["amount"]), block=log.block_number)
+    slash.amount, slash.block = str(a["amount"]), log.block_number
+    row = _round(ctx, log)
+    row.verifiers_slashed = str(sum(int(s.amount) for s in ctx.session.scalars(
+        select(m.VerifierSlash).where((m.VerifierSlash.project_id == row.project_id)
+                                      & (m.VerifierSlash.round == row.round)))))
+
+
 def on_round_finalized(ctx: HandlerContext, log: DecodedLog) -> None:
-    """The quorum agreed and the window passed: rewards are claimable."""
+    """The committee's majority agreed: rewards are claimable."""
     row = _round(ctx, log)
     row.status, row.closed_block = "finalized", log.block_number
     row.total_rewarded = str(log.args["totalRewarded"])
@@ -263,20 +331,50 @@ def on_round_disputed(ctx: HandlerContext, log: DecodedLog) -> None:
     row = _round(ctx, log)
     row.status, row.closed_block = "disputed", log.block_number
     row.disagrees = max(row.disagrees, int(log.args["disagrees"]))
+    row.total_rewarded = "0"  # the posted total stays in posted_total; nothing was paid
 
 
 def on_round_refunded(ctx: HandlerContext, log: DecodedLog) -> None:
-    """The round paid nothing; its pool went back to the escrow."""
+    """The round paid nothing; its pool stays in the escrow (never shown as paid)."""
     row = _round(ctx, log)
     reason = int(log.args["reason"])
-    row.status, row.closed_block = "refunded", log.block_number
+    row.status, row.closed_block, row.total_rewarded = "refunded", log.block_number, "0"
     row.refund_reason = (RefundReason(reason).name.lower()
                          if reason in RefundReason._value2member_map_ else str(reason))
 
 
 def on_round_proof_verified(ctx: HandlerContext, log: DecodedLog) -> None:
-    """A zero-knowledge proof of the round checked on chain."""
+    """A zero-knowledge proof of the round checked on chain (by RoundProofs)."""
     _round(ctx, log).proof_verified = True
+
+
+def on_compensation_opened(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The slashed bond is claimable by the round's revealed trainers until ``expiresAt``."""
+    a = log.args
+    row = _round(ctx, log)
+    row.compensation_per_trainer, row.compensation_total = str(a["perTrainer"]), str(a["total"])
+    row.compensation_expires_at = int(a["expiresAt"])
+
+
+def on_compensation_claimed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A revealed trainer took its share of the slashed bond."""
+    a = log.args
+    claim = _get(ctx.session, m.CompensationClaim, int(a["project"]), int(a["round"]),
+                 a["trainer"], amount=str(a["amount"]), block=log.block_number)
+    row = _round(ctx, log)
+    row.compensation_claimed = str(int(row.compensation_claimed or "0") + int(claim.amount))
+    _scope(ctx, log)
+
+
+def on_compensation_burned(ctx: HandlerContext, log: DecodedLog) -> None:
+    """Compensation nobody claimed within the window was burned."""
+    _round(ctx, log).compensation_burned = str(log.args["amount"])
+
+
+def on_unclaimed_returned(ctx: HandlerContext, log: DecodedLog) -> None:
+    """A funded round's unclaimed rest came back after its claim window (owner credited)."""
+    _round(ctx, log).unclaimed_returned = str(log.args["amount"])
+    _scope(ctx, log)
 
 
 # -- rewards
@@ -286,6 +384,9 @@ def on_round_funded(ctx: HandlerContext, log: DecodedLog) -> None:
     """The distributor holds the round's rewards under its root."""
     row = _round(ctx, log)
     row.funded_root, row.funded_total = log.args["root"], str(log.args["total"])
+    funded_at, window = ctx.block_time(log.block_number), ctx.claim_window()
+    if funded_at is not None and window is not None:
+        row.claim_expires_at = funded_at + window
 
 
 def on_reward_claimed(ctx: HandlerContext, log: DecodedLog) -> None:
@@ -315,6 +416,12 @@ def on_stake_topped_up(ctx: HandlerContext, log: DecodedLog) -> None:
     stake.amount, stake.registered = str(log.args["stake"]), True
 
 
+def on_stake_slashed(ctx: HandlerContext, log: DecodedLog) -> None:
+    """The market took part of a bound stake (the event carries what is left)."""
+    stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), bindings=0)
+    stake.amount = str(log.args["stake"])
+
+
 def on_stake_withdrawn(ctx: HandlerContext, log: DecodedLog) -> None:
     """A stake was withdrawn in full; the account is deregistered."""
     stake = _get(ctx.session, m.Stake, log.args["account"], _kind(log), bindings=0)
@@ -341,6 +448,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("FedMarket", "ProjectAborted"): _set_status("aborted"),
     ("FedMarket", "Joined"): on_joined,
     ("FedMarket", "Left"): on_left,
+    ("FedMarket", "SeatReleased"): on_seat_released,
     ("FedMarket", "AggregatorSlashed"): on_aggregator_slashed,
     ("FedMarket", "Credited"): on_credited,
     ("FedMarket", "RoundStarted"): on_round_started,
@@ -351,12 +459,19 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("FedMarket", "RoundFinalized"): on_round_finalized,
     ("FedMarket", "RoundDisputed"): on_round_disputed,
     ("FedMarket", "RoundRefunded"): on_round_refunded,
-    ("FedMarket", "RoundProofVerified"): on_round_proof_verified,
+    ("FedMarket", "VotesSettled"): on_votes_settled,
+    ("FedMarket", "VerifierSlashed"): on_verifier_slashed,
+    ("FedMarket", "CompensationOpened"): on_compensation_opened,
+    ("FedMarket", "CompensationClaimed"): on_compensation_claimed,
+    ("FedMarket", "CompensationBurned"): on_compensation_burned,
+    ("FedMarket", "UnclaimedReturned"): on_unclaimed_returned,
+    ("RoundProofs", "RoundProofVerified"): on_round_proof_verified,
     ("RewardDistributor", "RoundFunded"): on_round_funded,
     ("RewardDistributor", "RewardClaimed"): on_reward_claimed,
     ("ParticipantRegistry", "Registered"): on_registered,
     ("ParticipantRegistry", "StakeToppedUp"): on_stake_topped_up,
     ("ParticipantRegistry", "StakeWithdrawn"): on_stake_withdrawn,
+    ("ParticipantRegistry", "StakeSlashed"): on_stake_slashed,
     ("ParticipantRegistry", "Bound"): on_bindings,
     ("ParticipantRegistry", "Unbound"): on_bindings,
     ("ParticipantRegistry", "ReputationRecorded"): on_reputation_recorded,

@@ -89,6 +89,10 @@ class Indexer:
         self._market = w3.eth.contract(
             address=Web3.to_checksum_address(deployment.address("FedMarket")),
             abi=load_artifact("FedMarket").abi)
+        self._distributor = w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.address("RewardDistributor")),
+            abi=load_artifact("RewardDistributor").abi)
+        self._claim_window: int | None = None
         self._times: dict[int, int] = {}
 
     # -- chain helpers handed to the handlers
@@ -104,6 +108,25 @@ class Indexer:
             except Exception as exc:  # noqa: BLE001 - parameters are optional detail
                 log.warning("getProject(%s) at block %s failed: %s", project, at, exc)
         return None
+
+    def _round_view(self, project: int, round_: int, block: int) -> tuple[int, int] | None:
+        # (verifierPool, fee) are fixed when the round starts; a node without the historical
+        # state answers None and the handler derives them from the index instead.
+        try:
+            raw = self._market.functions.getRound(project, round_).call(block_identifier=block)
+            return int(raw[10]), int(raw[13])
+        except Exception as exc:  # noqa: BLE001 - derived from the index when unavailable
+            log.warning("getRound(%s, %s) at block %s failed: %s", project, round_, block, exc)
+            return None
+
+    def _window(self) -> int | None:
+        # Immutable on the distributor: read once.
+        if self._claim_window is None:
+            try:
+                self._claim_window = int(self._distributor.functions.claimWindow().call())
+            except Exception as exc:  # noqa: BLE001 - the expiry is optional detail
+                log.warning("claimWindow() failed: %s", exc)
+        return self._claim_window
 
     def _block_time(self, block: int) -> int | None:
         if block not in self._times:
@@ -212,7 +235,7 @@ class Indexer:
             if state.last_block != first - 1:
                 return 0, state.last_block + 1
             ctx = HandlerContext(session, self.fetch_result, self._project_view,
-                                 self._block_time)
+                                 self._block_time, self._round_view, self._window)
             for entry in decoded:
                 applied += apply_log(ctx, entry)
             state.last_block, state.last_block_hash, state.chain_head = last, last_hash, head

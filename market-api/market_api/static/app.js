@@ -3,7 +3,7 @@
  *   #/                      projects
  *   #/projects/ID           rounds, accuracy, contributions, rewards, rejections, verification
  *   #/trainers/ADDRESS      stake, reputation, earnings
- *   #/verifiers/ADDRESS     stake and votes
+ *   #/verifiers/ADDRESS     stake, committee votes, fees earned and stake slashed
  *
  * Everything shown comes from the API; strings from round results are escaped before use.
  * window.fedmarket.charts holds the live charts and document.body.dataset.view the rendered
@@ -53,6 +53,8 @@ function statusBadge(status) {
   const kind = { finished: "good", finalized: "good", running: "info", posted: "info",
     open: "info", created: "warn", refunded: "warn", cancelled: "warn", disputed: "bad",
     aborted: "bad", claimed: "good", claimable: "info", pending: "warn", lost: "bad",
+    expired: "warn", won: "good", no_verdict: "warn", agree: "good", disagree: "bad",
+    none: "warn", contested: "warn", burned: "bad",
     fetched: "good", missing: "warn", invalid: "bad" }[status] || "";
   return `<span class="badge ${kind}">${esc(status)}</span>`;
 }
@@ -102,7 +104,7 @@ async function viewProjects() {
       <dl class="kv">
         <dt>Budget</dt><dd>${fmtEth(p.budget)}</dd>
         <dt>Rewarded</dt><dd>${fmtEth(p.total_rewarded)}</dd>
-        <dt>Trainers · verifiers</dt><dd>${p.trainers} · ${p.verifiers}</dd>
+        <dt>Trainers · committee</dt><dd>${p.trainers} · ${p.committee_size ?? "?"} seats</dd>
         <dt>Owner</dt><dd class="mono">${short(p.owner)}</dd>
         <dt>Posted</dt><dd>${when(p.posted_at)}</dd>
       </dl>
@@ -139,7 +141,9 @@ async function viewProject(id) {
       ${stat("Budget", fmtEth(project.budget, 3))}
       ${stat("Rewarded", fmtEth(project.total_rewarded, 3))}
       ${stat("Rounds verified", `${verified}`, `of ${project.rounds}`)}
-      ${stat("Trainers", `${project.trainers}`, `${project.verifiers} verifiers`)}
+      ${stat("Trainers", `${project.trainers}`)}
+      ${stat("Committee", `${project.committee_size ?? "?"} seats`,
+        `quorum ${project.verifier_quorum ?? "?"} · fee ${(project.verifier_fee_bps ?? 0) / 100}%`)}
       ${stat("Rejected updates", `${rejected.length}`)}
     </div>
     <div class="grid two">
@@ -156,6 +160,7 @@ async function viewProject(id) {
       <div class="card"><h2>Rejected updates</h2>${rejectedTable(rejected)}</div>
     </div>
     <div class="card section"><h2>Rounds and verification</h2>${roundsTable(details)}</div>
+    <div class="card section"><h2>Committee votes</h2>${votesTable(details)}</div>
     <div class="card section"><h2>Trainers</h2>${trainersTable(trainers, details, colors)}</div>`;
 
   destroyCharts();
@@ -215,20 +220,58 @@ function rejectedTable(rows) {
 function roundsTable(details) {
   if (!details.length) return '<div class="empty">No round has started yet.</div>';
   return `<table id="rounds-table"><thead><tr><th>Round</th><th>Status</th>
-    <th class="num">Pool</th><th class="num">Rewarded</th><th class="num">Updates</th>
-    <th>Attestations</th><th>Proof</th><th>Result</th></tr></thead><tbody>
-    ${details.map((d) => `<tr><td>${d.round}</td><td>${statusBadge(d.status)}
-        ${d.refund_reason ? `<span class="muted">${esc(d.refund_reason)}</span>` : ""}</td>
-      <td class="num">${fmtEth(d.pool, 3)}</td><td class="num">${fmtEth(d.total_rewarded, 3)}</td>
+    <th class="num">Pool</th><th class="num">Paid to trainers</th><th class="num">Updates</th>
+    <th>Committee</th><th class="num">Verifier fee</th><th>Claims</th><th>Proof</th>
+    <th>Result</th></tr></thead><tbody>
+    ${details.map((d) => `<tr data-round="${d.round}"><td>${d.round}</td>
+      <td>${statusBadge(d.status)}
+        ${d.refund_reason ? `<div class="muted">${esc(d.refund_reason)}</div>` : ""}</td>
+      <td class="num">${fmtEth(d.pool, 3)}</td>
+      <td class="num">${d.status === "finalized" ? fmtEth(d.total_rewarded, 3)
+        : '<span class="muted">not paid</span>'}</td>
       <td class="num">${d.accepted} ✓ · ${d.rejected} ✗ <span class="muted">/ ${d.reveals}</span></td>
       <td>${d.agrees} agree · ${d.disagrees} disagree
-        <span class="muted">(quorum ${d.verifier_quorum ?? "?"})</span></td>
+        <span class="muted">of ${d.committee_size ?? "?"} seats, quorum ${d.verifier_quorum ?? "?"}</span>
+        <div>${d.verdict ? `verdict ${statusBadge(d.verdict)}` : '<span class="muted">not settled</span>'}
+          ${d.contested ? statusBadge("contested") : ""}</div></td>
+      <td class="num">${fmtEth(d.fee_paid)} <span class="muted">of ${fmtEth(d.fee)}</span>
+        ${d.verifiers_slashed !== "0"
+          ? `<div class="muted">+ ${fmtEth(d.verifiers_slashed)} slashed</div>` : ""}</td>
+      <td>${claimsCell(d)}</td>
       <td>${d.proof_verified ? statusBadge("verified").replace('class="badge ', 'class="badge good ')
         : '<span class="muted">none</span>'}</td>
       <td>${statusBadge(d.result_status)}
         ${d.result_cid ? `<div class="mono muted">${esc(short(d.result_cid))}</div>` : ""}
         ${d.result_error ? `<div class="muted">${esc(d.result_error)}</div>` : ""}</td>
     </tr>`).join("")}</tbody></table>`;
+}
+
+function claimsCell(d) {
+  const parts = [];
+  if (d.claim_expires_at) parts.push(`claims until ${when(d.claim_expires_at)}`);
+  if (d.unclaimed_returned != null) {
+    parts.push(`${statusBadge("expired")} ${fmtEth(d.unclaimed_returned)} returned to the owner`);
+  }
+  const c = d.compensation;
+  if (c) {
+    parts.push(`bond compensation ${fmtEth(c.per_trainer)} per trainer,
+      ${fmtEth(c.claimed)} of ${fmtEth(c.total)} claimed, until ${when(c.expires_at)}`);
+    if (c.burned != null) parts.push(`${statusBadge("burned")} ${fmtEth(c.burned)}`);
+  }
+  return parts.length ? parts.map((p) => `<div>${p}</div>`).join("")
+    : '<span class="muted">—</span>';
+}
+
+function votesTable(details) {
+  const votes = details.flatMap((d) => d.attestations);
+  if (!votes.length) return '<div class="empty">No committee vote yet.</div>';
+  return `<table id="votes-table"><thead><tr><th>Round</th><th>Verifier</th><th>Vote</th>
+    <th>Outcome</th><th class="num">Fee earned</th><th class="num">Slashed</th></tr></thead>
+    <tbody>${votes.map((a) => `<tr><td>${a.round}</td>
+      <td><a class="mono" href="#/verifiers/${a.verifier}">${short(a.verifier)}</a></td>
+      <td>${statusBadge(a.agree ? "agree" : "disagree")}</td><td>${statusBadge(a.outcome)}</td>
+      <td class="num">${fmtEth(a.reward)}</td><td class="num">${fmtEth(a.slashed)}</td></tr>`)
+      .join("")}</tbody></table>`;
 }
 
 function trainersTable(trainers, details, colors) {
@@ -282,6 +325,7 @@ async function viewTrainer(address) {
         { label: "claimable", data: byStatus("claimable"), backgroundColor: "#3b5bdb",
           borderRadius: 4 },
         { label: "pending", data: byStatus("pending"), backgroundColor: "#f59f00", borderRadius: 4 },
+        { label: "expired", data: byStatus("expired"), backgroundColor: "#adb5bd", borderRadius: 4 },
       ] },
     options: { scales: { x: { stacked: true, grid: { display: false } },
       y: { stacked: true, beginAtZero: true, ticks: { callback: (v) => `${v} ETH` } } } },
@@ -293,7 +337,9 @@ function trainerProjects(projects) {
   return `<table><thead><tr><th>Project</th><th>Status</th><th class="num">Submitted</th>
     <th class="num">Accepted</th><th class="num">Earned</th></tr></thead><tbody>
     ${projects.map((p) => `<tr><td><a href="#/projects/${p.project}">#${p.project}</a></td>
-      <td>${statusBadge(p.status)}</td><td class="num">${p.rounds_submitted}</td>
+      <td>${statusBadge(p.status)}${p.released_round != null
+        ? ` <span class="muted">seat released in round ${p.released_round}</span>` : ""}</td>
+      <td class="num">${p.rounds_submitted}</td>
       <td class="num">${p.rounds_accepted}</td><td class="num">${fmtEth(p.earned)}</td></tr>`)
       .join("")}</tbody></table>`;
 }
@@ -301,9 +347,10 @@ function trainerProjects(projects) {
 function rewardsTable(rewards) {
   if (!rewards.length) return '<div class="empty">No reward yet.</div>';
   return `<table><thead><tr><th>Project</th><th>Round</th><th class="num">Amount</th>
-    <th>Status</th><th>Merkle proof</th></tr></thead><tbody>
+    <th>Status</th><th>Claim by</th><th>Merkle proof</th></tr></thead><tbody>
     ${rewards.map((r) => `<tr><td><a href="#/projects/${r.project}">#${r.project}</a></td>
       <td>${r.round}</td><td class="num">${fmtEth(r.amount)}</td><td>${statusBadge(r.status)}</td>
+      <td class="muted">${r.status === "claimable" ? when(r.claim_expires_at) : "—"}</td>
       <td class="mono muted">${r.proof ? `${r.proof.length} node(s)` : "—"}</td></tr>`)
       .join("")}</tbody></table>`;
 }
@@ -313,17 +360,21 @@ async function viewVerifier(address) {
   const v = await api(`/verifiers/${address}`);
   $("view").innerHTML = `
     <h1>Verifier <span class="mono" style="font-size:20px">${esc(v.address)}</span></h1>
-    <p class="sub">${v.registered ? "Registered" : "Not registered"} ·
-      bound to ${v.bindings} project(s)</p>
+    <p class="sub">${v.registered ? "Registered in the committee pool" : "Not registered"} ·
+      ${v.bindings} unsettled vote(s)</p>
     <div class="grid stats">${stat("Stake", fmtEth(v.stake, 3))}
-      ${stat("Agreed", `${v.agreed}`)}${stat("Disagreed", `${v.disagreed}`)}</div>
-    <div class="card"><h2>Attestations${v.attestation_count > v.attestations.length
+      ${stat("Fees earned", fmtEth(v.rewarded))}
+      ${stat("Slashed", fmtEth(v.slashed), `${v.lost} lost vote(s)`)}
+      ${stat("Votes", `${v.attestation_count}`, `${v.agreed} agree · ${v.disagreed} disagree`)}
+      ${stat("Won", `${v.won}`)}</div>
+    <div class="card"><h2>Committee votes${v.attestation_count > v.attestations.length
       ? ` (first ${v.attestations.length} of ${v.attestation_count})` : ""}</h2>${v.attestations.length ? `<table><thead><tr>
-      <th>Project</th><th>Round</th><th>Vote</th><th>Report</th><th class="num">Block</th>
+      <th>Project</th><th>Round</th><th>Vote</th><th>Outcome</th><th class="num">Earned</th>
+      <th class="num">Slashed</th><th>Report</th><th class="num">Block</th>
       </tr></thead><tbody>${v.attestations.map((a) => `<tr>
         <td><a href="#/projects/${a.project}">#${a.project}</a></td><td>${a.round}</td>
-        <td>${a.agree ? statusBadge("agree").replace('class="badge ', 'class="badge good ')
-          : statusBadge("disagree").replace('class="badge ', 'class="badge bad ')}</td>
+        <td>${statusBadge(a.agree ? "agree" : "disagree")}</td><td>${statusBadge(a.outcome)}</td>
+        <td class="num">${fmtEth(a.reward)}</td><td class="num">${fmtEth(a.slashed)}</td>
         <td class="mono">${esc(a.report_cid)}</td><td class="num">${a.block}</td></tr>`).join("")}
       </tbody></table>` : '<div class="empty">No vote yet.</div>'}</div>`;
   destroyCharts();

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import BindParameter
 from market_api.api.deps import INT64_MAX, Page, PageDep, SessionDep, cached
 from market_api.api.schemas import (
     AttestationPublic,
+    CompensationPublic,
     ErrorPublic,
     ProjectPublic,
     ProjectsPublic,
@@ -21,6 +22,7 @@ from market_api.api.schemas import (
     RoundPublic,
     RoundsPublic,
     RoundTrainerPublic,
+    SlashPublic,
 )
 from market_api.db import models as m
 
@@ -41,8 +43,9 @@ def project_public(project: m.Project, total_rewarded: int) -> ProjectPublic:
         initial_weights_cid=project.initial_weights_cid,
         aggregator_bond=project.aggregator_bond, min_trainers=project.min_trainers,
         max_trainers=project.max_trainers, verifier_quorum=project.verifier_quorum,
+        committee_size=project.committee_size, verifier_fee_bps=project.verifier_fee_bps,
         min_reputation=project.min_reputation, trainers=project.trainer_count,
-        verifiers=project.verifier_count, total_rewarded=str(total_rewarded),
+        total_rewarded=str(total_rewarded),
         escrow_returned=project.escrow_returned, bond_slashed=project.bond_slashed,
         posted_block=project.posted_block, posted_at=project.posted_at)
 
@@ -63,20 +66,52 @@ def _project_or_404(session: Session, project_id: int) -> m.Project:
     return project
 
 
+def vote_outcome(verdict: str | None, agree: bool) -> str:
+    """What a vote came to under the round's settled verdict."""
+    if verdict is None:
+        return "pending"
+    if verdict not in ("agree", "disagree"):
+        return "no_verdict"
+    return "won" if (verdict == "agree") == agree else "lost"
+
+
+def _compensation(row: m.Round) -> CompensationPublic | None:
+    if row.compensation_total is None:
+        return None
+    return CompensationPublic(
+        per_trainer=row.compensation_per_trainer or "0", total=row.compensation_total,
+        expires_at=row.compensation_expires_at or 0, claimed=row.compensation_claimed or "0",
+        burned=row.compensation_burned)
+
+
 def round_public(row: m.Round, quorum: int | None, verdicts: Counter[bool],
                  cls: type[RoundPublic] = RoundPublic, **extra: object) -> RoundPublic:
-    """Schema of a round row (``verdicts`` counts accepted / rejected updates)."""
+    """Schema of a round row (``verdicts`` counts accepted / rejected updates).
+
+    A round that did not finalize shows ``total_rewarded`` 0 whatever was posted: refunded
+    and disputed rounds never paid their trainers.
+    """
+    settled = row.verdict in ("agree", "disagree")
+    slashed = int(row.verifiers_slashed or "0")
+    paid = int(row.verifiers_paid or "0")
     return cls(
         project=row.project_id, round=row.round, status=row.status, pool=row.pool,
-        total_rewarded=row.total_rewarded, commit_deadline=row.commit_deadline,
+        total_rewarded=row.total_rewarded if row.status == "finalized" else "0",
+        posted_total=row.posted_total, commit_deadline=row.commit_deadline,
         reveal_deadline=row.reveal_deadline, result_deadline=row.result_deadline,
         verify_deadline=row.verify_deadline, commits=row.commits, reveals=row.reveals,
         accepted=verdicts[True], rejected=verdicts[False], agrees=row.agrees,
-        disagrees=row.disagrees, verifier_quorum=quorum, proof_verified=row.proof_verified,
+        disagrees=row.disagrees, verifier_quorum=quorum, committee_size=row.committee_size,
+        verifier_pool=row.verifier_pool, verdict=row.verdict,
+        contested=row.agrees > 0 and row.disagrees > 0, winners=row.winners, fee=row.fee,
+        fee_paid=str(paid - slashed) if settled else "0", verifiers_slashed=str(slashed),
+        verifiers_paid=str(paid), proof_verified=row.proof_verified,
         model_cid=row.model_cid, result_cid=row.result_cid, result_hash=row.result_hash,
         rewards_root=row.rewards_root, result_status=row.result_status,
         result_error=row.result_error, rule=row.rule, scorer=row.scorer, accuracy=row.accuracy,
-        refund_reason=row.refund_reason, funded=row.funded_root is not None, **extra)
+        refund_reason=row.refund_reason, funded=row.funded_root is not None,
+        claim_expires_at=row.claim_expires_at, unclaimed_returned=row.unclaimed_returned,
+        compensation=_compensation(row), **extra)
 
 
 @router.get("", response_model=ProjectsPublic, summary="List projects, newest first")
@@ -157,6 +192,15 @@ _ATTESTATIONS = select(
     m.Attestation.verifier, m.Attestation.agree, m.Attestation.report_cid, m.Attestation.block,
 ).where((m.Attestation.project_id == _KEY["project"]) & (m.Attestation.round == _KEY["round"])
         ).order_by(m.Attestation.block, m.Attestation.verifier)
+_SLASHES = select(m.VerifierSlash.verifier, m.VerifierSlash.amount, m.VerifierSlash.block).where(
+    (m.VerifierSlash.project_id == _KEY["project"]) & (m.VerifierSlash.round == _KEY["round"])
+).order_by(m.VerifierSlash.block, m.VerifierSlash.verifier)
+_FEES = select(m.Credit.account, m.Credit.amount).where(
+    (m.Credit.project_id == _KEY["project"]) & (m.Credit.round == _KEY["round"])
+    & (m.Credit.reason == "verification_fee"))
+_COMPENSATED = select(m.CompensationClaim.trainer, m.CompensationClaim.amount).where(
+    (m.CompensationClaim.project_id == _KEY["project"])
+    & (m.CompensationClaim.round == _KEY["round"]))
 
 
 def _round(session: Session, project_id: int, round_no: int) -> RoundPublic:
@@ -171,6 +215,7 @@ def _round(session: Session, project_id: int, round_no: int) -> RoundPublic:
     verdicts = {v.trainer: v for v in connection.execute(_VERDICTS, key)}
     submissions = {s.trainer: s for s in connection.execute(_SUBMISSIONS, key)}
     claimed = set(connection.execute(_CLAIMED, key).scalars())
+    compensated = {t: a for t, a in connection.execute(_COMPENSATED, key)}
     trainers = []
     for address in sorted(verdicts.keys() | submissions.keys(), key=str.lower):
         v, s = verdicts.get(address), submissions.get(address)
@@ -183,11 +228,20 @@ def _round(session: Session, project_id: int, round_no: int) -> RoundPublic:
             samples=v.samples if v else None,
             robustness=json.loads(v.robustness) if v else {},
             contribution=v.contribution if v else None, reward=v.reward if v else "0",
-            claimed=address in claimed))
+            claimed=address in claimed, compensation=compensated.get(address, "0")))
+    slashes = [SlashPublic.model_construct(project=project_id, round=round_no, verifier=v,
+                                           amount=amount, block=block)
+               for v, amount, block in connection.execute(_SLASHES, key)]
+    slashed = {s.verifier: s.amount for s in slashes}
+    fees: dict[str, int] = {}
+    for account, amount in connection.execute(_FEES, key):
+        fees[account] = fees.get(account, 0) + int(amount)
     attestations = [
-        AttestationPublic.model_construct(project=project_id, round=round_no, verifier=verifier,
-                                          agree=bool(agree), report_cid=report, block=block)
+        AttestationPublic.model_construct(
+            project=project_id, round=round_no, verifier=verifier, agree=bool(agree),
+            report_cid=report, block=block, outcome=vote_outcome(row.verdict, bool(agree)),
+            reward=str(fees.get(verifier, 0)), slashed=slashed.get(verifier, "0"))
         for verifier, agree, report, block in connection.execute(_ATTESTATIONS, key)]
     counts = Counter(bool(v.accepted) for v in verdicts.values())
     return round_public(row, quorum[0], counts, RoundDetailPublic,
-                        trainers=trainers, attestations=attestations)
+                        trainers=trainers, attestations=attestations, slashes=slashes)

@@ -48,7 +48,7 @@ _VERDICTS = (select(m.Verdict.project_id, m.Verdict.accepted, m.Verdict.reward, 
                    & (m.Round.round == m.Verdict.round))
              .where(m.Verdict.trainer == _ADDRESS))
 _PROJECTS = (select(m.Membership.project_id, m.Membership.joined_block, m.Membership.left_block,
-                    m.Project.status)
+                    m.Project.status, m.Membership.released_round)
              .join(m.Project, m.Project.id == m.Membership.project_id)
              .where((m.Membership.account == _ADDRESS) & (m.Membership.role == "trainer"))
              .order_by(m.Membership.project_id))
@@ -82,8 +82,9 @@ def _trainer(session: Session, address: str) -> TrainerPublic:
             earned[project] += int(reward)
     projects = [TrainerProjectPublic(
         project=pid, status=status, joined_block=joined, left=left is not None,
-        rounds_submitted=submitted.get(pid, 0), rounds_accepted=accepted_in[pid],
-        earned=str(earned[pid])) for pid, joined, left, status in connection.execute(
+        released_round=released, rounds_submitted=submitted.get(pid, 0),
+        rounds_accepted=accepted_in[pid],
+        earned=str(earned[pid])) for pid, joined, left, status, released in connection.execute(
             _PROJECTS, bound)]
     return TrainerPublic(
         address=address, stake=stake.amount if stake else "0",
