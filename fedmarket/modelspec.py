@@ -55,8 +55,10 @@ AGGREGATION_RULES = (
     "centered_clip",
     "norm_bound",
     "foolsgold",
+    "fltrust",
+    "trusted",
 )
-SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine")
+SCORING_METHODS = ("gtg_shapley", "group_shapley", "leave_one_out", "cosine")
 
 Param = bool | int | float | str
 _PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
