@@ -24,7 +24,6 @@ from aggregator.contribution import ScoringContext, Utility, ValidationSource, d
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
-from aggregator.rules.fltrust import weighted_scaled_mean
 from aggregator.validation import Verdict, validate_updates
 from fedmarket.errors import AggregationError
 from fedmarket.merkle import StandardMerkleTree, reward_tree
@@ -157,8 +156,7 @@ MEAN_OF_SELECTED = frozenset({"fedavg", "krum", "multi_krum"})
 
 def _validation_filtered(inputs: RoundInputs, aggregate: torch.Tensor, spec: RoundSpec,
                          accepted: list[int], fixed: list[int], validated: bool,
-                         robustness: list[dict[str, float]],
-                         own_weights: tuple[list[float], list[float]] | None) -> torch.Tensor:
+                         robustness: list[dict[str, float]]) -> torch.Tensor:
     """The new model's delta without accepted updates the validation data says hurt.
 
     A rule like Multi-Krum can let a well-placed poisoned update through (measured: 3 of 9
@@ -167,19 +165,20 @@ def _validation_filtered(inputs: RoundInputs, aggregate: torch.Tensor, spec: Rou
     there, so it is left out of the mean (as Zeno, Xie et al. 2019, filters by validation
     loss). Verdicts and rewards are unchanged — such updates already earn nothing — and each
     accepted update's ``robustness["in_model"]`` records whether it entered the model.
-    Rules that weigh updates themselves (``own_weights``: per-trainer weights and scales) are
-    re-averaged with those; the mean-of-selected rules with the sample weights they use.
+    Only for rules that take a plain mean of what they select. Rules that weigh updates by
+    trust in a reference (``trusted``, ``fltrust``) already bound each update's influence by
+    its cosine to it; there, a Monte-Carlo Shapley estimate near zero is mostly noise (round-3
+    scores of +-0.02 where one validation sample is 0.28 points), and dropping honest non-IID
+    updates on it removed classes only they held (measured on digits, Dirichlet 0.5, seed 1:
+    4 to 9 points lower under attack than without the filter).
     """
-    if not validated or (spec.rule not in MEAN_OF_SELECTED and own_weights is None):
+    if not validated or spec.rule not in MEAN_OF_SELECTED:
         return aggregate
     keep = [i for i in accepted if fixed[i] > 0]
     for i in accepted:
         robustness[i]["in_model"] = 1.0 if (i in keep or not keep) else 0.0
     if not keep or len(keep) == len(accepted):
         return aggregate
-    if own_weights is not None:
-        return weighted_scaled_mean(inputs.updates, own_weights[0], own_weights[1],
-                                    keep).to(aggregate.dtype)
     # The same sample weighting the rules' own means use.
     weights = torch.tensor([float(s) for s in inputs.samples], dtype=torch.float64)
     return weighted_mean(inputs.updates, weights, keep).to(aggregate.dtype)
@@ -285,7 +284,7 @@ def compute_round(
     is_accepted = [v.accepted for v in verdicts]
     rewards = split_rewards(inputs.pool, fixed, is_accepted, fallback=spec.fallback)
     aggregate = _validation_filtered(inputs, outcome.aggregate, spec, accepted, fixed,
-                                     utility is not None, robustness, own_weights)
+                                     utility is not None, robustness)
 
     entries = tuple(
         TrainerEntry(
