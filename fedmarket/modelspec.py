@@ -58,7 +58,8 @@ AGGREGATION_RULES = (
     "fltrust",
     "trusted",
 )
-SCORING_METHODS = ("gtg_shapley", "group_shapley", "leave_one_out", "cosine")
+# The position is the on-chain scoringMethod id (and the index's): append, never reorder.
+SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine", "group_shapley")
 
 Param = bool | int | float | str
 _PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
