@@ -4,10 +4,10 @@ Build a federation from any dataset the trainer loads, give each party a *behavi
 function from what that party sees in a round to the update(s) it submits — and run rounds::
 
     fed = federation(load_data("digits"), parties=10, alpha=0.5, seed=0)
-    def lazy_sybil(view: PartyView) -> list[Submission]:      # an attack in a few lines
-        delta = {n: t * 0.5 for n, t in view.honest_delta.items()}
-        return [Submission(delta, view.samples * 10)] * 1     # halve the update, claim 10x
-    result = run(fed, default_round_spec(), {9: lazy_sybil}, rounds=3)
+    def halve_and_inflate(view: PartyView) -> list[Submission]:   # an attack in a few lines
+        delta = {n: 0.5 * t for n, t in view.honest_delta.items()}
+        return [Submission(delta, view.samples * 10)]              # one account, 10x claimed
+    result = run(fed, default_round_spec(), {9: halve_and_inflate}, rounds=3)
     result.share([9]), result.accuracy
 
 Each party's view holds its own shard and honest delta, and — with full knowledge — the honest
@@ -58,6 +58,7 @@ from trainer.local_training import train_local
 
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
            "federation", "digits_spec", "run", "honest", "from_attack", "sybil", "inflated",
+           "copycat",
            "default_round_spec", "old_default_round_spec"]
 
 PROJECT = 1
@@ -82,6 +83,7 @@ class PartyView:
     shard: Dataset
     honest_delta: Mapping[str, torch.Tensor]  # what it would send if honest
     peers: Sequence[Mapping[str, torch.Tensor]]  # honest parties' deltas of this round
+    revealed: Sequence[Mapping[str, torch.Tensor]]  # honest parties' deltas of the last round
     parties: int
     malicious: int  # parties not behaving honestly
     spec: ModelSpec
@@ -222,6 +224,23 @@ def sybil(accounts: int = 3, noise: float = 0.01, inner: Behaviour = honest) -> 
     return behave
 
 
+def copycat(noise: float = 0.0) -> Behaviour:
+    """Resubmits an honest update revealed last round (commit-reveal hides this round's).
+
+    Round 1 has nothing revealed: the copycat free-rides with zeros. Each copycat copies a
+    different honest party (by its own index); ``noise`` as in :func:`sybil`.
+    """
+
+    def behave(view: PartyView) -> list[Submission]:
+        if not view.revealed:
+            zeros = {n: torch.zeros_like(t) for n, t in view.honest_delta.items()}
+            return [Submission(zeros, view.samples)]
+        copied = view.revealed[view.party % len(view.revealed)]
+        return sybil(1, noise, lambda _: [Submission(copied, view.samples)])(view)
+
+    return behave
+
+
 def inflated(factor: int = 10, inner: Behaviour = honest) -> Behaviour:
     """The inner behaviour's updates declaring ``factor`` times their sample counts."""
 
@@ -283,6 +302,7 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
     accuracy: list[float] = []
     outcomes = []
     earlier: frozenset[bytes] = frozenset()
+    revealed: list[Delta] = []
     for r in range(1, rounds + 1):
         base = flatten(weights)
         digest = hashlib.sha256(base.numpy().tobytes()).digest()
@@ -290,8 +310,8 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
         peers = [deltas[i] for i in range(n) if i not in behaviours] if full_knowledge else []
         rows: list[tuple[str, int, Submission]] = []
         for i in range(n):
-            view = PartyView(i, r, weights, fed.shards[i], deltas[i], peers, n, len(behaviours),
-                             spec, fed.train_seed(i, r))
+            view = PartyView(i, r, weights, fed.shards[i], deltas[i], peers, revealed, n,
+                             len(behaviours), spec, fed.train_seed(i, r))
             for a, sub in enumerate(behaviours.get(i, honest)(view)):
                 rows.append((_address(i, a), i, sub))
         rows.sort(key=lambda row: row[0].lower())
@@ -307,6 +327,7 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
                                              spec)),
             pool=POOL, global_model=base, earlier_digests=earlier)
         earlier = frozenset(update_digest(row) for row in stacked)
+        revealed = [dict(s.delta) for _, party, s in rows if party not in behaviours]
         utility = ValidationUtility(spec, weights, stacked, samples, fed.validation)
         outcome = compute_round_or_reject_all(inputs, round_spec, model_cid=lambda _: "",
                                               utility=utility)
