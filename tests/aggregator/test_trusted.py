@@ -91,3 +91,16 @@ def test_group_shapley_without_groups_is_gtg_shapley():
     ctx = ScoringContext((0, 1, 2, 3), seed=5, utility=v)
 
     assert contribution.get("group_shapley")()(ctx) == contribution.get("gtg_shapley")()(ctx)
+
+
+def test_pure_noise_gets_no_trust_above_the_noise_floor():
+    gen = torch.Generator().manual_seed(4)
+    dim = 10_000
+    reference = torch.randn(dim, generator=gen)
+    honest = reference + 3.0 * torch.randn(4, dim, generator=gen)  # cosine ~0.3
+    noise = torch.randn(20, dim, generator=gen)  # cosine ~N(0, 0.01): 3 sigmas = 0.03
+
+    result = rules.get("trusted")().aggregate(torch.cat([honest, noise]), samples(24),
+                                              reference=reference)
+
+    assert result.accepted == [0, 1, 2, 3]
