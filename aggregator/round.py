@@ -20,8 +20,9 @@ from eth_abi import encode
 from eth_utils import is_address, keccak, to_checksum_address
 
 from aggregator import contribution, rules
-from aggregator.contribution import ScoringContext, Utility, derive_seed
+from aggregator.contribution import ScoringContext, Utility, ValidationSource, derive_seed
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
+from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
 from aggregator.validation import Verdict, validate_updates
 from fedmarket.errors import AggregationError
@@ -164,6 +165,12 @@ def _validation_filtered(inputs: RoundInputs, aggregate: torch.Tensor, spec: Rou
     there, so it is left out of the mean (as Zeno, Xie et al. 2019, filters by validation
     loss). Verdicts and rewards are unchanged — such updates already earn nothing — and each
     accepted update's ``robustness["in_model"]`` records whether it entered the model.
+    Only for rules that take a plain mean of what they select. Rules that weigh updates by
+    trust in a reference (``trusted``, ``fltrust``) already bound each update's influence by
+    its cosine to it; there, a Monte-Carlo Shapley estimate near zero is mostly noise (round-3
+    scores of +-0.02 where one validation sample is 0.28 points), and dropping honest non-IID
+    updates on it removed classes only they held (measured on digits, Dirichlet 0.5, seed 1:
+    4 to 9 points lower under attack than without the filter).
     """
     if not validated or spec.rule not in MEAN_OF_SELECTED:
         return aggregate
@@ -175,6 +182,27 @@ def _validation_filtered(inputs: RoundInputs, aggregate: torch.Tensor, spec: Rou
     # The same sample weighting the rules' own means use.
     weights = torch.tensor([float(s) for s in inputs.samples], dtype=torch.float64)
     return weighted_mean(inputs.updates, weights, keep).to(aggregate.dtype)
+
+
+def _own_weights(outcome: RuleResult, valid: list[int],
+                 n: int) -> tuple[list[float], list[float]] | None:
+    """A weighing rule's weights and scales, per trainer of the round (0 for invalid rows)."""
+    if outcome.weights is None or outcome.scales is None:
+        return None
+    weights, scales = [0.0] * n, [0.0] * n
+    for j, i in enumerate(valid):
+        weights[i], scales[i] = outcome.weights[j], outcome.scales[j]
+    return weights, scales
+
+
+def _party_groups(outcome: RuleResult, valid: list[int],
+                  accepted: list[int]) -> tuple[tuple[int, ...], ...] | None:
+    """The rule's groups of near-copies as trainer indices, restricted to accepted trainers."""
+    if outcome.groups is None:
+        return None
+    chosen = set(accepted)
+    groups = (tuple(valid[j] for j in g if valid[j] in chosen) for g in outcome.groups)
+    return tuple(g for g in groups if g)
 
 
 def effective_rule_params(params: Mapping[str, Any], detected: int) -> dict[str, Any]:
@@ -220,7 +248,11 @@ def compute_round(
     weights = torch.tensor([inputs.samples[i] for i in valid], dtype=torch.float64)
     # Copying the valid rows costs a pass over memory; skip it in the common all-valid case.
     updates = inputs.updates if len(valid) == n else inputs.updates[valid]
-    outcome = rule.aggregate(updates, weights)
+    seed = derive_seed(inputs.project, inputs.round, inputs_hash(inputs))
+    reference = None
+    if rule.needs_reference and isinstance(utility, ValidationSource):
+        reference = utility.reference_update(seed)
+    outcome = rule.aggregate(updates, weights, reference=reference)
 
     accepted = [valid[j] for j in outcome.accepted]
     robustness: list[dict[str, float]] = [{} for _ in range(n)]
@@ -228,14 +260,22 @@ def compute_round(
         robustness[i] = {name: float(values[j]) for name, values in outcome.scores.items()}
         if j not in outcome.accepted:
             verdicts[i] = Verdict.reject(f"rejected_by_rule:{spec.rule}")
+    for group in outcome.groups or []:
+        for j in group:  # the group's first trainer in canonical order names the group
+            robustness[valid[j]]["group"] = float(valid[group[0]])
+    own_weights = _own_weights(outcome, valid, n)
+    scoring_utility = utility
+    if own_weights is not None and isinstance(utility, ValidationSource):
+        # Value coalitions as the rule weighs them, not by the sample counts trainers declare.
+        scoring_utility = utility.reweighted(*own_weights)
 
-    seed = derive_seed(inputs.project, inputs.round, inputs_hash(inputs))
     ctx = ScoringContext(
         players=tuple(accepted),
         seed=seed,
         updates=inputs.updates,
         aggregate=outcome.aggregate,
-        utility=utility,
+        utility=scoring_utility,
+        groups=_party_groups(outcome, valid, accepted),
     )
     scores = [0.0] * n
     for i, s in zip(accepted, scorer(ctx), strict=True):

@@ -55,8 +55,11 @@ AGGREGATION_RULES = (
     "centered_clip",
     "norm_bound",
     "foolsgold",
+    "fltrust",
+    "trusted",
 )
-SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine")
+# The position is the on-chain scoringMethod id (and the index's): append, never reorder.
+SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine", "group_shapley")
 
 Param = bool | int | float | str
 _PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")

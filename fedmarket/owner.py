@@ -36,7 +36,25 @@ from fedmarket.units import MAX_WEI
 MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (64,), "cnn": (1, 8, 8)}
 
 __all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
-           "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request"]
+           "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request",
+           "resolved_rule", "REFERENCE_RULES", "VALIDATION_SCORERS"]
+
+# Rules that train a reference update on the owner's validation data, and scorers that value
+# coalitions on it: both need a project with validation data.
+REFERENCE_RULES = ("trusted", "fltrust")
+VALIDATION_SCORERS = ("gtg_shapley", "group_shapley", "leave_one_out")
+
+
+def resolved_rule(request: ProjectRequest) -> tuple[str, dict[str, Any]]:
+    """The rule and parameters a request asks for, defaults filled in by its data.
+
+    Parameters default to ``{"f": 2}`` for the rules that take an ``f`` and to none otherwise.
+    """
+    rule = request.rule or ("trusted" if request.validation else "multi_krum")
+    if request.rule_params is not None:
+        return rule, dict(request.rule_params)
+    takes_f = rule in ("krum", "multi_krum", "bulyan", "trimmed_mean")
+    return rule, ({"f": 2} if takes_f else {})
 
 
 @dataclass(frozen=True)
@@ -52,11 +70,14 @@ class ProjectRequest:
     num_classes: int = 10
     seed: int = 0
     training: TrainingSpec = field(default_factory=TrainingSpec)
-    # Multi-Krum keeps the n - f most central updates: robust to every attack in the suite
-    # while still averaging many honest updates.
-    rule: str = "multi_krum"
-    rule_params: dict[str, Any] = field(default_factory=lambda: {"f": 2})
-    scoring: str | None = None  # None: gtg_shapley with validation data, cosine without
+    # None: the default pipeline for the data (see resolved_rule): with validation data the
+    # ``trusted`` rule (reference trust, norms rescaled, near-copies rejected) and
+    # group_shapley — the only pipeline measured to hold against adaptive colluders, Sybils and
+    # inflated sample counts while paying the best data the most (issue 14); without it
+    # Multi-Krum, which needs no validation data. Every rule stays selectable.
+    rule: str | None = None
+    rule_params: dict[str, Any] | None = None
+    scoring: str | None = None  # None: group_shapley with validation data, cosine without
     validation: str | None = "digits"  # built-in name or a path (.npz/.csv/image folder)
     aggregator_bond_wei: int = 10**18
     min_trainers: int = 3
@@ -170,18 +191,22 @@ def check_request(request: ProjectRequest, owner: str) -> None:
                           "an owner may not aggregate its own project")
     if set(request.aggregator.lower().removeprefix("0x")) <= {"0"}:
         raise ConfigError("the aggregator address is the zero address")
-    check_rule_params(request.rule, request.rule_params)
-    need = rule_minimum_trainers(request.rule, request.rule_params)
+    rule, params = resolved_rule(request)
+    if rule in REFERENCE_RULES and not request.validation:
+        raise ConfigError(f"rule {rule} trains a reference update on the owner's validation "
+                          "data; give --validation or choose another --rule")
+    check_rule_params(rule, params)
+    need = rule_minimum_trainers(rule, params)
     if need > request.max_trainers:
-        raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
+        raise ConfigError(f"rule {rule} with {params} needs at least {need} "
                           f"updates per round but at most {request.max_trainers} trainers may "
                           "join; lower f or raise --max-trainers")
-    keep = request.rule_params.get("m") if request.rule == "multi_krum" else None
+    keep = params.get("m") if rule == "multi_krum" else None
     if isinstance(keep, int) and keep > request.max_trainers:
         raise ConfigError(f"rule multi_krum keeping m={keep} updates needs at least {keep} "
                           f"trainers but at most {request.max_trainers} may join")
     if request.min_trainers < need:
-        raise ConfigError(f"rule {request.rule} with {request.rule_params} needs at least {need} "
+        raise ConfigError(f"rule {rule} with {params} needs at least {need} "
                           f"updates per round; raise --min-trainers to {need} or lower f")
 
 
@@ -203,14 +228,17 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
     """The model spec for a request (validates every field)."""
-    method = request.scoring or ("gtg_shapley" if validation_cid else "cosine")
-    if method in ("gtg_shapley", "leave_one_out") and not validation_cid:
+    method = request.scoring or ("group_shapley" if validation_cid else "cosine")
+    if method in VALIDATION_SCORERS and not validation_cid:
         raise ConfigError(f"scoring method {method!r} needs validation data (--validation)")
+    rule, params = resolved_rule(request)
+    if rule in REFERENCE_RULES and not validation_cid:
+        raise ConfigError(f"rule {rule} needs validation data (--validation)")
     scoring_params: dict[str, Any] = {"validation_cid": validation_cid} if validation_cid else {}
     return ModelSpec(
         model=request.model, input_shape=request.input_shape, num_classes=request.num_classes,
         hidden=request.hidden, seed=request.seed, training=request.training,
-        aggregation=AggregationSpec(rule=request.rule, params=dict(request.rule_params)),
+        aggregation=AggregationSpec(rule=rule, params=params),
         scoring=ScoringSpec(method=method, params=scoring_params))
 
 

@@ -4,16 +4,18 @@
 >>> scorer = contribution.get("gtg_shapley")()
 >>> scores = scorer(ScoringContext(players=(0, 2, 3), seed=seed, utility=v))
 
-Registered: ``gtg_shapley``, ``leave_one_out``, ``cosine`` (validation-free).
+Registered: ``gtg_shapley``, ``group_shapley`` (replication-robust: one player per group of
+near-copies), ``leave_one_out``, ``cosine`` (validation-free).
 """
 
-from . import cosine, gtg_shapley, leave_one_out  # noqa: F401  (importing registers them)
+from . import cosine, group_shapley, gtg_shapley, leave_one_out  # noqa: F401  (importing registers them)
 from .base import (
     CachedUtility,
     Scorer,
     ScoringContext,
     SeededRng,
     Utility,
+    ValidationSource,
     derive_seed,
     get,
     names,
@@ -26,6 +28,7 @@ __all__ = [
     "ScoringContext",
     "SeededRng",
     "Utility",
+    "ValidationSource",
     "derive_seed",
     "get",
     "names",

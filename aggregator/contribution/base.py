@@ -14,7 +14,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import torch
 from eth_abi import encode
@@ -24,6 +24,7 @@ from fedmarket.errors import AggregationError
 
 __all__ = [
     "Utility",
+    "ValidationSource",
     "ScoringContext",
     "Scorer",
     "register",
@@ -38,12 +39,32 @@ __all__ = [
 Utility = Callable[[tuple[int, ...]], float]
 
 
+@runtime_checkable
+class ValidationSource(Protocol):
+    """A utility backed by the owner's validation data, which can also train a reference.
+
+    Rules that need a reference update (FLTrust) get it from here; rules that weigh updates
+    themselves get a utility valuing coalitions by their weights (:mod:`aggregator.utility`).
+    """
+
+    def __call__(self, subset: tuple[int, ...]) -> float:
+        """v(subset)."""
+
+    def reference_update(self, seed: int) -> torch.Tensor:
+        """A delta ``[D]`` trained on the validation data from the round's global model."""
+
+    def reweighted(self, weights: Sequence[float], scales: Sequence[float]) -> Utility:
+        """v(S) by ``sum_{i in S} w_i s_i x_i / sum_{i in S} w_i`` instead."""
+
+
 @dataclass(frozen=True)
 class ScoringContext:
     """Everything a scorer may use for one round.
 
     ``players`` are row indices into ``updates`` (the round's trainer indices) of the accepted
     updates; ``utility`` takes sorted tuples of those same ids. ``aggregate`` is the rule's output.
+    ``groups`` partitions the players into parties the rule found to be near-copies of each
+    other (None: every player its own party); replication-robust scorers value parties.
     """
 
     players: tuple[int, ...]
@@ -51,6 +72,7 @@ class ScoringContext:
     updates: torch.Tensor | None = None
     aggregate: torch.Tensor | None = None
     utility: Utility | None = None
+    groups: tuple[tuple[int, ...], ...] | None = None
 
 
 class Scorer(ABC):

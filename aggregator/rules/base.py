@@ -4,6 +4,14 @@ A rule is built from the project spec's parameters (``get("krum")(f=2)``) and ca
 round's updates stacked as ``[N, D]`` with per-trainer weights (sample counts) ``[N]``; it
 returns the aggregate ``[D]`` and the indices of the updates it accepted. :meth:`Rule.aggregate`
 gives the same plus per-trainer robustness scores for the round result.
+
+Rules that set ``needs_reference`` also take a *reference update* ``[D]``: a delta the aggregator
+trained itself on the owner's clean validation data (FLTrust's root dataset, see
+:mod:`aggregator.reference`). They implement :meth:`Rule._aggregate_referenced` instead.
+A rule whose aggregate is ``sum_i w_i s_i x_i / sum_i w_i`` (a weighted mean of rescaled
+updates) reports ``weights`` ``w`` and ``scales`` ``s`` in its result, and ``groups`` of updates
+it treats as one party; scoring then values coalitions the same way (not by the sample counts
+trainers declare), and the validation filter can drop an update from that mean.
 """
 
 from __future__ import annotations
@@ -34,28 +42,54 @@ class RuleResult:
     aggregate: torch.Tensor
     accepted: list[int]
     scores: dict[str, list[float]] = field(default_factory=dict)
+    # For weighted means of rescaled updates: per input update its weight and scale factor
+    # (aggregate = sum w_i s_i x_i / sum w_i), and the updates taken as one party (each group a
+    # sorted list of input indices; every input in exactly one group). None for other rules.
+    weights: list[float] | None = None
+    scales: list[float] | None = None
+    groups: list[list[int]] | None = None
 
 
 class Rule(ABC):
     """A robust aggregation rule; subclasses implement :meth:`_aggregate` only."""
 
     name: ClassVar[str]
+    # True for rules that need a reference update trained on the owner's validation data.
+    needs_reference: ClassVar[bool] = False
 
     def __call__(
-        self, updates: torch.Tensor, weights: torch.Tensor
+        self, updates: torch.Tensor, weights: torch.Tensor, *,
+        reference: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[int]]:
         """Aggregate ``updates`` ``[N, D]`` weighted by ``weights`` ``[N]``."""
-        result = self.aggregate(updates, weights)
+        result = self.aggregate(updates, weights, reference=reference)
         return result.aggregate, result.accepted
 
-    def aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
-        """Like calling the rule, plus per-trainer robustness scores."""
+    def aggregate(self, updates: torch.Tensor, weights: torch.Tensor, *,
+                  reference: torch.Tensor | None = None) -> RuleResult:
+        """Like calling the rule, plus per-trainer robustness scores.
+
+        ``reference`` is required by (and only given to) rules with ``needs_reference``.
+        """
         check_updates(updates, weights)
-        return self._aggregate(updates, weights)
+        if not self.needs_reference:
+            return self._aggregate(updates, weights)
+        if reference is None:
+            raise AggregationError(f"{self.name} needs a reference update trained on the "
+                                   "owner's validation data; the project has none")
+        if reference.shape != (updates.shape[1],) or not bool(torch.isfinite(reference).all()):
+            raise AggregationError(f"{self.name}: the reference update must be a finite "
+                                   f"vector of shape [{updates.shape[1]}]")
+        return self._aggregate_referenced(updates, weights, reference)
 
     @abstractmethod
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
         """Compute the rule on checked inputs."""
+
+    def _aggregate_referenced(self, updates: torch.Tensor, weights: torch.Tensor,
+                              reference: torch.Tensor) -> RuleResult:
+        """Compute a ``needs_reference`` rule on checked inputs and a checked reference."""
+        raise NotImplementedError(f"{self.name} takes no reference update")
 
     def params(self) -> dict[str, Any]:
         """Return the parameters this rule was built with (as recorded in the round result)."""

@@ -49,10 +49,14 @@ def post(
     hidden: str = typer.Option("64", "--hidden", help="Hidden widths / CNN channels, e.g. 64,32."),
     validation: str = typer.Option("digits", "--validation",
                                    help="Owner's validation data: 'digits', a path, or 'none'."),
-    rule: str = typer.Option("multi_krum", "--rule", help="Robust aggregation rule."),
-    rule_params: str = typer.Option('{"f": 2}', "--rule-params", help="Rule parameters (JSON)."),
+    rule: str = typer.Option(None, "--rule", help="Robust aggregation rule (default by data: "
+                             "trusted with validation data, multi_krum without)."),
+    rule_params: str = typer.Option(None, "--rule-params",
+                                    help='Rule parameters (JSON; default {"f": 2} where '
+                                         'f applies).'),
     scoring: str = typer.Option(None, "--scoring",
-                                help="gtg_shapley | leave_one_out | cosine (default by data)."),
+                                help="group_shapley | gtg_shapley | leave_one_out | cosine "
+                                     "(default by data: group_shapley with validation data)."),
     aggregator: str = typer.Option(None, "--aggregator", help="Aggregator address."),
     aggregator_account: int = typer.Option(
         2, "--aggregator-account", help="Local dev account of the aggregator (if no address)."),
@@ -102,7 +106,8 @@ def post(
             model=model, hidden=widths, input_shape=MODEL_INPUT_SHAPES[model],
             training=TrainingSpec(local_epochs=epochs, lr=lr, batch_size=batch_size,
                                  optimizer=optimizer),
-            rule=rule, rule_params=_parse_params(rule_params), scoring=scoring,
+            rule=rule, rule_params=None if rule_params is None else _parse_params(rule_params),
+            scoring=scoring,
             validation=None if validation == "none" else validation,
             aggregator_bond_wei=ether_to_wei(bond, "--bond"), min_trainers=min_trainers,
             max_trainers=max_trainers, verifier_quorum=quorum, committee_size=committee,
@@ -116,7 +121,7 @@ def post(
                        "validation_cid": posted.validation_cid,
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
-             f"rule {rule}, scoring {posted.spec.scoring.method}\n"
+             f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
              f"  spec {posted.spec_cid}\n  weights {posted.weights_cid}")
 
 

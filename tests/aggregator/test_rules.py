@@ -19,7 +19,7 @@ def honest_and_flipped(n_honest: int, n_bad: int, dim: int = 64, seed: int = 0) 
 def test_registry_names():
     assert rules.names() == sorted(
         ["bulyan", "centered_clip", "fedavg", "krum", "median", "multi_krum", "norm_bound",
-         "trimmed_mean", "foolsgold"]
+         "trimmed_mean", "foolsgold", "fltrust", "trusted"]
     )
 
 

@@ -22,15 +22,17 @@ def robustness():
     del sys.modules[spec.name]
 
 
-def test_one_round_two_cells_writes_table_and_json(robustness, tmp_path, capsys):
-    argv = ["--rules", "fedavg", "--attacks", "sign_flip", "--fractions", "30", "--rounds", "1",
+def test_one_round_one_cell_per_pipeline_writes_table_and_json(robustness, tmp_path, capsys):
+    argv = ["--attacks", "sign_flip", "--splits", "iid", "--seeds", "0", "--rounds", "1",
             "--workers", "1", "--out", str(tmp_path), "--json"]
 
     assert robustness.main(argv) == 0
 
     report = json.loads(capsys.readouterr().out)
-    (run,) = report["runs"]
-    assert (run["rule"], run["attack"], run["malicious"]) == ("fedavg", "sign_flip", 3)
-    assert 0.0 <= run["malicious_share"] <= 1.0
-    assert sum(int(w) for w in run["rewards_wei"]) <= 10**18
-    assert "| fedavg | defaults | sign_flip |" in (tmp_path / "robustness.md").read_text()
+    cells = {(r["pipeline"], r["attack"]) for r in report["runs"]}
+    assert cells == {(p, a) for p in ("old", "new") for a in ("clean", "sign_flip")}
+    for run in report["runs"]:
+        assert 0.0 <= run["malicious_share"] <= 1.0
+        assert sum(int(w) for w in run["rewards_wei"]) <= 10**18
+        assert run["accuracy_ratio"] == pytest.approx(run["accuracy"] / run["clean_accuracy"])
+    assert "| sign_flip |" in (tmp_path / "robustness.md").read_text()

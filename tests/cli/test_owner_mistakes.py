@@ -77,7 +77,8 @@ def test_invalid_rule_parameters_are_refused_before_escrow(
         market: Market, params: str, expected: str) -> None:
     before = _state(market)
 
-    message = refused(*_post(market, "--rule-params", params))
+    # Multi-Krum's parameters (the default rule, trusted, takes no f).
+    message = refused(*_post(market, "--rule", "multi_krum", "--rule-params", params))
 
     assert expected in message
     _assert_nothing_moved(market, before)

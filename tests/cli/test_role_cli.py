@@ -36,7 +36,7 @@ def fails(*args: str) -> str:
 
 def test_post_show_join_and_list(data_dir: str) -> None:
     posted = ok("project", "post", "--budget", "3", "--rounds", "2", "--min-trainers", "3",
-                "--rule-params", '{"f": 0}', "--data-dir", data_dir)
+                "--rule", "multi_krum", "--rule-params", '{"f": 0}', "--data-dir", data_dir)
     project = str(posted["project"])
     assert posted["budget_wei"] == str(3 * 10**18)
 
@@ -68,7 +68,7 @@ def test_stake_below_the_minimum_is_refused(data_dir: str) -> None:
 
 def test_rule_that_needs_more_trainers_than_the_minimum_is_refused(data_dir: str) -> None:
     message = fails("project", "post", "--budget", "1", "--min-trainers", "3",
-                    "--rule-params", '{"f": 2}', "--data-dir", data_dir)
+                    "--rule", "multi_krum", "--rule-params", '{"f": 2}', "--data-dir", data_dir)
 
     assert "needs at least 7" in message
 

@@ -14,7 +14,14 @@ and is registered here by name; build one with ``get(name, **params)`` and hand 
 ``ipm``        ``-ε · mean`` of honest updates (Xie et al. 2020)
 ``free_rider`` zeros, or a copy of the global model (Lin et al. 2019)
 ``copycat``    another trainer's revealed update
+``min_max``    ``mu + gamma·p`` within the honest max distance (Shejwalkar & Houmansadr 2021)
+``min_sum``    the same within an honest update's summed squared distances
+``fang_krum``  ``-lambda·sign(mu)`` that Krum still selects (Fang et al. 2020)
+``backdoor``   trains on a 2×2 trigger patch relabelled to a target (Bagdasaryan et al. 2020)
 =============  =========================================================================
+
+Several accounts per party (Sybils) and inflated sample counts are not delta transformations;
+:mod:`trainer.federation` simulates them.
 """
 
 from __future__ import annotations
@@ -23,19 +30,24 @@ from typing import Any
 
 from fedmarket.errors import ConfigError
 from trainer.attacks.alie import ALIE
+from trainer.attacks.backdoor import Backdoor
 from trainer.attacks.base import Attack, AttackContext, Delta
 from trainer.attacks.copycat import Copycat
+from trainer.attacks.fang_krum import FangKrum
 from trainer.attacks.free_rider import FreeRider
 from trainer.attacks.gaussian import Gaussian
 from trainer.attacks.ipm import IPM
 from trainer.attacks.label_flip import LabelFlip
+from trainer.attacks.min_max import MinMax
+from trainer.attacks.min_sum import MinSum
 from trainer.attacks.scaled import Scaled
 from trainer.attacks.sign_flip import SignFlip
 
 __all__ = ["Attack", "AttackContext", "Delta", "ATTACKS", "get", "names"]
 
 ATTACKS: dict[str, type[Attack]] = {
-    cls.name: cls for cls in (SignFlip, Scaled, Gaussian, LabelFlip, ALIE, IPM, FreeRider, Copycat)
+    cls.name: cls for cls in (SignFlip, Scaled, Gaussian, LabelFlip, ALIE, IPM, FreeRider, Copycat,
+                              MinMax, MinSum, FangKrum, Backdoor)
 }
 
 

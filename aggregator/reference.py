@@ -1,0 +1,79 @@
+"""The reference update: the project's own training, run by the aggregator on validation data.
+
+FLTrust (Cao et al., NDSS 2021) bootstraps trust from a small clean "root dataset" the server
+trains on each round; in this market the owner's validation set plays that part (it is already
+stored by CID for scoring, so every verifier trains the very same reference). The reference is
+trained exactly as trainers train — the spec's optimizer, learning rate, batch size and local
+epochs, from the round's global model — so its direction and length are those of a clean update.
+
+Deterministic on CPU: shuffling draws from a generator seeded by the round's scoring seed, and
+PyTorch's deterministic kernels are on for the duration (reproducible bit for bit at a fixed
+thread count; across thread counts, within float32 rounding). The aggregator never imports the
+trainer package, so this small loop is its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from fedmarket.codec import flatten
+from fedmarket.datasets import Dataset
+from fedmarket.errors import AggregationError
+from fedmarket.models import build_model, get_weights, set_weights
+from fedmarket.modelspec import ModelSpec
+
+__all__ = ["train_reference", "reference_seed"]
+
+
+def reference_seed(round_seed: int) -> int:
+    """The torch seed of the reference training: the round's scoring seed mod 2**63."""
+    return round_seed % (1 << 63)
+
+
+def train_reference(spec: ModelSpec, base_weights: Mapping[str, torch.Tensor], data: Dataset,
+                    seed: int) -> torch.Tensor:
+    """Train the spec's model from ``base_weights`` on ``data``; return the flat delta ``[D]``."""
+    if len(data) == 0:
+        raise AggregationError("the reference update needs validation samples")
+    x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32))
+    x = x.reshape(len(data), *spec.input_shape)
+    y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64))
+    model = build_model(spec)
+    set_weights(model, base_weights)
+    model.train()
+    training = spec.training
+    previous = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(reference_seed(seed))
+        torch.use_deterministic_algorithms(True)
+        try:
+            if training.optimizer == "adam":
+                optimizer: torch.optim.Optimizer = torch.optim.Adam(
+                    model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
+            else:
+                optimizer = torch.optim.SGD(model.parameters(), lr=training.lr,
+                                            momentum=training.momentum,
+                                            weight_decay=training.weight_decay)
+            order = torch.Generator().manual_seed(reference_seed(seed))
+            n, batch = len(y), training.batch_size
+            for _ in range(training.local_epochs):
+                perm = torch.randperm(n, generator=order)
+                for begin in range(0, n, batch):
+                    idx = perm[begin : begin + batch]
+                    loss = F.cross_entropy(model(x[idx]), y[idx])
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+        finally:
+            torch.use_deterministic_algorithms(previous, warn_only=warn_only)
+    trained = flatten(get_weights(model)).to(torch.float64)
+    delta = trained - flatten(dict(base_weights)).to(torch.float64)
+    if not bool(torch.isfinite(delta).all()) or math.isclose(float(delta.norm()), 0.0):
+        raise AggregationError("the reference update is zero or not finite")
+    return delta.to(torch.float32)

@@ -1,0 +1,46 @@
+"""A project posted with the defaults gets the trusted pipeline when the owner has data."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedmarket.errors import ConfigError
+from fedmarket.owner import ProjectRequest, build_spec, check_request
+
+OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+AGGREGATOR = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def test_defaults_with_validation_data_are_trusted_and_group_shapley():
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR)
+
+    spec = build_spec(request, validation_cid="bafkvalidation")
+
+    assert (spec.aggregation.rule, dict(spec.aggregation.params)) == ("trusted", {})
+    assert spec.scoring.method == "group_shapley"
+
+
+def test_defaults_without_validation_data_are_multi_krum_and_cosine():
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, validation=None)
+
+    spec = build_spec(request, validation_cid=None)
+
+    assert (spec.aggregation.rule, dict(spec.aggregation.params)) == ("multi_krum", {"f": 2})
+    assert spec.scoring.method == "cosine"
+
+
+def test_old_default_stays_selectable():
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, rule="multi_krum",
+                             rule_params={"f": 1}, scoring="gtg_shapley")
+
+    spec = build_spec(request, validation_cid="bafkvalidation")
+
+    assert (spec.aggregation.rule, spec.scoring.method) == ("multi_krum", "gtg_shapley")
+
+
+def test_trusted_without_validation_data_is_refused_before_escrow():
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, rule="trusted",
+                             validation=None)
+
+    with pytest.raises(ConfigError, match="reference update on the owner's validation data"):
+        check_request(request, OWNER)
