@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {FedMarket} from "../contracts/FedMarket.sol";
+import {ParticipantRegistry} from "../contracts/ParticipantRegistry.sol";
+import {RewardDistributor} from "../contracts/RewardDistributor.sol";
+import {IFedMarket} from "../contracts/interfaces/IFedMarket.sol";
+import {IParticipantRegistry} from "../contracts/interfaces/IParticipantRegistry.sol";
+import {IRewardDistributor} from "../contracts/interfaces/IRewardDistributor.sol";
+import {ProjectId} from "../contracts/libraries/Ids.sol";
+import {MarketHandler} from "./handlers/MarketHandler.sol";
+import {InvariantTest} from "./utils/Vm.sol";
+
+/// @title The ether books of the three contracts hold to the wei under any call sequence.
+/// @notice Deployed and wired as fedmarket/chain/deploy.py does (distributor first, pointing
+/// at the market's precomputed address). forge calls only the handler; after every call the
+/// single invariant below re-derives each contract's books from its own per-item state and
+/// from the handler's ghost books, so one campaign checks them all (an invariant function per
+/// property would run a campaign each).
+contract MarketInvariantsTest is InvariantTest {
+    uint256 internal constant MIN_PHASE = 60;
+    uint256 internal constant CLAIM_WINDOW = 1 days;
+    IParticipantRegistry.Kind internal constant TRAINER = IParticipantRegistry.Kind.Trainer;
+    IParticipantRegistry.Kind internal constant VERIFIER = IParticipantRegistry.Kind.Verifier;
+
+    ParticipantRegistry internal registry;
+    RewardDistributor internal distributor;
+    FedMarket internal market;
+    MarketHandler internal handler;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        registry = new ParticipantRegistry(address(this), 0.1 ether, 0.5 ether);
+        address expected = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        distributor = new RewardDistributor(address(this), registry, IFedMarket(expected),
+            CLAIM_WINDOW);
+        market = new FedMarket(registry, distributor, MIN_PHASE, CLAIM_WINDOW);
+        require(address(market) == expected, "market not at the address the distributor expects");
+        registry.grantRole(registry.MARKET_ROLE(), address(market));
+        registry.grantRole(registry.REPUTATION_ROLE(), address(distributor));
+        distributor.grantRole(distributor.FUNDER_ROLE(), address(market));
+        registry.renounceRole(registry.DEFAULT_ADMIN_ROLE(), address(this));
+        distributor.renounceRole(distributor.DEFAULT_ADMIN_ROLE(), address(this));
+
+        handler = new MarketHandler(market, registry, distributor);
+        // A standing pool of trainers and verifiers, so that sequences reach rounds quickly.
+        for (uint256 i = 0; i < 4; ++i) {
+            handler.register(i, false, 0);
+            handler.register(i, true, 0);
+        }
+        vm.warp(block.timestamp + 1);
+        targetContract(address(handler));
+    }
+
+    /// @notice Every book, after every call.
+    function invariant_books() public view {
+        _checkViolations();
+        _checkConservation();
+        _checkRegistry();
+        _checkMarket();
+        _checkDistributor();
+    }
+
+    /// @dev The handler saw no successful call break a rule (double claim, outsider paid,
+    /// off-committee vote, wrong payout amount, stake grown or over-slashed).
+    function _checkViolations() internal view {
+        string memory v = handler.violation();
+        require(bytes(v).length == 0, v);
+    }
+
+    /// @dev All ether the contracts hold is what entered minus what left, to the wei.
+    function _checkConservation() internal view {
+        uint256 held = address(registry).balance + address(market).balance
+            + address(distributor).balance;
+        require(held == handler.ghostIn() - handler.ghostOut(), "ether in - out != held");
+    }
+
+    /// @dev Registry balance == totalStaked == sum of stakes == deposits - slashes, per actor.
+    function _checkRegistry() internal view {
+        uint256 sum;
+        for (uint256 i = 0; i < handler.ACTORS(); ++i) {
+            address a = handler.actor(i);
+            for (uint256 k = 0; k < 2; ++k) {
+                IParticipantRegistry.Kind kind = k == 0 ? TRAINER : VERIFIER;
+                uint256 stake = registry.stakeOf(a, kind);
+                uint256 slashedSoFar = handler.slashed(a, kind);
+                uint256 paidIn = handler.deposited(a, kind);
+                require(slashedSoFar <= paidIn, "slashed more than staked");
+                require(stake == paidIn - slashedSoFar, "stake != deposits - slashes");
+                sum += stake;
+            }
+        }
+        require(registry.totalStaked() == sum, "totalStaked != sum of stakes");
+        require(address(registry).balance == sum, "registry balance != stakes");
+    }
+
+    /// @dev Market balance == escrow + bonds + credits + compensation, each total equal to the
+    /// sum of its parts (per project, per account, per round).
+    function _checkMarket() internal view {
+        uint256 escrow;
+        uint256 bonds;
+        uint256 compensation;
+        uint256 count = market.projectCount();
+        for (uint256 id = 1; id <= count; ++id) {
+            IFedMarket.Project memory p = market.getProject(ProjectId.wrap(id));
+            escrow += p.escrow;
+            if (p.bondHeld) bonds += p.params.aggregatorBond;
+            if (p.status != IFedMarket.ProjectStatus.Running
+                && p.status != IFedMarket.ProjectStatus.Created)
+            {
+                require(p.escrow == 0 && !p.bondHeld, "a closed project still holds ether");
+            }
+            for (uint256 r = 1; r <= p.params.rounds; ++r) {
+                (, uint256 left,) = market.compensationOf(ProjectId.wrap(id), r);
+                compensation += left;
+            }
+        }
+        uint256 credits;
+        for (uint256 i = 0; i < handler.ACTORS(); ++i) credits += market.creditOf(handler.actor(i));
+        require(market.totalEscrow() == escrow, "totalEscrow != sum of project escrows");
+        require(market.totalBonds() == bonds, "totalBonds != sum of held bonds");
+        require(market.totalCredits() == credits, "totalCredits != sum of credits");
+        require(market.totalCompensation() == compensation, "totalCompensation != sum left");
+        require(address(market).balance == escrow + bonds + credits + compensation,
+            "market balance != escrow + bonds + credits + compensation");
+        require(market.totalOwed() == address(market).balance, "market totalOwed != balance");
+    }
+
+    /// @dev Distributor balance == totalOwed == sum of funded rounds' unclaimed totals; each
+    /// round's claimed sum is what the handler saw paid, or its total once reclaimed.
+    function _checkDistributor() internal view {
+        uint256 owed;
+        uint256 count = market.projectCount();
+        for (uint256 id = 1; id <= count; ++id) {
+            for (uint256 r = 1; r <= handler.MAX_ROUNDS(); ++r) {
+                IRewardDistributor.RoundFunds memory f =
+                    distributor.roundFunds(ProjectId.wrap(id), r);
+                require(f.claimed <= f.total, "claimed above the funded total");
+                require(handler.paidOut(id, r) <= f.claimed, "paid more than recorded claimed");
+                owed += uint256(f.total) - f.claimed;
+                _checkLeaves(id, r);
+            }
+        }
+        require(distributor.totalOwed() == owed, "distributor totalOwed != sum unclaimed");
+        require(address(distributor).balance == owed, "distributor balance != owed");
+    }
+
+    /// @dev Each posted leaf is settled at most once, and only for a revealed trainer.
+    function _checkLeaves(uint256 id, uint256 r) internal view {
+        uint256 n = handler.leafCount(id, r);
+        for (uint256 i = 0; i < n; ++i) {
+            address t = handler.leafAt(id, r, i).trainer;
+            uint256 times = handler.claims(id, r, t);
+            require(times <= 1, "a leaf settled twice");
+            require(distributor.isClaimed(ProjectId.wrap(id), r, t) == (times == 1),
+                "distributor's claimed flag disagrees with the payouts");
+            if (times == 1) {
+                require(handler.revealed(id, r, t), "paid a trainer who did not reveal");
+                require(market.submissionOf(ProjectId.wrap(id), r, t)
+                    == IFedMarket.SubmissionStatus.Revealed, "paid a non-revealed submission");
+            }
+        }
+    }
+}
