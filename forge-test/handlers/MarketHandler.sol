@@ -154,7 +154,7 @@ contract MarketHandler {
             abi.encodeCall(IFedMarket.joinAsTrainer, (ProjectId.wrap(id))));
     }
 
-    function leave(uint256 projectSeed, uint256 actorSeed) external {
+    function leaveProject(uint256 projectSeed, uint256 actorSeed) external {
         (uint256 id,) = _project(projectSeed);
         if (id == 0) return;
         _act(_pick(actorSeed, 4, 4), address(market), 0,
@@ -173,8 +173,9 @@ contract MarketHandler {
     function commit(uint256 projectSeed, uint256 actorSeed) external {
         (uint256 id, IFedMarket.Project memory p) = _project(projectSeed);
         if (id == 0) return;
-        address t = _pick(actorSeed, 4, 4);
         uint256 round = p.currentRound;
+        address t = _pick(actorSeed, 4, 4);
+        if (actorSeed % 4 != 0) t = _withSubmission(id, round, actorSeed, t, false);
         bytes32 c = market.commitmentFor(_cid(t), _salt(id, round, t), t, ProjectId.wrap(id),
             round);
         _act(t, address(market), 0,
@@ -184,8 +185,9 @@ contract MarketHandler {
     function reveal(uint256 projectSeed, uint256 actorSeed) external {
         (uint256 id, IFedMarket.Project memory p) = _project(projectSeed);
         if (id == 0) return;
-        address t = _pick(actorSeed, 4, 4);
         uint256 round = p.currentRound;
+        address t = _pick(actorSeed, 4, 4);
+        if (actorSeed % 4 != 0) t = _withSubmission(id, round, actorSeed, t, true);
         (bool ok,) = _act(t, address(market), 0, abi.encodeCall(IFedMarket.reveal,
             (ProjectId.wrap(id), round, _cid(t), _salt(id, round, t))));
         if (ok) revealed[id][round][t] = true;
@@ -447,8 +449,26 @@ contract MarketHandler {
 
     /// @dev Mostly one of `count` actors from `from`; one time in eight any actor.
     function _pick(uint256 seed, uint256 from, uint256 count) internal view returns (address) {
-        if ((seed >> 200) % 8 == 0) return _actors[seed % ACTORS];
+        if (uint256(keccak256(abi.encode(seed))) % 8 == 0) return _actors[seed % ACTORS];
         return _actors[from + seed % count];
+    }
+
+    /// @dev A member trainer of the project that has committed (or, if not `committed`, has
+    /// not yet committed) in the round, searching from `seed`; `fallback_` if none.
+    function _withSubmission(uint256 id, uint256 round, uint256 seed, address fallback_,
+        bool committed) internal view returns (address)
+    {
+        IFedMarket.SubmissionStatus want = committed ? IFedMarket.SubmissionStatus.Committed
+            : IFedMarket.SubmissionStatus.None;
+        for (uint256 i = 0; i < ACTORS; ++i) {
+            address a = _actors[(seed + i) % ACTORS];
+            if (market.membershipOf(ProjectId.wrap(id), a) == IFedMarket.Membership.Trainer
+                && market.submissionOf(ProjectId.wrap(id), round, a) == want)
+            {
+                return a;
+            }
+        }
+        return fallback_;
     }
 
     /// @dev A trainer that revealed in the round if there is one (searching from `seed`).
@@ -472,6 +492,7 @@ contract MarketHandler {
         view
         returns (IFedMarket.ProjectParams memory params)
     {
+        seed = uint256(keccak256(abi.encode(seed))); // fuzzers favour small and edge values
         uint256 minPhase = market.minPhaseDuration();
         uint32 committee = uint32(1 + (seed >> 8) % 3);
         params.modelSpecCid = "spec";
@@ -485,7 +506,7 @@ contract MarketHandler {
         params.committeeSize = committee;
         params.verifierQuorum = uint32(1 + (seed >> 48) % committee);
         params.verifierFeeBps = uint16((seed >> 56) % 5_001);
-        params.minReputation = (seed >> 72) % 8 == 0 ? int64(1) : int64(0);
+        params.minReputation = (seed >> 72) % 16 == 0 ? int64(1) : int64(0);
         params.commitDuration = uint32(minPhase + (seed >> 80) % 120);
         params.revealDuration = uint32(minPhase + (seed >> 88) % 120);
         params.aggregateDuration = uint32(minPhase + (seed >> 96) % 120);

@@ -11,6 +11,10 @@ interface Vm {
     function roll(uint256 blockNumber) external;
     function getNonce(address account) external view returns (uint64);
     function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
+    function envOr(string calldata name, string calldata defaultValue)
+        external
+        view
+        returns (string memory);
     function label(address account, string calldata name) external;
 }
 
