@@ -50,6 +50,11 @@ contract MarketInvariantsTest is InvariantTest {
         }
         vm.warp(block.timestamp + 1);
         targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](3);
+        selectors[0] = MarketHandler.progress.selector;
+        selectors[1] = MarketHandler.progressAgain.selector;
+        selectors[2] = MarketHandler.chaos.selector;
+        targetSelector(FuzzSelector(address(handler), selectors));
     }
 
     /// @notice Every book, after every call.

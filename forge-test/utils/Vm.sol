@@ -26,10 +26,26 @@ address constant HEVM_ADDRESS = 0x7109709ECfa91a80626fF3989D68f67F5b1DD12D;
 abstract contract InvariantTest {
     Vm internal constant vm = Vm(HEVM_ADDRESS);
 
+    /// @notice The selectors of one target the runner may call (forge-std's layout).
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
     address[] private _targets;
+    FuzzSelector[] private _selectors;
 
     function targetContract(address target) internal {
         _targets.push(target);
+    }
+
+    function targetSelector(FuzzSelector memory selector) internal {
+        _selectors.push(selector);
+    }
+
+    /// @notice Read by forge's invariant runner.
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _selectors;
     }
 
     /// @notice Read by forge's invariant runner.
