@@ -378,11 +378,14 @@ contract MarketHandler {
             return;
         }
         if (p.status != IFedMarket.ProjectStatus.Running) {
-            uint256 k = seed % 4;
+            uint256 k = seed % 7;
             if (k == 0) this.claim(ps, seed >> 8, seed >> 16, seed >> 24);
             else if (k == 1) this.claimCompensation(ps, seed >> 8, seed >> 16);
             else if (k == 2) this.withdrawCredits(seed >> 8);
-            else this.postProject(seed, seed >> 8, seed >> 16, uint96(seed >> 24));
+            else if (k == 3) this.postProject(seed, seed >> 8, seed >> 16, uint96(seed >> 24));
+            else if (k == 4) this.warpPastClaimWindow();
+            else if (k == 5) this.reclaimExpired(ps, seed >> 8, seed >> 16);
+            else this.burnExpiredCompensation(ps, seed >> 8, seed >> 16);
             return;
         }
         if (seed % 6 == 0) {
@@ -392,8 +395,19 @@ contract MarketHandler {
         uint256 round = p.currentRound;
         IFedMarket.RoundPhase phase = market.roundPhase(ProjectId.wrap(id), round);
         IFedMarket.Deadlines memory d = market.roundDeadlines(ProjectId.wrap(id), round);
+        if (phase == IFedMarket.RoundPhase.Reveal && seed % 3 == 0) {
+            // A member that did not commit holds a seat for nothing once commits are over.
+            address idle = _withSubmission(id, round, seed >> 8, address(0), false);
+            if (idle != address(0)) {
+                _act(_pick(seed >> 16, 0, ACTORS), address(market), 0,
+                    abi.encodeCall(IFedMarket.release, (ProjectId.wrap(id), idle)));
+                return;
+            }
+        }
         if (phase == IFedMarket.RoundPhase.Commit) {
-            if (_withSubmission(id, round, seed, address(0), false) != address(0)) {
+            if (seed % 5 == 0) {
+                vm.warp(d.commit + 1); // let the commit phase end with seats left idle
+            } else if (_withSubmission(id, round, seed, address(0), false) != address(0)) {
                 this.commit(ps, seed | 1);
             } else {
                 vm.warp(d.commit + 1);
