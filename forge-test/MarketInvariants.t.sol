@@ -66,6 +66,29 @@ contract MarketInvariantsTest is InvariantTest {
         _checkDistributor();
     }
 
+    /// @notice The handler can drive a round from posting to a paid claim (a guard against a
+    /// handler that silently stopped reaching the later calls: those would then never be fuzzed).
+    function test_handlerDrivesARoundToAClaim() public {
+        ProjectId id = ProjectId.wrap(1);
+        handler.postProject(0, 0, 2, 1 ether);
+        handler.join(0, 0);
+        handler.startProject(0);
+        handler.commit(0, 1);
+        require(market.getRound(id, 1).commits == 1, "commit");
+        handler.reveal(0, 1); // the only eligible trainer committed: reveals open at once
+        require(market.getRound(id, 1).reveals == 1, "reveal");
+        handler.warp(100);
+        handler.submitResult(0, 1, 7);
+        require(market.getRound(id, 1).status == IFedMarket.RoundStatus.Posted, "submit");
+        handler.attest(0, 1, true);
+        require(market.getRound(id, 1).agrees == 1, "attest");
+        handler.finalize(0, 0);
+        require(market.getRound(id, 1).status == IFedMarket.RoundStatus.Finalized, "finalize");
+        handler.claim(0, 0, 0, 0);
+        require(handler.claims(1, 1, handler.leafAt(1, 1, 0).trainer) == 1, "claim");
+        invariant_books();
+    }
+
     /// @dev The handler saw no successful call break a rule (double claim, outsider paid,
     /// off-committee vote, wrong payout amount, stake grown or over-slashed).
     function _checkViolations() internal view {

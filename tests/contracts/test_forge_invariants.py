@@ -20,6 +20,7 @@ MIN_RUNS = 2_000
 
 
 @pytest.mark.skipif(not FORGE.exists(), reason="forge is not installed: run `make setup` (npm ci)")
+@pytest.mark.timeout(900)  # a cold compile (~45 s) plus 2,000 x 25 calls on 2 busy cores
 def test_forge_invariants_hold_for_2000_sequences() -> None:
     proc = subprocess.run(
         [str(FORGE), "test", "--offline", "--fuzz-seed", "1", "--root", str(ROOT)],
