@@ -27,6 +27,8 @@ contract MarketInvariantsTest is InvariantTest {
     RewardDistributor internal distributor;
     FedMarket internal market;
     MarketHandler internal handler;
+    address[] internal actors;
+    uint256 internal maxRounds;
 
     function setUp() public {
         vm.warp(1_700_000_000);
@@ -43,6 +45,8 @@ contract MarketInvariantsTest is InvariantTest {
         distributor.renounceRole(distributor.DEFAULT_ADMIN_ROLE(), address(this));
 
         handler = new MarketHandler(market, registry, distributor);
+        for (uint256 i = 0; i < handler.ACTORS(); ++i) actors.push(handler.actor(i));
+        maxRounds = handler.MAX_ROUNDS();
         // A standing pool of trainers and verifiers, so that sequences reach rounds quickly.
         for (uint256 i = 0; i < 4; ++i) {
             handler.register(i, false, 0);
@@ -106,13 +110,13 @@ contract MarketInvariantsTest is InvariantTest {
     /// @dev Registry balance == totalStaked == sum of stakes == deposits - slashes, per actor.
     function _checkRegistry() internal view {
         uint256 sum;
-        for (uint256 i = 0; i < handler.ACTORS(); ++i) {
-            address a = handler.actor(i);
+        for (uint256 i = 0; i < actors.length; ++i) {
+            address a = actors[i];
+            uint256[4] memory books = handler.stakeBooks(a);
             for (uint256 k = 0; k < 2; ++k) {
-                IParticipantRegistry.Kind kind = k == 0 ? TRAINER : VERIFIER;
-                uint256 stake = registry.stakeOf(a, kind);
-                uint256 slashedSoFar = handler.slashed(a, kind);
-                uint256 paidIn = handler.deposited(a, kind);
+                uint256 stake = registry.stakeOf(a, k == 0 ? TRAINER : VERIFIER);
+                uint256 paidIn = books[2 * k];
+                uint256 slashedSoFar = books[2 * k + 1];
                 require(slashedSoFar <= paidIn, "slashed more than staked");
                 require(stake == paidIn - slashedSoFar, "stake != deposits - slashes");
                 sum += stake;
@@ -144,7 +148,7 @@ contract MarketInvariantsTest is InvariantTest {
             }
         }
         uint256 credits;
-        for (uint256 i = 0; i < handler.ACTORS(); ++i) credits += market.creditOf(handler.actor(i));
+        for (uint256 i = 0; i < actors.length; ++i) credits += market.creditOf(actors[i]);
         require(market.totalEscrow() == escrow, "totalEscrow != sum of project escrows");
         require(market.totalBonds() == bonds, "totalBonds != sum of held bonds");
         require(market.totalCredits() == credits, "totalCredits != sum of credits");
@@ -160,7 +164,7 @@ contract MarketInvariantsTest is InvariantTest {
         uint256 owed;
         uint256 count = market.projectCount();
         for (uint256 id = 1; id <= count; ++id) {
-            for (uint256 r = 1; r <= handler.MAX_ROUNDS(); ++r) {
+            for (uint256 r = 1; r <= maxRounds; ++r) {
                 IRewardDistributor.RoundFunds memory f =
                     distributor.roundFunds(ProjectId.wrap(id), r);
                 require(f.claimed <= f.total, "claimed above the funded total");
@@ -175,18 +179,17 @@ contract MarketInvariantsTest is InvariantTest {
 
     /// @dev Each posted leaf is settled at most once, and only for a revealed trainer.
     function _checkLeaves(uint256 id, uint256 r) internal view {
-        uint256 n = handler.leafCount(id, r);
-        for (uint256 i = 0; i < n; ++i) {
-            address t = handler.leafAt(id, r, i).trainer;
-            uint256 times = handler.claims(id, r, t);
-            require(times <= 1, "a leaf settled twice");
-            require(distributor.isClaimed(ProjectId.wrap(id), r, t) == (times == 1),
+        (MarketHandler.Leaf[] memory leaves, uint256[] memory times, bool[] memory revealers) =
+            handler.leafBooks(id, r);
+        for (uint256 i = 0; i < leaves.length; ++i) {
+            address t = leaves[i].trainer;
+            require(times[i] <= 1, "a leaf settled twice");
+            require(distributor.isClaimed(ProjectId.wrap(id), r, t) == (times[i] == 1),
                 "distributor's claimed flag disagrees with the payouts");
-            if (times == 1) {
-                require(handler.revealed(id, r, t), "paid a trainer who did not reveal");
-                require(market.submissionOf(ProjectId.wrap(id), r, t)
-                    == IFedMarket.SubmissionStatus.Revealed, "paid a non-revealed submission");
-            }
+            if (times[i] == 0) continue;
+            require(revealers[i], "paid a trainer who did not reveal");
+            require(market.submissionOf(ProjectId.wrap(id), r, t)
+                == IFedMarket.SubmissionStatus.Revealed, "paid a non-revealed submission");
         }
     }
 }

@@ -487,6 +487,31 @@ contract MarketHandler {
         return _actors[i];
     }
 
+    /// @notice Deposits and slashes of `a` (trainer, then verifier), in one call: the invariant
+    /// runs after every call, and each external call costs forge a trace.
+    function stakeBooks(address a) external view returns (uint256[4] memory b) {
+        b[0] = deposited[a][TRAINER];
+        b[1] = slashed[a][TRAINER];
+        b[2] = deposited[a][VERIFIER];
+        b[3] = slashed[a][VERIFIER];
+    }
+
+    /// @notice For each leaf of a round: how often it was settled and whether its trainer
+    /// revealed (see `claims`, `revealed`).
+    function leafBooks(uint256 project, uint256 round)
+        external
+        view
+        returns (Leaf[] memory leaves, uint256[] memory times, bool[] memory revealers)
+    {
+        leaves = _leaves[project][round];
+        times = new uint256[](leaves.length);
+        revealers = new bool[](leaves.length);
+        for (uint256 i = 0; i < leaves.length; ++i) {
+            times[i] = claims[project][round][leaves[i].trainer];
+            revealers[i] = revealed[project][round][leaves[i].trainer];
+        }
+    }
+
     function leafCount(uint256 project, uint256 round) external view returns (uint256) {
         return _leaves[project][round].length;
     }
