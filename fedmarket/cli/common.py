@@ -78,6 +78,12 @@ def settings_from(**flags: Any) -> Settings:
         fail(str(exc))
 
 
+def check_project_exists(project: int, count: int) -> None:
+    """Refuse an unknown project id in one sentence, before any transaction is built."""
+    if not 1 <= project <= count:
+        raise ConfigError(f"project {project} does not exist (there are {count})")
+
+
 def checked_address(text: str, what: str) -> str:
     """An Ethereum address from the command line, checksummed; refused with one sentence.
 

@@ -10,7 +10,13 @@ import typer
 
 from fedmarket.chain.client import dev_account
 from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundStatus
-from fedmarket.cli.common import JsonOpt, checked_address, emit, user_errors
+from fedmarket.cli.common import (
+    JsonOpt,
+    check_project_exists,
+    checked_address,
+    emit,
+    user_errors,
+)
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -149,9 +155,7 @@ def show(
     """Show a project's parameters, state and rounds."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         market = ctx.contracts.market
-        if not 1 <= project <= market.project_count():
-            raise ConfigError(f"project {project} does not exist "
-                              f"(there are {market.project_count()})")
+        check_project_exists(project, market.project_count())
         info = market.project(project)
         data = _project_json(info)
         closures = round_closures(market, project, ctx.chain.deployment.start_block)

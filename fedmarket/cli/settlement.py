@@ -18,7 +18,13 @@ from pathlib import Path
 import typer
 
 from fedmarket.chain.types import SubmissionStatus
-from fedmarket.cli.common import JsonOpt, checked_address, emit, user_errors
+from fedmarket.cli.common import (
+    JsonOpt,
+    check_project_exists,
+    checked_address,
+    emit,
+    user_errors,
+)
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -34,11 +40,6 @@ from fedmarket.errors import ConfigError
 __all__ = ["release", "reclaim", "compensation"]
 
 
-def _known(market_count: int, project: int) -> None:
-    if not 1 <= project <= market_count:
-        raise ConfigError(f"project {project} does not exist (there are {market_count})")
-
-
 def release(
     project: int = typer.Argument(..., help="Project id."),
     trainer: str = typer.Argument(..., help="Address of the trainer who did not commit."),
@@ -48,7 +49,7 @@ def release(
     """Free the seat of a trainer that did not commit in the current round (anyone may)."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         market = ctx.contracts.market
-        _known(market.project_count(), project)
+        check_project_exists(project, market.project_count())
         address = checked_address(trainer, "TRAINER")
         receipt = market.release(project, address)
         penalty = sum(int(e["penalty"]) for e in market.contract.events("SeatReleased", receipt))
@@ -66,7 +67,7 @@ def reclaim(
     """After a round's claim window: return its unclaimed rewards to the owner (anyone may)."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         rewards = ctx.contracts.rewards
-        _known(ctx.contracts.market.project_count(), project)
+        check_project_exists(project, ctx.contracts.market.project_count())
         funds = rewards.round_funds(project, round_)
         rest = funds.total_wei - funds.claimed_wei
         receipt = rewards.reclaim_expired(project, round_)
@@ -85,7 +86,7 @@ def compensation(
     """Take this trainer's share of a slashed aggregator bond, then withdraw it."""
     with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
         market = ctx.contracts.market
-        _known(market.project_count(), project)
+        check_project_exists(project, market.project_count())
         info = market.project(project)
         rounds = [round_] if round_ is not None else list(range(1, info.current_round + 1))
         due = [r for r in rounds if market.compensation(project, r)[1] > 0
