@@ -17,7 +17,7 @@ from types import FrameType
 
 from fedmarket.chain.node import LocalNode
 
-__all__ = ["RoleProcess", "DemoProcesses", "sigterm_as_interrupt"]
+__all__ = ["RoleProcess", "DemoProcesses", "interrupts_deferred", "sigterm_as_interrupt"]
 
 
 @dataclass
@@ -54,12 +54,14 @@ class DemoProcesses:
         log = self.logs / f"{name}.log"
         ready = self.logs / f"{name}.ready"
         ready.unlink(missing_ok=True)
-        with open(log, "wb") as out:
+        with interrupts_deferred(), open(log, "wb") as out:
+            # A Ctrl-C between Popen's fork and the append below would leave a child that
+            # stop() never sees, so the interrupt waits until the role is on the list.
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 [*args, "--ready-file", str(ready)], stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, env=self.env)
-        role = RoleProcess(name, process, log, ready)
-        self.roles.append(role)
+            role = RoleProcess(name, process, log, ready)
+            self.roles.append(role)
         return role
 
     def stop_roles(self) -> None:
@@ -80,6 +82,32 @@ class DemoProcesses:
         if self.node is not None and not keep_node:
             self.node.stop()
             self.node = None
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then raise KeyboardInterrupt if one came.
+
+    Python-level handlers (not a blocked signal mask) so that the children started inside
+    inherit nothing: exec resets caught signals to their defaults.
+    """
+    pending: list[int] = []
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: no signal reaches this code anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if pending:
+        raise KeyboardInterrupt
 
 
 @contextmanager
