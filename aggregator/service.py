@@ -39,6 +39,7 @@ from fedmarket.errors import (
     FedmarketError,
     StorageError,
 )
+from fedmarket.keeping_up import Stopwatch, cannot_keep_up
 from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
 from fedmarket.owner import check_rule_params
@@ -47,7 +48,12 @@ from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import payout_leaves
 from fedmarket.storage.base import ContentStore
 
-__all__ = ["AggregatorService", "PublishedRound", "round_spec_of", "compute_outcome"]
+__all__ = ["AggregatorService", "AggregatorTooSlow", "PublishedRound", "round_spec_of",
+           "compute_outcome"]
+
+
+class AggregatorTooSlow(FedmarketError):
+    """The round's result window closed while the aggregator computed it."""
 
 
 class AggregatorReporter(Protocol):
@@ -173,9 +179,17 @@ class AggregatorService:
 
     def publish(self, project: int, round_: int, spec: ModelSpec,
                 validation: Dataset | None) -> PublishedRound:
-        """Compute, store and post one round's result."""
+        """Compute, store and post one round's result.
+
+        Raises :class:`AggregatorTooSlow` when the computation outlasted the result window: the
+        submission would be refused, so it is not sent.
+        """
+        watch = Stopwatch()
+        self.reporter.note(f"round {round_}: computing the result ({spec.aggregation.rule}, "
+                           f"{spec.scoring.method} scoring)")
         outcome = compute_outcome(self.contracts, self.store, spec, project, round_, validation,
                                   self.from_block)
+        self._check_in_time(project, round_, watch.seconds)
         result_bytes = outcome.result_bytes
         result_cid = self.store.put(result_bytes)
         self.store.pin(result_cid)
@@ -209,6 +223,16 @@ class AggregatorService:
             outcome.total, outcome.result.metrics.get("accuracy"),
             receipt["transactionHash"].hex())
 
+    def _check_in_time(self, project: int, round_: int, seconds: float) -> None:
+        market = self.contracts.market
+        round_info = market.round(project, round_)
+        if round_info.phase == RoundPhase.AGGREGATE:
+            return
+        window = market.project(project).params.aggregate_duration
+        raise AggregatorTooSlow(cannot_keep_up(
+            f"round {round_}: computing the result", seconds, "aggregate", window,
+            round_info.deadlines.result))
+
     def step(self, project: int, spec: ModelSpec | None = None,
              validation: Dataset | None = None) -> PublishedRound | bool:
         """Do what the project needs from the aggregator now.
@@ -229,7 +253,10 @@ class AggregatorService:
                 return False  # said why once; retrying the same inputs fails the same way
             try:
                 done = self.publish(project, info.current_round, spec, validation)
-            except ContractRevert as exc:  # e.g. the deadline passed while computing
+            except AggregatorTooSlow as exc:
+                self.reporter.note(str(exc))
+                return True
+            except ContractRevert as exc:  # e.g. the deadline passed while sending
                 self.reporter.note(f"round {info.current_round}: submission refused: "
                                    f"{describe_revert(exc)}")
                 return True

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +31,7 @@ from fedmarket.chain.types import (
 from fedmarket.codec import UpdateHeader, decode_model, encode_update
 from fedmarket.datasets import Dataset, check_fits
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
+from fedmarket.keeping_up import Stopwatch, cannot_keep_up, utc
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import (
     Backoff,
@@ -96,10 +96,6 @@ class _SilentReporter:
 
     def note(self, message: str) -> None:
         return None
-
-
-def _utc(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _last_round_closed(market: Market, info: ProjectInfo) -> bool:
@@ -167,7 +163,9 @@ class TrainerClient:
         status = market.submission(project, round_)
         if round_info.phase == RoundPhase.COMMIT and status == SubmissionStatus.NONE:
             spec = spec or load_spec(self.store, info.params.model_spec_cid)
-            self._in_flight[(project, round_)] = self._train_and_commit(spec, project, round_)
+            submission = self._train_and_commit(spec, project, round_, info)
+            if submission is not None:
+                self._in_flight[(project, round_)] = submission
             return True
         if round_info.phase == RoundPhase.REVEAL and status == SubmissionStatus.COMMITTED:
             submission = self._in_flight.pop((project, round_), None) or RoundSubmission(
@@ -178,7 +176,7 @@ class TrainerClient:
             return True
         if status == SubmissionStatus.NONE and round_info.phase != RoundPhase.COMMIT:
             self._miss(project, round_, f"round {round_}'s commit window closed at "
-                                        f"{_utc(round_info.deadlines.commit)} before this "
+                                        f"{utc(round_info.deadlines.commit)} before this "
                                         "trainer committed (it started or joined too late)")
         return keep_round_moving(market, project, round_info, self.reporter.note) is not None
 
@@ -229,7 +227,14 @@ class TrainerClient:
     def _pending(self) -> PendingStore:
         return PendingStore(self.pending_dir)
 
-    def _train_and_commit(self, spec: ModelSpec, project: int, round_: int) -> RoundSubmission:
+    def _train_and_commit(self, spec: ModelSpec, project: int, round_: int,
+                          info: ProjectInfo) -> RoundSubmission | None:
+        """Train, store and commit one round's update.
+
+        None (with the reason in ``missed``) when training outlasted the commit window: the
+        commitment would be refused, so it is not sent.
+        """
+        watch = Stopwatch()
         pending = self._pending
         market = self.contracts.market
         model_cid = base_model_cid(market, project, round_)
@@ -244,12 +249,30 @@ class TrainerClient:
                                                         update.samples, spec.hash()), spec)
         cid = self.store.put(blob)
         self.store.pin(cid)
+        if self._commit_window_passed(project, round_, watch.seconds, info):
+            return None
         record = pending.prepare(self.address, project, round_, cid)  # salt on disk first
-        receipt = market.commit(project, round_, record.commitment)
+        try:
+            receipt = market.commit(project, round_, record.commitment)
+        except ContractRevert:
+            if self._commit_window_passed(project, round_, watch.seconds, info):
+                return None  # the window closed while the transaction was on its way
+            raise
         pending.mark_committed(record)
         return RoundSubmission(project, round_, cid=record.cid, samples=update.samples,
                                loss=update.mean_loss, commit_tx=receipt["transactionHash"].hex(),
                                device=update.device)
+
+    def _commit_window_passed(self, project: int, round_: int, seconds: float,
+                              info: ProjectInfo) -> bool:
+        """Whether the round left its commit phase while we trained (said once if so)."""
+        round_info = self.contracts.market.round(project, round_)
+        if round_info.phase == RoundPhase.COMMIT:
+            return False
+        self._miss(project, round_, cannot_keep_up(
+            f"round {round_}: training {len(self.data)} samples", seconds, "commit",
+            info.params.commit_duration, round_info.deadlines.commit))
+        return True
 
     def _reveal(self, project: int, round_: int, submission: RoundSubmission) -> bool:
         pending = self._pending

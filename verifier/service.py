@@ -19,6 +19,7 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import Attestation, RoundPhase, RoundStatus
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
+from fedmarket.keeping_up import Stopwatch, cannot_keep_up, chain_time
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_spec, project_active
 from fedmarket.storage.base import ContentStore
@@ -91,6 +92,9 @@ class VerifierService:
                 and market.attestation(project, round_info.round) == Attestation.NONE
                 and self._drawn(project, round_info.round)):
             spec, validation = self._spec(project)
+            watch = Stopwatch()
+            self.reporter.note(f"project {project} round {round_info.round}: re-executing the "
+                               "aggregator's result")
             try:
                 report = reexecute_round(self.contracts, self.store, spec, round_info,
                                          validation, self.address, self.from_block)
@@ -99,18 +103,37 @@ class VerifierService:
                                            "0x" + round_info.result_hash.hex())
                 report.differ(f"re-execution failed: {exc}")
             agree = report.agree
+            if self._verify_window_passed(project, round_info.round, watch.seconds):
+                return True
             report_cid = self.store.put(report.to_bytes())
             try:
                 receipt = market.attest(project, round_info.round, agree, report_cid)
             except ContractRevert as exc:
-                self.reporter.note(f"project {project} round {round_info.round}: "
-                                   f"attestation refused: {exc}")
+                if not self._verify_window_passed(project, round_info.round, watch.seconds):
+                    self.reporter.note(f"project {project} round {round_info.round}: "
+                                       f"attestation refused: {exc}")
                 return True
             self.reporter.attested(Attested(project, round_info.round, agree, report_cid,
                                             tuple(report.differences),
                                             receipt["transactionHash"].hex()))
             return True
         return keep_round_moving(market, project, round_info, self.reporter.note) is not None
+
+    def _verify_window_passed(self, project: int, round_: int, seconds: float) -> bool:
+        """Whether the verify window closed during re-execution (then said, with the times)."""
+        market = self.contracts.market
+        round_info = market.round(project, round_)
+        if round_info.phase == RoundPhase.VERIFY:
+            return False
+        if chain_time(market) <= round_info.deadlines.verify:  # a majority settled it first
+            self.reporter.note(f"project {project} round {round_}: settled by the committee's "
+                               "majority before this verifier's vote")
+            return True
+        window = market.project(project).params.verify_duration
+        self.reporter.note(cannot_keep_up(
+            f"project {project} round {round_}: re-executing the result", seconds, "verify",
+            window, round_info.deadlines.verify))
+        return True
 
     def _drawn(self, project: int, round_: int) -> bool:
         """Whether this account sits on the round's committee (said once when it does not)."""
