@@ -35,7 +35,7 @@ SCORINGS = ("gtg_shapley", "leave_one_out", "cosine")
 
 @dataclass(frozen=True)
 class PhaseWindows:
-    """Seconds per round phase, as posted with the project (default: ``run.FIXED_WINDOWS``)."""
+    """Seconds per round phase, as posted with the project (default: :mod:`.windows`)."""
 
     commit: int
     reveal: int
@@ -61,9 +61,9 @@ class DemoConfig:
     byzantine: int | None = None
     scoring: str = "gtg_shapley"
     seed: int = 7
-    # Phase lengths; None takes fedmarket.demo.run.FIXED_WINDOWS (each at the 60-second floor
-    # or above). Commit and reveal close early once every trainer acted, and a round settles
-    # as soon as a majority of its committee agreed.
+    # Phase lengths; None sizes them from the work measured on this machine just before
+    # posting (fedmarket.demo.windows). Commit and reveal close early once every trainer
+    # acted, and a round settles as soon as a majority of its committee agreed.
     windows: PhaseWindows | None = None
     quorum: int = 2
     timeout: float = 900.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.node import LocalNode
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.config import Settings, load_settings
-from fedmarket.datasets import holdout_split, load_data, partition
+from fedmarket.datasets import Dataset, holdout_split, load_data, partition
 from fedmarket.demo.config import (
     AGGREGATOR,
     FIRST_TRAINER,
@@ -40,17 +41,14 @@ from fedmarket.demo.config import (
 )
 from fedmarket.demo.processes import DemoProcesses, RoleProcess
 from fedmarket.demo.report import build_report
+from fedmarket.demo.windows import MeasuredWork, measure_work, size_windows
 from fedmarket.errors import FedmarketError
-from fedmarket.owner import post_project
+from fedmarket.owner import build_spec, owner_validation, post_project
 from fedmarket.protocol import project_active
 from fedmarket.storage.factory import open_store
 
 __all__ = ["run_demo"]
 
-# Fixed windows, each at the deployment's 60-second floor or above. Commit and reveal close early
-# once every trainer acted, and a round settles as soon as two of the three committee seats
-# agree, so an honest round waits out none of them.
-FIXED_WINDOWS = PhaseWindows(commit=90, reveal=60, aggregate=120, verify=60)
 
 
 def _contracts(w3: Any, deployment: Any, index: int) -> MarketContracts:
@@ -73,10 +71,14 @@ def _enlist_verifiers(w3: Any, deployment: Any) -> None:
         _ensure_stake(c, ParticipantKind.VERIFIER, c.registry.min_stake(ParticipantKind.VERIFIER))
 
 
-def _write_shards(config: DemoConfig, folder: Path) -> list[Path]:
+def _shards(config: DemoConfig) -> list[Dataset]:
     """Each trainer's private data, a non-IID (Dirichlet) share of digits minus the owner's."""
     rest, _ = holdout_split(load_data("digits"), fraction=0.2, seed=0)
-    shards = partition(rest, config.trainers, alpha=config.alpha, seed=config.seed)
+    return partition(rest, config.trainers, alpha=config.alpha, seed=config.seed)
+
+
+def _write_shards(shards: list[Dataset], folder: Path) -> list[Path]:
+    """One npz file per trainer (``x``, ``y``), the form ``trainer run --data`` reads."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, shard in enumerate(shards):
@@ -128,7 +130,8 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
     w3 = connect(local.node.url)
     store = open_store(settings)
     owner = _contracts(w3, local.deployment, OWNER)
-    windows = config.windows or FIXED_WINDOWS
+    data = _shards(config)
+    windows, measured = _windows(config, owner, data, console)
     _enlist_verifiers(w3, local.deployment)
     posted = post_project(owner, store, config.project_request(windows))
     project = posted.project
@@ -146,7 +149,7 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
         c.market.join_as_trainer(project)
 
     workdir = settings.data_dir / "demo" / f"project-{project}"
-    shards = _write_shards(config, workdir / "data")
+    shards = _write_shards(data, workdir / "data")
     processes.logs = workdir / "logs"
     processes.logs.mkdir(parents=True, exist_ok=True)
     processes.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -159,8 +162,28 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
         "aggregator", "run", str(project), "--account", str(AGGREGATOR), "--json",
         "--timeout", str(int(config.timeout)), "--data-dir", str(settings.data_dir)])
     _watch(config, owner, project, processes.roles, deadline, console, show_progress)
-    return _settle(w3, local.deployment, store, owner, project, config.budget_wei,
-                   trainer_ids, behaviours, local.node.url)
+    report = _settle(w3, local.deployment, store, owner, project, config.budget_wei,
+                     trainer_ids, behaviours, local.node.url)
+    report["windows"] = asdict(windows)
+    report["measured"] = asdict(measured) if measured is not None else None
+    return report
+
+
+def _windows(config: DemoConfig, owner: MarketContracts, shards: list[Dataset],
+             console: Console) -> tuple[PhaseWindows, MeasuredWork | None]:
+    """The configured windows, or ones sized from work measured now (:mod:`.windows`)."""
+    if config.windows is not None:
+        return config.windows, None
+    console.print("sizing the phase windows: timing one local training and one round "
+                  "computation on this machine...", highlight=False)
+    spec = build_spec(config.project_request(PhaseWindows(1, 1, 1, 1)),
+                      validation_cid="validation")
+    work = measure_work(spec, shards, owner_validation("digits"), seed=config.seed)
+    windows = size_windows(work, config.trainers, len(VERIFIERS),
+                           owner.market.min_phase_duration())
+    console.print(f"measured training {work.train_seconds:.1f} s, round computation "
+                  f"{work.compute_seconds:.1f} s ({work.cores} cores)", highlight=False)
+    return windows, work
 
 
 def _spawn_roles(config: DemoConfig, settings: Settings, processes: DemoProcesses,

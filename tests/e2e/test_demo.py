@@ -1,6 +1,7 @@
 """A reduced `fedmarket demo` end to end: separate role processes, real chain and store."""
 
 import json
+from dataclasses import asdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedmarket.cli import app
+from fedmarket.demo.windows import MeasuredWork, size_windows
 
 runner = CliRunner()
 
@@ -38,3 +40,7 @@ def test_reduced_demo_pays_honest_trainers_and_balances_to_the_wei(data_dir: Pat
     assert claimed + int(report["verifier_fees_wei"]) + int(report["refund_wei"]) == int(
         report["budget_wei"])
     assert report["rounds"][-1]["accuracy"] > 0.5
+    # Its windows were sized from the work it measured on this machine before posting.
+    measured = MeasuredWork(**report["measured"])
+    assert measured.train_seconds > 0 and measured.compute_seconds > 0
+    assert report["windows"] == asdict(size_windows(measured, 5, 3, 60))
