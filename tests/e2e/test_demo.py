@@ -1,8 +1,8 @@
 """A reduced `fedmarket demo` end to end: separate role processes, real chain and store."""
 
 import json
-from dataclasses import asdict
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
