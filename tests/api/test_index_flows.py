@@ -131,3 +131,7 @@ def test_expired_round_returns_unclaimed_rewards(client: TestClient, flows: Flow
     assert [r["status"] for r in leaves] == ["expired"]
     assert leaves[0]["proof"] is None and leaves[0]["claim_expires_at"] == body[
         "claim_expires_at"]
+    # The trainer's page agrees: an expired leaf went back to the owner and is not earned.
+    trainer_page = client.get(f"/trainers/{trainer}").json()
+    entry = next(p for p in trainer_page["projects"] if p["project"] == project)
+    assert entry["earned"] == "0"

@@ -43,9 +43,15 @@ _KNOWN = select(literal(True)).where(or_(
 _SUBMITTED = (select(m.Submission.project_id, func.count())
               .where((m.Submission.trainer == _ADDRESS) & m.Submission.commitment.is_not(None))
               .group_by(m.Submission.project_id))
-_VERDICTS = (select(m.Verdict.project_id, m.Verdict.accepted, m.Verdict.reward, m.Round.status)
+# Earned = what was claimed or can still be claimed, as /trainers/{a}/rewards counts it: a leaf
+# left unclaimed past its round's claim window went back to the owner and is not earned.
+_VERDICTS = (select(m.Verdict.project_id, m.Verdict.accepted, m.Verdict.reward, m.Round.status,
+                    m.Round.unclaimed_returned.is_not(None), m.Claim.amount.is_not(None))
              .join(m.Round, (m.Round.project_id == m.Verdict.project_id)
                    & (m.Round.round == m.Verdict.round))
+             .outerjoin(m.Claim, (m.Claim.project_id == m.Verdict.project_id)
+                        & (m.Claim.round == m.Verdict.round)
+                        & (m.Claim.trainer == m.Verdict.trainer))
              .where(m.Verdict.trainer == _ADDRESS))
 _PROJECTS = (select(m.Membership.project_id, m.Membership.joined_block, m.Membership.left_block,
                     m.Project.status, m.Membership.released_round)
@@ -76,9 +82,10 @@ def _trainer(session: Session, address: str) -> TrainerPublic:
     submitted = {project: int(n) for project, n in connection.execute(_SUBMITTED, bound)}
     accepted_in: dict[int, int] = defaultdict(int)
     earned: dict[int, int] = defaultdict(int)
-    for project, was_accepted, reward, status in connection.execute(_VERDICTS, bound):
+    for project, was_accepted, reward, status, returned, claimed in connection.execute(
+            _VERDICTS, bound):
         accepted_in[project] += int(bool(was_accepted))
-        if status == "finalized":
+        if status == "finalized" and (claimed or not returned):
             earned[project] += int(reward)
     projects = [TrainerProjectPublic(
         project=pid, status=status, joined_block=joined, left=left is not None,
