@@ -14,6 +14,9 @@ contract RoundProofs is IRoundProofs {
     /// @dev Gas handed to the proof verifier (it needs ~229k and returns false, not revert,
     /// when the pairing precompile runs dry, so it must never get less than this).
     uint256 private constant PROOF_GAS = 300_000;
+    /// @dev BN254 base field modulus: every proof coordinate must be below it.
+    uint256 private constant Q =
+        21888242871839275222246405745257275088696311157297823662689037894645226208583;
 
     /// @notice The market whose rounds are proven.
     IFedMarket public immutable market;
@@ -40,6 +43,9 @@ contract RoundProofs is IRoundProofs {
         bytes32 given = keccak256(abi.encode(proof.sketchRoot, proof.decisionsRoot, proof.f,
             proof.m));
         if (given != s.claim) revert ProofsClaimMismatch(project, round, s.claim, given);
+        // Canonical coordinates only: a malleated copy (y + q ...) of a genuine proof must not
+        // be recordable before the genuine one, or the audit (py-ecc) would fail the round.
+        if (!_canonical(proof)) revert ProofsNonCanonical(project, round);
         uint256[7] memory inputs = [proof.sketchRoot, proof.decisionsRoot,
             uint256(r.pool - r.fee), uint256(r.reveals), proof.f, proof.m, s.seed];
         // A call gets at most 63/64 of what is left: make sure that is the full allowance.
@@ -50,6 +56,13 @@ contract RoundProofs is IRoundProofs {
         }
         _verified[project][round] = true;
         emit RoundProofVerified(project, round, msg.sender, proof);
+    }
+
+    /// @dev Whether every coordinate of the proof's three points is below q.
+    function _canonical(RoundProof calldata proof) private pure returns (bool) {
+        return proof.pA[0] < Q && proof.pA[1] < Q && proof.pC[0] < Q && proof.pC[1] < Q
+            && proof.pB[0][0] < Q && proof.pB[0][1] < Q && proof.pB[1][0] < Q
+            && proof.pB[1][1] < Q;
     }
 
     /// @inheritdoc IRoundProofs

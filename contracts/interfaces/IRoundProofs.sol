@@ -34,6 +34,10 @@ interface IRoundProofs {
     error ProofsNoClaim(ProjectId project, uint256 round);
     /// @notice The proof's roots, f and m do not hash to the posted proofClaim.
     error ProofsClaimMismatch(ProjectId project, uint256 round, bytes32 claimed, bytes32 given);
+    /// @notice A proof coordinate is not below the base field modulus q: such an encoding
+    /// could pass the generated verifier (it reduces some coordinates mod q) while the off-chain
+    /// verifier refuses it, so only the canonical encoding of each point is accepted.
+    error ProofsNonCanonical(ProjectId project, uint256 round);
     /// @notice Too little gas was sent for the verifier's fixed allowance.
     error ProofsGasTooLow(uint256 gasLeft, uint256 needed);
 

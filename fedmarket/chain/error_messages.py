@@ -173,6 +173,8 @@ MESSAGES: dict[str, str] = {
     # -- RoundProofs: zero-knowledge proofs
     "ProofsNoVerifier": "this deployment has no zero-knowledge proof verifier",
     "ProofsRejected": "the proof for project {project} round {round} does not verify",
+    "ProofsNonCanonical": "the proof for project {project} round {round} has a coordinate "
+                          "that is not below the field modulus (only canonical encodings count)",
     "ProofsRoundNotPosted": "project {project} round {round} has no posted result yet",
     "ProofsAlreadyVerified": "the proof of project {project} round {round} is already verified",
     "ProofsNoClaim": "the result of project {project} round {round} claims no proof",

@@ -19,6 +19,7 @@ from fedmarket.errors import ContractRevert
 from fedmarket.protocol import load_spec
 from fedmarket.rewards_query import round_result_of
 from fedmarket.zk import ONCHAIN_N_MAX, prove_round
+from fedmarket.zk.groth16 import BASE_FIELD
 from tests.e2e.market import Market, build_market
 from verifier.zk import check_round_proof
 
@@ -85,11 +86,15 @@ def test_tampered_proof_refused_and_genuine_accepted(client_for, tmp_path: Path,
                          replace(genuine, decisions_root=genuine.decisions_root + 1))
     bad_point = _revert(chain.submit_proof, market.project, 1,
                         replace(genuine, c=genuine.a))
+    forged_y = genuine.a[1] + BASE_FIELD + (2**256 % BASE_FIELD)  # see tests/zk/test_proof.py
+    non_canonical = _revert(chain.submit_proof, market.project, 1,
+                            replace(genuine, a=(genuine.a[0], forged_y)))
     receipt = chain.submit_proof(market.project, 1, genuine)
     again = _revert(chain.submit_proof, market.project, 1, genuine)
 
     assert other_root.name == "ProofsClaimMismatch"
     assert bad_point.name == "ProofsRejected"
+    assert non_canonical.name == "ProofsNonCanonical"  # front-running with it fails
     assert again.name == "ProofsAlreadyVerified"
     assert chain.proofs is not None
     events = chain.proofs.events("RoundProofVerified", receipt)

@@ -95,6 +95,40 @@ def test_verify_proof_tampered_proof_point_rejected(round8: ProvenRound, deploy_
     assert not onchain_verify(verifier, proof, round8.public_inputs)
 
 
+def test_a_small_round_proven_with_the_market_circuit_verifies_by_default():
+    # The market proves every round with N_MAX = 16; a 7-trainer proof must not need n_max.
+    statement = make_statement(7)
+    proof, public = prove_round(statement, 16)
+
+    assert verify_round_proof(proof, public)
+    assert verify_round(proof, statement.commitments(), statement.flags, statement.scores,
+                        statement.amounts, statement.pool, statement.f, statement.m,
+                        statement.seed)
+    assert not verify_round_proof(proof, public, 8)  # a proof is for the circuit it used
+
+
+def malleated(proof: Groth16Proof) -> Groth16Proof:
+    """The proof with A's y replaced by a non-canonical integer the generated verifier reduces.
+
+    The verifier negates A as ``mod(sub(q, y'), q)`` in 256-bit arithmetic: for
+    ``y' = y + q + (2^256 mod q)`` that wraps to ``q - y`` exactly, so the pairing is unchanged.
+    """
+    x, y = proof.a
+    forged = y + BASE_FIELD + (2**256 % BASE_FIELD)
+    assert BASE_FIELD <= forged < 2**256
+    return replace(proof, a=(x, forged))
+
+
+def test_a_malleated_encoding_passes_the_generated_verifier_but_not_py_ecc(
+        round8: ProvenRound, deploy_verifier):
+    # Why RoundProofs accepts canonical coordinates only (tests/zk/test_market_integration.py):
+    # without that check a third party could record this copy first and fail the audit.
+    verifier = deploy_verifier(8)
+    forged = malleated(round8.proof)
+    assert onchain_verify(verifier, forged, round8.public_inputs)
+    assert not verify_round_proof(forged, round8.public_inputs, 8)
+
+
 def test_prove_round_wrong_flags_refused():
     statement = make_statement(6, outliers=1)
     flags = list(statement.flags)
