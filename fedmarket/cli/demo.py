@@ -22,8 +22,12 @@ def demo(
     rounds: int = typer.Option(3, "--rounds", help="Training rounds."),
     budget: str = typer.Option("10", "--budget", help="Escrowed reward, in ether."),
     model: str = typer.Option("mlp", "--model", help="mlp or cnn."),
-    scoring: str = typer.Option("gtg_shapley", "--scoring",
-                                help="gtg_shapley, leave_one_out or cosine."),
+    rule: str = typer.Option("trusted", "--rule", help="Robust rule (default: the project "
+                             "default, trusted); multi_krum's proofs show in the round table."),
+    byzantine: int = typer.Option(None, "--f", help="f of a rule that takes one "
+                                  "(default: floor((trainers - 3) / 2))."),
+    scoring: str = typer.Option("group_shapley", "--scoring",
+                                help="group_shapley, gtg_shapley, leave_one_out or cosine."),
     alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet alpha of the non-IID split."),
     timeout: float = typer.Option(900, "--timeout", help="Give up after this many seconds."),
     data_dir: Path = DataDirOpt,
@@ -38,7 +42,8 @@ def demo(
     with user_errors(), sigterm_as_interrupt():
         config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
                             attack=attack, rounds=rounds, budget_ether=budget, model=model,
-                            scoring=scoring, alpha=alpha, timeout=timeout, port=port)
+                            rule=rule, byzantine=byzantine, scoring=scoring, alpha=alpha,
+                            timeout=timeout, port=port)
         try:
             report = run_demo(config, err_console, show_progress=not as_json)
         except KeyboardInterrupt:

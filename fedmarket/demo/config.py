@@ -12,8 +12,15 @@ from pathlib import Path
 
 from fedmarket.chain.client import dev_account
 from fedmarket.errors import ConfigError
-from fedmarket.modelspec import TrainingSpec
-from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, build_spec, check_request
+from fedmarket.modelspec import AGGREGATION_RULES, TrainingSpec
+from fedmarket.owner import (
+    MODEL_INPUT_SHAPES,
+    ProjectRequest,
+    build_spec,
+    check_request,
+    check_rule_params,
+    rule_minimum_trainers,
+)
 from fedmarket.units import ether_to_wei
 
 __all__ = ["DemoConfig", "PhaseWindows", "DEMO_TRAINING", "OWNER", "AGGREGATOR", "VERIFIERS",
@@ -30,7 +37,9 @@ FIRST_TRAINER = 6
 # sign-flipped ones from the first round on (1-2 SGD epochs left them near the origin).
 DEMO_TRAINING = TrainingSpec(local_epochs=5, lr=0.01, batch_size=16, optimizer="adam")
 
-SCORINGS = ("gtg_shapley", "leave_one_out", "cosine")
+SCORINGS = ("group_shapley", "gtg_shapley", "leave_one_out", "cosine")
+#: Rules that take an ``f`` (the number of attackers they are built to withstand).
+RULES_WITH_F = ("krum", "multi_krum", "bulyan", "trimmed_mean")
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,12 @@ class DemoConfig:
     # Dirichlet alpha of the non-IID split: 0.5 gives each trainer a visibly skewed label mix.
     alpha: float = 0.5
     model: str = "mlp"
-    # Multi-Krum's f; None = the most the trainer count tolerates, floor((n - 3) / 2).
+    # The project's default pipeline (fedmarket.owner.resolved_rule with validation data):
+    # the trusted rule and group_shapley scoring; any rule and scorer can be picked.
+    rule: str = "trusted"
+    # f of a rule that takes one; None = the most Multi-Krum tolerates, floor((n - 3) / 2).
     byzantine: int | None = None
-    scoring: str = "gtg_shapley"
+    scoring: str = "group_shapley"
     seed: int = 7
     # Phase lengths; None sizes them from the work measured on this machine just before
     # posting (fedmarket.demo.windows). Commit and reveal close early once every trainer
@@ -71,8 +83,19 @@ class DemoConfig:
 
     @property
     def f(self) -> int:
-        """Multi-Krum's assumed number of Byzantine trainers."""
+        """The rule's assumed number of Byzantine trainers (rules that take an f)."""
         return self.byzantine if self.byzantine is not None else max(0, (self.trainers - 3) // 2)
+
+    @property
+    def rule_params(self) -> dict[str, int]:
+        """The rule's parameters: its f where it takes one, else none (its defaults)."""
+        return {"f": self.f} if self.rule in RULES_WITH_F else {}
+
+    @property
+    def describe_pipeline(self) -> str:
+        """The rule and scorer in words, for the demo's first lines."""
+        f = f" f={self.f}" if self.rule in RULES_WITH_F else ""
+        return f"{self.rule}{f} + {self.scoring}"
 
     @property
     def budget_wei(self) -> int:
@@ -85,8 +108,10 @@ class DemoConfig:
             budget_wei=self.budget_wei, aggregator=dev_account(AGGREGATOR).address,
             rounds=self.rounds, model=self.model, input_shape=MODEL_INPUT_SHAPES[self.model],
             hidden=(64,) if self.model == "mlp" else (16, 32), training=DEMO_TRAINING,
-            rule="multi_krum", rule_params={"f": self.f}, scoring=self.scoring,
-            validation="digits", min_trainers=2 * self.f + 3, max_trainers=self.trainers,
+            rule=self.rule, rule_params=self.rule_params, scoring=self.scoring,
+            validation="digits",
+            min_trainers=max(3, rule_minimum_trainers(self.rule, self.rule_params)),
+            max_trainers=self.trainers,
             verifier_quorum=self.quorum, committee_size=len(VERIFIERS),
             commit_duration=windows.commit,
             reveal_duration=windows.reveal, aggregate_duration=windows.aggregate,
@@ -105,10 +130,16 @@ class DemoConfig:
         if self.rounds < 1:
             raise ConfigError(f"--rounds must be at least 1, got {self.rounds}")
         if self.byzantine is not None and self.byzantine < 0:
-            raise ConfigError(f"f must not be negative, got {self.byzantine}")
-        if self.trainers < 2 * self.f + 3:
-            raise ConfigError(f"multi_krum with f={self.f} needs at least {2 * self.f + 3} "
-                              f"trainers, got {self.trainers}")
+            raise ConfigError(f"--f must not be negative, got {self.byzantine}")
+        if self.rule not in AGGREGATION_RULES:
+            raise ConfigError(f"--rule must be one of {', '.join(AGGREGATION_RULES)}, "
+                              f"got {self.rule!r}")
+        check_rule_params(self.rule, self.rule_params)
+        needed = max(3, rule_minimum_trainers(self.rule, self.rule_params))
+        if self.trainers < needed:
+            f = f" with --f {self.f}" if self.rule in RULES_WITH_F else ""
+            raise ConfigError(f"--rule {self.rule}{f} needs at least {needed} trainers, "
+                              f"got {self.trainers}")
         if not 1 <= self.quorum <= len(VERIFIERS):
             raise ConfigError(f"--quorum must be 1..{len(VERIFIERS)}, got {self.quorum}")
         if self.model not in MODEL_INPUT_SHAPES:

@@ -136,7 +136,7 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
     posted = post_project(owner, store, config.project_request(windows))
     project = posted.project
     console.print(f"posted project {project} ({config.budget_ether} ETH, {config.rounds} rounds, "
-                  f"multi_krum f={config.f}, {config.scoring}) on {local.node.url}; windows "
+                  f"{config.describe_pipeline}) on {local.node.url}; windows "
                   f"commit {windows.commit} s, reveal {windows.reveal} s, aggregate "
                   f"{windows.aggregate} s, verify {windows.verify} s", highlight=False)
 

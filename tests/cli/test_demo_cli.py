@@ -46,7 +46,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ["--budget", "-5"], ["--budget", "0"], ["--budget", "1e400"], ["--budget", "lots"],
     ["--trainers", "0"], ["--malicious", "9"], ["--rounds", "0"], ["--attack", "nope"],
     ["--model", "rnn"], ["--scoring", "bogus"], ["--alpha", "0"], ["--alpha", "nan"],
-    ["--timeout", "-1"], ["--port", "70000"],
+    ["--timeout", "-1"], ["--port", "70000"], ["--rule", "nope"],
+    ["--f", "5", "--rule", "multi_krum"], ["--f", "-1", "--rule", "multi_krum"],
 ])
 def test_demo_refuses_a_bad_option_before_any_node_starts(workdir: Path,
                                                           option: list[str]) -> None:
