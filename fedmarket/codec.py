@@ -104,7 +104,7 @@ class ModelHeader:
 
 
 Kind = Literal["model", "update"]
-_HEADER_TYPES: dict[str, type[UpdateHeader] | type[ModelHeader]] = {
+HEADER_TYPES: dict[str, type[UpdateHeader] | type[ModelHeader]] = {
     "update": UpdateHeader,
     "model": ModelHeader,
 }
@@ -165,7 +165,7 @@ def flatten(tensors: Mapping[str, torch.Tensor]) -> torch.Tensor:
 
 def unflatten(vec: torch.Tensor, shapes: Expect) -> dict[str, torch.Tensor]:
     """Split a 1-D vector back into named tensors (sorted-name order), the inverse of flatten."""
-    expected = _expected_shapes(shapes)
+    expected = expected_shapes(shapes)
     if expected is None:
         raise CodecError("unflatten needs a model spec or a name -> shape mapping")
     if vec.dim() != 1:
@@ -214,8 +214,8 @@ def _encode(
     header: UpdateHeader | ModelHeader,
     spec: Expect,
 ) -> bytes:
-    if not isinstance(header, _HEADER_TYPES[kind]):
-        raise CodecError(f"{_a(kind)} needs a {_HEADER_TYPES[kind].__name__}, got {header!r}")
+    if not isinstance(header, HEADER_TYPES[kind]):
+        raise CodecError(f"{_a(kind)} needs a {HEADER_TYPES[kind].__name__}, got {header!r}")
     check_tensors(kind, tensors, spec)
     if isinstance(spec, ModelSpec) and header.spec_hash != spec.hash():
         raise CodecError(
@@ -279,7 +279,7 @@ def _parse_raw(
         raise CodecError("safetensors header is not a JSON object")
 
     metadata = raw.pop("__metadata__", None)
-    kind, header = _parse_header(metadata)
+    kind, header = parse_metadata(metadata)
 
     if len(raw) > MAX_TENSORS:
         raise CodecError(f"{kind} has {len(raw)} tensors, more than the limit {MAX_TENSORS}")
@@ -287,7 +287,7 @@ def _parse_raw(
     entries: dict[str, tuple[str, tuple[int, ...]]] = {}
     end = 0
     for name, info in raw.items():
-        dtype, shape, (start, stop) = _parse_entry(kind, name, info)
+        dtype, shape, (start, stop) = parse_entry(kind, name, info)
         if dtype != "F32":
             raise CodecError(
                 f"{kind} tensor {name!r} has dtype {dtype}, only float32 (F32) is accepted"
@@ -311,7 +311,7 @@ def _parse_raw(
     return kind, header, entries
 
 
-def _parse_entry(kind: str, name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
+def parse_entry(kind: str, name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
     if not isinstance(info, dict):
         raise CodecError(f"{kind} tensor {name!r} has a malformed safetensors entry")
     dtype = info.get("dtype")
@@ -330,7 +330,7 @@ def _parse_entry(kind: str, name: str, info: Any) -> tuple[str, tuple[int, ...],
     return dtype, tuple(shape), (offsets[0], offsets[1])
 
 
-def _parse_header(metadata: Any) -> tuple[str, UpdateHeader | ModelHeader]:
+def parse_metadata(metadata: Any) -> tuple[str, UpdateHeader | ModelHeader]:
     if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise CodecError(f"file has no fedmarket header (metadata key {METADATA_KEY!r})")
     try:
@@ -340,9 +340,9 @@ def _parse_header(metadata: Any) -> tuple[str, UpdateHeader | ModelHeader]:
     if not isinstance(body, dict):
         raise CodecError("fedmarket header is not a JSON object")
     kind = body.pop("kind", None)
-    if kind not in _HEADER_TYPES:
+    if kind not in HEADER_TYPES:
         raise CodecError(f"fedmarket header kind must be 'model' or 'update', got {kind!r}")
-    header_type = _HEADER_TYPES[kind]
+    header_type = HEADER_TYPES[kind]
     allowed = set(header_type.__dataclass_fields__)
     unknown = sorted(set(body) - allowed)
     missing = sorted(allowed - set(body))
@@ -356,7 +356,7 @@ def _parse_header(metadata: Any) -> tuple[str, UpdateHeader | ModelHeader]:
 # -- checks -------------------------------------------------------------------------------------
 
 
-def _expected_shapes(spec: Expect) -> dict[str, tuple[int, ...]] | None:
+def expected_shapes(spec: Expect) -> dict[str, tuple[int, ...]] | None:
     if spec is None:
         return None
     if isinstance(spec, ModelSpec):
@@ -365,7 +365,7 @@ def _expected_shapes(spec: Expect) -> dict[str, tuple[int, ...]] | None:
 
 
 def _check_shapes(kind: str, found: Mapping[str, tuple[int, ...]], spec: Expect) -> None:
-    expected = _expected_shapes(spec)
+    expected = expected_shapes(spec)
     if expected is None:
         return
     missing = sorted(set(expected) - set(found))
