@@ -38,6 +38,7 @@ from fedmarket.codec import (
     UpdateHeader,
     check_tensors,
     expected_shapes,
+    first_non_finite,
     parse_entry,
     parse_metadata,
 )
@@ -45,10 +46,6 @@ from fedmarket.errors import CodecError
 from fedmarket.modelspec import ModelSpec
 
 __all__ = ["write_file", "read_into", "file_size"]
-
-#: Values checked for finiteness per step while reading (16 MiB of float32).
-CHECK_CHUNK = 4 * 1024 * 1024
-
 
 def _header_bytes(kind: str, shapes: Mapping[str, tuple[int, ...]],
                   header: UpdateHeader | ModelHeader) -> bytes:
@@ -142,13 +139,11 @@ def read_into(stream: BinaryIO, kind: str, out: torch.Tensor, spec: Expect,
         at = stop
     if stream.read(1):
         raise CodecError(f"{kind} file has unexpected trailing bytes after its tensors")
-    for begin in range(0, total, CHECK_CHUNK):
-        part = out[begin:begin + CHECK_CHUNK]
-        if not bool(torch.isfinite(part).all()):
-            index = begin + int((~torch.isfinite(part)).nonzero()[0])
-            name = max((n for n in flat_offset if flat_offset[n] <= index),
-                       key=lambda n: flat_offset[n])
-            raise CodecError(f"{kind} tensor {name!r} has a non-finite value (NaN/Inf)")
+    index = first_non_finite(out)
+    if index is not None:
+        name = max((n for n in flat_offset if flat_offset[n] <= index),
+                   key=lambda n: flat_offset[n])
+        raise CodecError(f"{kind} tensor {name!r} has a non-finite value (NaN/Inf)")
     return header
 
 
