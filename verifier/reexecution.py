@@ -8,6 +8,19 @@ tolerance (floating point): robustness scores and metrics (``FLOAT_TOLERANCE``, 
 an absolute floor) and the new global model's weights (``MODEL_TOLERANCE``, max abs difference)
 when its CID differs — the same code on another CPU may round the last bit differently. Rewards
 are computed from fixed-point contributions, so wei amounts stay exact across machines.
+
+**Rounding boundaries.** A contribution is ``round(score * 10**6)``. Two machines (a GPU
+aggregator and a CPU verifier, or one thread against two) may compute scores that differ in the
+last bits; when the exact score lies near ``k + 1/2`` micro-units they round to neighbouring
+integers, and comparing the integers exactly would dispute an honest round — slashing an honest
+aggregator and the verifiers who agreed with it. So each published contribution must lie within
+:data:`CONTRIBUTION_SLACK` micro-units of the verifier's own, and everything derived from the
+contributions is then re-derived from the *published* integers, exactly: the wei split
+(``split_rewards`` over the published contributions and verdicts), the Merkle root and the total.
+The slack is worth at most one micro-unit of score, so an aggregator gains nothing from it
+beyond what rounding already allowed, and a larger shift of any score is still a difference.
+(Scores that differ by more — a validation sample whose predicted class flips between devices —
+are a different measurement, and still disagree.)
 """
 
 from __future__ import annotations
@@ -19,21 +32,27 @@ from typing import Any
 import torch
 from eth_utils import keccak
 
+from aggregator.rewards import split_rewards
 from aggregator.service import compute_outcome
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import RoundInfo
 from fedmarket.codec import decode_model, flatten
 from fedmarket.datasets import Dataset
 from fedmarket.errors import FedmarketError
+from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
-from fedmarket.round_result import RoundResult, canonical_json
+from fedmarket.round_result import ZERO_ROOT, RoundResult, canonical_json, payout_leaves
 from fedmarket.storage.base import ContentStore
 
-__all__ = ["ReexecutionReport", "reexecute_round", "FLOAT_TOLERANCE", "MODEL_TOLERANCE"]
+__all__ = ["ReexecutionReport", "reexecute_round", "FLOAT_TOLERANCE", "MODEL_TOLERANCE",
+           "CONTRIBUTION_SLACK"]
 
 FLOAT_TOLERANCE = 1e-6  # relative, for robustness scores and metrics
 FLOAT_ABS_FLOOR = 1e-9  # absolute floor so scores near zero compare sanely
 MODEL_TOLERANCE = 1e-5  # max |w_published - w_recomputed| when the model CIDs differ
+#: Micro-units a published contribution may differ from the recomputed one: the two sides of a
+#: rounding boundary (see the module docstring).
+CONTRIBUTION_SLACK = 1
 
 
 @dataclass
@@ -109,8 +128,7 @@ def _compare_results(report: ReexecutionReport, published: RoundResult,
         ("scorer_params", dict(published.scorer_params), dict(mine.scorer_params)),
         ("fallback", published.fallback, mine.fallback), ("seed", published.seed, mine.seed),
         ("base_model_cid", published.base_model_cid, mine.base_model_cid),
-        ("pool", published.pool, mine.pool), ("rewards_root", published.rewards_root,
-                                               mine.rewards_root),
+        ("pool", published.pool, mine.pool),
     ]
     for name, theirs, ours in exact:
         if theirs != ours:
@@ -123,18 +141,44 @@ def _compare_results(report: ReexecutionReport, published: RoundResult,
         report.differ(f"{address}: revealed an update but is missing from the result")
     for address in sorted(set(theirs_by) & set(ours_by)):
         t, o = theirs_by[address], ours_by[address]
-        for name in ("update_cid", "samples", "accepted", "reason", "contribution", "reward"):
+        for name in ("update_cid", "samples", "accepted", "reason"):
             if getattr(t, name) != getattr(o, name):
                 report.differ(f"{address}: {name} published {getattr(t, name)!r}, "
                               f"recomputed {getattr(o, name)!r}")
+        if abs(t.contribution - o.contribution) > CONTRIBUTION_SLACK:
+            report.differ(f"{address}: contribution published {t.contribution}, recomputed "
+                          f"{o.contribution} (more than {CONTRIBUTION_SLACK} micro-unit apart)")
         for key in sorted(set(t.robustness) | set(o.robustness)):
             a, b = t.robustness.get(key), o.robustness.get(key)
             if a is None or b is None or not _close(a, b):
                 report.differ(f"{address}: robustness {key} published {a}, recomputed {b}")
+    _check_payout(report, published)
     for key in sorted(set(published.metrics) | set(mine.metrics)):
         a, b = published.metrics.get(key), mine.metrics.get(key)
         if a is None or b is None or not _close(a, b):
             report.differ(f"metric {key}: published {a}, recomputed {b}")
+
+
+def _check_payout(report: ReexecutionReport, published: RoundResult) -> None:
+    """The wei amounts, total and root follow exactly from the published contributions."""
+    accepted = [t.accepted for t in published.trainers]
+    try:
+        amounts = split_rewards(published.pool, [t.contribution for t in published.trainers],
+                                accepted, fallback=published.fallback)  # type: ignore[arg-type]
+    except FedmarketError as exc:
+        report.differ(f"the published contributions cannot be split: {exc}")
+        return
+    for entry, amount in zip(published.trainers, amounts, strict=True):
+        if entry.reward != amount:
+            report.differ(f"{entry.address}: reward published {entry.reward}, the split of the "
+                          f"published contributions gives {amount}")
+    if published.total != sum(amounts):
+        report.differ(f"total published {published.total}, the rewards sum to {sum(amounts)}")
+    tree = reward_tree(published.project, published.round, payout_leaves(published.trainers))
+    root = tree.root_hex if tree is not None else ZERO_ROOT
+    if published.rewards_root != root:
+        report.differ(f"rewards_root published {published.rewards_root}, the published rewards "
+                      f"give {root}")
 
 
 def _compare_models(report: ReexecutionReport, store: ContentStore, spec: ModelSpec,

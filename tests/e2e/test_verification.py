@@ -5,8 +5,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from aggregator.inputs import load_validation
+from aggregator.rewards import split_rewards
 from aggregator.service import compute_outcome
 from fedmarket.chain.types import ProjectStatus, RoundPhase, RoundStatus
 from fedmarket.chain.types import RoundResult as PostedResult
@@ -70,8 +72,24 @@ def _accept_the_sign_flipper(result: RoundResult) -> RoundResult:
     return replace(result, trainers=tuple(trainers))
 
 
+def _with_contribution_shift(result: RoundResult, shift: int) -> RoundResult:
+    """Move the first paid trainer's contribution by ``shift`` micro-units, rewards re-split
+    consistently from the changed contributions (a self-consistent result)."""
+    trainers = list(result.trainers)
+    i = next(i for i, t in enumerate(trainers) if t.reward > 0)
+    trainers[i] = replace(trainers[i], contribution=trainers[i].contribution + shift)
+    amounts = split_rewards(result.pool, [t.contribution for t in trainers],
+                            [t.accepted for t in trainers], fallback=result.fallback)
+    trainers = [replace(t, reward=a) for t, a in zip(trainers, amounts, strict=True)]
+    return replace(result, trainers=tuple(trainers))
+
+
+def _inflate_a_contribution(result: RoundResult) -> RoundResult:
+    return _with_contribution_shift(result, 50_000)  # 0.05 of score: a real lie
+
+
 @pytest.mark.parametrize("tamper", [_inflate_first_paid, _drop_an_honest_trainer,
-                                    _accept_the_sign_flipper])
+                                    _accept_the_sign_flipper, _inflate_a_contribution])
 def test_a_lying_aggregator_is_disputed_and_its_bond_slashed(market: Market, tamper) -> None:
     _commit_and_reveal(market)
     travel_past(market.w3, market.round_info().deadlines.reveal)
@@ -137,3 +155,42 @@ def test_audit_flags_the_round_a_lying_aggregator_posted(market: Market) -> None
     round_line = audit.lines[0]
     assert not audit.passed and not round_line.passed
     assert any("reward" in problem for problem in round_line.problems)
+
+
+@pytest.mark.parametrize("shift", [1, -1])
+def test_a_contribution_rounded_the_other_way_is_no_dispute(market: Market, shift: int) -> None:
+    # Another device may round a score lying on a micro-unit boundary to the neighbouring
+    # integer: the round's wei then follow from the published integers, and it finalizes.
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+
+    _publish(market, lambda result: _with_contribution_shift(result, shift))
+    for verifier in market.verifiers[:2]:
+        assert verifier.step(market.project)
+    _finalize(market)
+
+    info = market.owner.market.round(market.project, 1)
+    assert info.status == RoundStatus.FINALIZED and (info.agrees, info.disagrees) == (2, 0)
+
+
+def test_a_round_aggregated_on_one_thread_verifies_on_two(market: Market) -> None:
+    threads = torch.get_num_threads()
+    _commit_and_reveal(market)
+    travel_past(market.w3, market.round_info().deadlines.reveal)
+    try:
+        torch.set_num_threads(1)
+        assert market.aggregator.step(market.project)
+        torch.set_num_threads(2)
+        for verifier in market.verifiers[:2]:
+            assert verifier.step(market.project)
+    finally:
+        torch.set_num_threads(threads)
+    _finalize(market)
+
+    info = market.owner.market.round(market.project, 1)
+    assert info.status == RoundStatus.FINALIZED and (info.agrees, info.disagrees) == (2, 0)
+
+
+def _finalize(market: Market) -> None:
+    travel_past(market.w3, market.round_info().deadlines.verify)
+    assert market.aggregator.step(market.project)
