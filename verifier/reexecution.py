@@ -20,7 +20,12 @@ contributions is then re-derived from the *published* integers, exactly: the wei
 The slack is worth at most one micro-unit of score, so an aggregator gains nothing from it
 beyond what rounding already allowed, and a larger shift of any score is still a difference.
 (Scores that differ by more — a validation sample whose predicted class flips between devices —
-are a different measurement, and still disagree.)
+are a different measurement, and still disagree.) Not yet re-derived: the validation filter's
+choice of which accepted updates enter the new model (contribution > 0), so a score within half
+a micro-unit of zero (|score| < 5e-7) rounded differently would still show as a model
+difference; the fix is to recompute the aggregate from the published verdicts and
+contributions, left for the proof of the new pipeline (issue 16) which decides from the same
+published integers.
 """
 
 from __future__ import annotations
