@@ -25,7 +25,26 @@ from fedmarket.evaluation import evaluate_weights
 from fedmarket.models import build_model, set_weights
 from fedmarket.modelspec import ModelSpec
 
-__all__ = ["ValidationUtility", "WeightedUtility", "AccuracyEvaluator", "model_accuracy"]
+__all__ = ["ValidationUtility", "WeightedUtility", "AccuracyEvaluator", "model_accuracy",
+           "coalition_sum"]
+
+
+#: Columns per step of :func:`coalition_sum`: its float64 temporaries are N x 256K x 8 bytes.
+COALITION_CHUNK = 1 << 18
+
+
+def coalition_sum(updates: torch.Tensor, coef: torch.Tensor, rows: list[int]) -> torch.Tensor:
+    """``sum_k coef[k] * updates[rows[k]]`` in float64, a block of columns at a time.
+
+    Gathering the coalition's rows and converting them to float64 at once made a copy twice the
+    size of those rows — for the grand coalition of 20 updates of 100M parameters, 16 GB.
+    """
+    out = torch.empty(updates.shape[1], dtype=torch.float64)
+    index = torch.tensor(rows, dtype=torch.long)
+    for start in range(0, updates.shape[1], COALITION_CHUNK):
+        block = updates[:, start:start + COALITION_CHUNK].index_select(0, index)
+        out[start:start + COALITION_CHUNK] = coef @ block.to(torch.float64)
+    return out
 
 
 class ValidationUtility:
@@ -54,8 +73,8 @@ class ValidationUtility:
             weights = torch.tensor([self.samples[i] for i in subset], dtype=torch.float64)
             if float(weights.sum()) <= 0:
                 weights = torch.ones(len(subset), dtype=torch.float64)
-            rows = self.updates[list(subset)].to(torch.float64)
-            vector = self.base + (weights / weights.sum()) @ rows
+            vector = self.base + coalition_sum(self.updates, weights / weights.sum(),
+                                               list(subset))
         return self.evaluator(vector)
 
     def reference_update(self, seed: int) -> torch.Tensor:
@@ -94,7 +113,7 @@ class WeightedUtility:
         if subset and total > 0:
             coef = torch.tensor([self.weights[i] * self.scales[i] / total for i in subset],
                                 dtype=torch.float64)
-            vector = self.source.base + coef @ self.source.updates[list(subset)].to(torch.float64)
+            vector = self.source.base + coalition_sum(self.source.updates, coef, list(subset))
         return self.source.evaluator(vector)
 
 
