@@ -9,8 +9,9 @@ Sources (:func:`load_data` picks one from its argument):
 - an ``.npz`` file with arrays ``x`` (features, any shape per sample) and ``y`` (labels),
   read without pickle;
 - a folder with one subfolder per class holding PNG/JPG images (needs Pillow), read as
-  single-channel [0, 1] images of shape (1, H, W). Subfolders named by integers give those
-  labels; otherwise labels follow the sorted subfolder names.
+  [0, 1] images of shape (C, H, W) with the images' own channels (grayscale 1, RGB 3, RGBA 4)
+  and size, never converted. Subfolders named by integers give those labels; otherwise labels
+  follow the sorted subfolder names.
 
 Labels must be integer class ids ``0 … C-1`` so that every trainer of a project means the same
 class by the same id. For simulations, :func:`partition` splits a dataset among trainers, IID or
@@ -22,7 +23,6 @@ stratified validation/test part for the owner.
 from __future__ import annotations
 
 import csv
-import math
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -43,7 +43,6 @@ __all__ = [
     "partition",
     "partition_indices",
     "holdout_split",
-    "check_fits",
     "BUILTIN_SOURCES",
 ]
 
@@ -83,27 +82,6 @@ class Dataset:
     def subset(self, indices: np.ndarray) -> Dataset:
         """The samples at ``indices``, in that order."""
         return Dataset(self.x[indices], self.y[indices], self.source)
-
-
-def check_fits(data: Dataset, input_shape: tuple[int, ...], num_classes: int) -> None:
-    """Refuse data a model of ``input_shape`` / ``num_classes`` cannot read, naming both sides.
-
-    A sample may arrive in any shape with the right number of values (an 8x8 image for a
-    64-input MLP): models reshape each sample to ``input_shape``. Labels must be class ids
-    below ``num_classes``. Checked where data meets a spec — when an owner posts validation
-    data, when an aggregator bonds, when a trainer starts — so a mismatch costs no money.
-    """
-    width, need = math.prod(data.feature_shape), math.prod(input_shape)
-    if width != need:
-        shown = "x".join(map(str, data.feature_shape))
-        raise DataError(f"{data.source}: samples have {width} features ({shown}) but the model "
-                        f"expects {need} (input shape {'x'.join(map(str, input_shape))})")
-    if len(data) == 0:
-        raise DataError(f"{data.source} holds no samples")
-    top = int(data.y.max())
-    if top >= num_classes:
-        raise DataError(f"{data.source}: label {top} is out of range for the model's "
-                        f"{num_classes} classes (labels must be 0..{num_classes - 1})")
 
 
 # -- loaders ------------------------------------------------------------------------------------
@@ -223,7 +201,11 @@ def _npz_array(path: Path, archive: Any, key: str) -> np.ndarray:
 
 
 def load_image_folder(path: str | Path) -> Dataset:
-    """One subfolder per class of PNG/JPG images, read as (1, H, W) grayscale in [0, 1]."""
+    """One subfolder per class of PNG/JPG images, read as C×H×W in [0, 1] with their own channels.
+
+    Grayscale gives 1 channel, RGB 3, RGBA 4; every image must have the same size and channel
+    count (nothing is resized or converted to fit: the model spec says what it reads).
+    """
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"image folder '{root}' does not exist")
@@ -251,18 +233,41 @@ def load_image_folder(path: str | Path) -> Dataset:
         for file in files[folder]:
             try:
                 with Image.open(file) as image:
-                    pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+                    pixels = _pixels(image)
             except (OSError, UnidentifiedImageError) as exc:
                 raise DataError(f"cannot read image '{file}': {exc}") from exc
             if images and pixels.shape != images[0].shape:
+                have, first = pixels.shape, images[0].shape
                 raise DataError(
-                    f"image '{file}' is {pixels.shape[1]}x{pixels.shape[0]}, the others are "
-                    f"{images[0].shape[1]}x{images[0].shape[0]}; resize them to one size"
+                    f"image '{file}' is {have[0]}x{have[1]}x{have[2]} (channels x height x "
+                    f"width), the others are {first[0]}x{first[1]}x{first[2]}; images are never "
+                    "converted, so give them one size and channel count"
                 )
             images.append(pixels)
             labels.append(label)
-    x = np.stack(images)[:, None, :, :]
-    return Dataset(x, np.asarray(labels, dtype=np.int64), str(root))
+    return Dataset(np.stack(images), np.asarray(labels, dtype=np.int64), str(root))
+
+
+# Pillow modes read as they are: grayscale (1), grayscale + alpha (2), RGB (3), RGBA (4).
+# Palette and bilevel images are only encodings of those, so they are expanded losslessly.
+_IMAGE_MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+_EXPANDED = {"1": "L", "P": "RGBA", "PA": "RGBA"}
+
+
+def _pixels(image: Any) -> np.ndarray:
+    """C×H×W float32 in [0, 1], keeping the image's own channels; 16-bit gray scaled by 65535."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        top = 65535.0
+        gray = np.asarray(image, dtype=np.float64)
+        return (gray / top).astype(np.float32)[None]
+    if mode in _EXPANDED:
+        keep = "RGB" if mode == "P" and "transparency" not in image.info else _EXPANDED[mode]
+        image, mode = image.convert(keep), keep
+    if mode not in _IMAGE_MODES:
+        raise OSError(f"its mode {mode} is not grayscale, RGB or RGBA; save it as one of those")
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return pixels[None] if pixels.ndim == 2 else np.transpose(pixels, (2, 0, 1))
 
 
 # -- splitting ----------------------------------------------------------------------------------
