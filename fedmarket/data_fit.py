@@ -21,16 +21,23 @@ import math
 import numpy as np
 
 from fedmarket.architectures import TransformerArch
-from fedmarket.datasets import Dataset
+from fedmarket.datasets import DataOptions, Dataset
 from fedmarket.errors import DataError
 from fedmarket.modelspec import ModelSpec
 
-__all__ = ["check_fits", "shape_text"]
+__all__ = ["check_fits", "shape_text", "read_options"]
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
     """``3x16x16`` for (3, 16, 16)."""
     return "x".join(map(str, shape))
+
+
+def read_options(spec: ModelSpec, label_column: int | str | None = None,
+                 text_column: str | None = None) -> DataOptions:
+    """How a trainer reads its files for ``spec``: text is tokenized to the spec's length."""
+    max_len = spec.input_shape[0] if spec.input_kind == "tokens" else None
+    return DataOptions(label_column=label_column, text_column=text_column, max_len=max_len)
 
 
 def check_fits(data: Dataset, spec: ModelSpec) -> None:

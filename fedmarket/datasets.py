@@ -6,8 +6,10 @@ Sources (:func:`load_data` picks one from its argument):
   pixels scaled to [0, 1], features flattened to 64;
 - a ``.csv`` file: numeric columns, an optional header row, the label in the last column
   unless ``label_column`` says otherwise (an index, or a name when there is a header);
-- an ``.npz`` file with arrays ``x`` (features, any shape per sample) and ``y`` (labels),
-  read without pickle;
+- an ``.npz`` file with arrays ``x`` (features, any shape per sample: ``[N, C, H, W]`` for
+  images, ``[N, L]`` integer ids for tokens) and ``y`` (labels), read without pickle;
+- for a text task (``DataOptions.max_len`` set): a ``.jsonl`` or ``.csv`` with a text and a
+  label field, tokenized by the built-in byte tokenizer (:mod:`fedmarket.text_data`);
 - a folder with one subfolder per class holding PNG/JPG images (needs Pillow), read as
   [0, 1] images of shape (C, H, W) with the images' own channels (grayscale 1, RGB 3, RGBA 4)
   and size, never converted. Subfolders named by integers give those labels; otherwise labels
@@ -36,6 +38,7 @@ from fedmarket.errors import DataError
 __all__ = [
     "Dataset",
     "load_data",
+    "DataOptions",
     "load_digits",
     "load_csv",
     "load_npz",
@@ -87,8 +90,25 @@ class Dataset:
 # -- loaders ------------------------------------------------------------------------------------
 
 
-def load_data(source: str | Path, *, label_column: int | str = -1) -> Dataset:
-    """Load a built-in source by name, or a CSV, ``.npz`` or image folder by path."""
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read a file: which column is the label, which the text, how long a sequence.
+
+    ``max_len`` set means the task is text (token sequences of that length, from the spec):
+    ``.csv`` and ``.jsonl`` are then read as text and tokenized; otherwise a ``.csv`` is numeric.
+    ``label_column`` is a header name, or an index (numeric CSV; digits in a string count as an
+    index); None means the last column of a numeric CSV, or ``label`` in text files.
+    """
+
+    label_column: int | str | None = None
+    text_column: str | None = None
+    max_len: int | None = None
+
+
+def load_data(source: str | Path, options: DataOptions | None = None, *,
+              label_column: int | str | None = None) -> Dataset:
+    """Load a built-in source by name, or a CSV, ``.npz``, ``.jsonl`` or image folder by path."""
+    options = options or DataOptions(label_column=label_column)
     if str(source) in BUILTIN_SOURCES:
         return load_digits()
     path = Path(source)
@@ -99,14 +119,31 @@ def load_data(source: str | Path, *, label_column: int | str = -1) -> Dataset:
     if path.is_dir():
         return load_image_folder(path)
     suffix = path.suffix.lower()
+    if options.max_len is not None and suffix in (".csv", ".jsonl"):
+        from fedmarket.text_data import load_text  # text needs the tokenizer; tables do not
+
+        label = options.label_column
+        return load_text(path, options.max_len, text_column=options.text_column,
+                         label_column=None if label is None else str(label))
+    if suffix == ".jsonl":
+        raise DataError(f"'{path}' holds text, which only a token model reads; post the "
+                        "project with --model transformer")
     if suffix == ".csv":
-        return load_csv(path, label_column=label_column)
+        return load_csv(path, label_column=_column(options.label_column))
     if suffix == ".npz":
         return load_npz(path)
     raise DataError(
         f"data file '{path}' has an unsupported type {suffix or '(no suffix)'}; "
-        "use a .csv, an .npz, an image folder or 'digits'"
+        "use a .csv, an .npz, a .jsonl (text), an image folder or 'digits'"
     )
+
+
+def _column(label: int | str | None) -> int | str:
+    if label is None:
+        return -1
+    if isinstance(label, str) and label.lstrip("-").isdigit():
+        return int(label)
+    return label
 
 
 def load_digits() -> Dataset:

@@ -22,7 +22,7 @@ from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import MAX_COMMITTEE, MAX_FEE_BPS, ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
 from fedmarket.data_fit import check_fits, shape_text
-from fedmarket.datasets import Dataset, holdout_split, load_data
+from fedmarket.datasets import DataOptions, Dataset, holdout_split, load_data
 from fedmarket.errors import ConfigError, DataError, FedmarketError
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import (
@@ -38,10 +38,14 @@ from fedmarket.units import MAX_WEI
 # Input shape of each registry model for the 8x8 digits (MLP: flattened; CNN: 1 channel), for
 # callers that post digits without validation data to infer it from.
 MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (64,), "cnn": (1, 8, 8)}
+# Token sequence length of a text project that declares none: room for a sentence or two of
+# bytes, short enough that a small transformer trains a round on a CPU core in seconds.
+DEFAULT_MAX_LEN = 64
 
 __all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
            "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request",
-           "resolved_rule", "resolve_task", "REFERENCE_RULES", "VALIDATION_SCORERS"]
+           "resolved_rule", "resolve_task", "validation_options", "REFERENCE_RULES",
+           "VALIDATION_SCORERS", "DEFAULT_MAX_LEN"]
 
 # Rules that train a reference update on the owner's validation data, and scorers that value
 # coalitions on it: both need a project with validation data.
@@ -85,7 +89,10 @@ class ProjectRequest:
     rule: str | None = None
     rule_params: dict[str, Any] | None = None
     scoring: str | None = None  # None: group_shapley with validation data, cosine without
-    validation: str | None = "digits"  # built-in name or a path (.npz/.csv/image folder)
+    validation: str | None = "digits"  # built-in name or a path (.npz/.csv/.jsonl/image folder)
+    # How to read the validation file (label/text columns; max_len: token sequence length of a
+    # text task, default DEFAULT_MAX_LEN or the declared input shape).
+    data_options: DataOptions = field(default_factory=DataOptions)
     aggregator_bond_wei: int = 10**18
     min_trainers: int = 3
     max_trainers: int = 64
@@ -140,11 +147,20 @@ def resolve_task(request: ProjectRequest, validation: Dataset | None) -> Project
     return replace(request, input_shape=shape, num_classes=classes)
 
 
-def owner_validation(source: str) -> Dataset:
+def owner_validation(source: str, options: DataOptions | None = None) -> Dataset:
     """The owner's validation data: for ``digits``, the held-out 20% (trainers get the rest)."""
     if source == "digits":
         return holdout_split(load_data("digits"), fraction=0.2, seed=0)[1]
-    return load_data(source)
+    return load_data(source, options)
+
+
+def validation_options(request: ProjectRequest) -> DataOptions:
+    """How to read the request's validation file: a transformer's text is tokenized."""
+    options = request.data_options
+    if request.model != "transformer" or options.max_len is not None:
+        return options
+    length = request.input_shape[0] if request.input_shape else DEFAULT_MAX_LEN
+    return replace(options, max_len=length)
 
 
 def rule_minimum_trainers(rule: str, params: dict[str, Any]) -> int:
@@ -262,6 +278,10 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
     """The model spec for a request whose task is resolved (validates every field)."""
+    if request.validation == "digits" and request.model in MODEL_INPUT_SHAPES:
+        # The built-in digits have a known task: no need to load them to infer it.
+        request = replace(request, input_shape=request.input_shape or MODEL_INPUT_SHAPES[
+            request.model], num_classes=request.num_classes or 10)
     if request.input_shape is None or request.num_classes is None:
         raise ConfigError("the project's input shape and class count are unknown: give them, "
                           "or validation data to infer them from (resolve_task)")
@@ -296,7 +316,8 @@ def post_project(contracts: MarketContracts, store: ContentStore,
     if balance < request.budget_wei:
         raise ConfigError(f"budget {request.budget_wei} wei exceeds the account's balance "
                           f"{balance} wei: it cannot be escrowed")
-    validation = owner_validation(request.validation) if request.validation else None
+    validation = (owner_validation(request.validation, validation_options(request))
+                  if request.validation else None)
     request = resolve_task(request, validation)
     validation_cid = None
     if validation is not None:

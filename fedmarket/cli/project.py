@@ -30,6 +30,7 @@ from fedmarket.cli.context import (
     wei_to_ether,
 )
 from fedmarket.data_fit import shape_text
+from fedmarket.datasets import DataOptions
 from fedmarket.errors import ConfigError
 from fedmarket.modelspec import MODEL_NAMES, TrainingSpec
 from fedmarket.owner import ProjectRequest, post_project
@@ -84,6 +85,14 @@ def post(
                                    help="features, image or tokens (default: the model's)."),
     classes: int = typer.Option(None, "--classes", min=2,
                                 help="Number of classes (default: largest validation label + 1)."),
+    label_column: str = typer.Option(None, "--label-column",
+                                     help="Label column of a CSV (header name or index; default "
+                                          "the last) or field of text data (default 'label')."),
+    text_column: str = typer.Option(None, "--text-column",
+                                    help="Text field of .csv/.jsonl text data (default 'text')."),
+    max_len: int = typer.Option(None, "--max-len", min=2,
+                                help="Token sequence length of a text task (default 64, or "
+                                     "--input-shape)."),
     validation: str = typer.Option("digits", "--validation",
                                    help="Owner's validation data: 'digits', a path, or 'none'."),
     rule: str = typer.Option(None, "--rule", help="Robust aggregation rule (default by data: "
@@ -140,6 +149,8 @@ def post(
             arch=None if arch is None else _parse_arch(model, arch),
             input_shape=None if input_shape is None else _int_list(input_shape, "--input-shape"),
             input_kind=input_kind or "", num_classes=classes,
+            data_options=DataOptions(label_column=label_column, text_column=text_column,
+                                     max_len=max_len),
             training=TrainingSpec(local_epochs=epochs, lr=lr, batch_size=batch_size,
                                  optimizer=optimizer),
             rule=rule, rule_params=None if rule_params is None else _parse_params(rule_params),

@@ -214,3 +214,15 @@ def test_a_created_project_cannot_finish_but_cancelling_returns_its_escrow(marke
 
     assert "has not started" in message and f"fedmarket project cancel {project}" in message
     assert cancelled["withdrawn_wei"] == str(2 * 10**18)  # the last --budget counts
+
+
+def test_text_task_is_inferred_from_a_jsonl_validation_file(market: Market,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "reviews.jsonl"
+    path.write_text("".join(f'{{"text": "review {i}", "label": {i % 3}}}\n' for i in range(30)))
+
+    report = ok(*_post(market, "--validation", str(path), "--model", "transformer",
+                       "--max-len", "24", "--arch", '{"width": 16, "heads": 2, "layers": 1}'))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "tokens", [24], 3)
