@@ -46,6 +46,7 @@ __all__ = [
     "partition",
     "partition_indices",
     "holdout_split",
+    "holdout_indices",
     "BUILTIN_SOURCES",
 ]
 
@@ -361,23 +362,30 @@ def partition(
     return [dataset.subset(idx) for idx in partition_indices(dataset.y, n_parts, alpha, seed)]
 
 
+def holdout_indices(
+    labels: np.ndarray, fraction: float = 0.2, seed: int = 0, source: str = "data"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (rest, held out) sample indices, each sorted (see :func:`holdout_split`)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        held.append(members[: int(round(len(members) * fraction))])
+    held_idx = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    rest_idx = np.setdiff1d(np.arange(len(labels)), held_idx)
+    if len(held_idx) == 0 or len(rest_idx) == 0:
+        raise DataError(f"{source}: too few samples ({len(labels)}) to hold out {fraction}")
+    return rest_idx, held_idx
+
+
 def holdout_split(
     dataset: Dataset, fraction: float = 0.2, seed: int = 0
 ) -> tuple[Dataset, Dataset]:
     """Stratified split into (rest, held out): the owner's validation/test data."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    held: list[np.ndarray] = []
-    for c in np.unique(dataset.y):
-        members = rng.permutation(np.flatnonzero(dataset.y == c))
-        held.append(members[: int(round(len(members) * fraction))])
-    held_idx = np.sort(np.concatenate(held))
-    rest_idx = np.setdiff1d(np.arange(len(dataset)), held_idx)
-    if len(held_idx) == 0 or len(rest_idx) == 0:
-        raise DataError(
-            f"{dataset.source}: too few samples ({len(dataset)}) to hold out {fraction}"
-        )
+    rest_idx, held_idx = holdout_indices(dataset.y, fraction, seed, dataset.source)
     return dataset.subset(rest_idx), dataset.subset(held_idx)
 
 

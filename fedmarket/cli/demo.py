@@ -21,7 +21,10 @@ def demo(
                                "copycat."),
     rounds: int = typer.Option(3, "--rounds", help="Training rounds."),
     budget: str = typer.Option("10", "--budget", help="Escrowed reward, in ether."),
-    model: str = typer.Option("mlp", "--model", help="mlp or cnn."),
+    model: str = typer.Option("mlp", "--model", help="mlp or cnn (the digits example)."),
+    example: str = typer.Option("digits", "--example",
+                                help="digits, tabular (breast cancer, MLP), images (3x16x16 "
+                                     "shapes, CNN) or text (topic sentences, transformer)."),
     scoring: str = typer.Option("gtg_shapley", "--scoring",
                                 help="gtg_shapley, leave_one_out or cosine."),
     alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet alpha of the non-IID split."),
@@ -38,6 +41,7 @@ def demo(
     with user_errors(), sigterm_as_interrupt():
         config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
                             attack=attack, rounds=rounds, budget_ether=budget, model=model,
+                            example=example,
                             scoring=scoring, alpha=alpha, timeout=timeout, port=port)
         try:
             report = run_demo(config, err_console, show_progress=not as_json)

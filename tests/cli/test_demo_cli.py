@@ -46,13 +46,14 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ["--budget", "-5"], ["--budget", "0"], ["--budget", "1e400"], ["--budget", "lots"],
     ["--trainers", "0"], ["--malicious", "9"], ["--rounds", "0"], ["--attack", "nope"],
     ["--model", "rnn"], ["--scoring", "bogus"], ["--alpha", "0"], ["--alpha", "nan"],
-    ["--timeout", "-1"], ["--port", "70000"],
+    ["--timeout", "-1"], ["--port", "70000"], ["--example", "audio"],
+    ["--example", "text", "--model", "cnn"],
 ])
 def test_demo_refuses_a_bad_option_before_any_node_starts(workdir: Path,
                                                           option: list[str]) -> None:
     line = refused("demo", *option)
 
-    assert option[0] in line or "budget" in line or "attack" in line
+    assert option[0] in line or "budget" in line or "attack" in line or "--model" in line
     assert not (workdir / "data" / "chain").exists()
     assert not (workdir / ".fedmarket").exists()
     assert _processes_mentioning(str(workdir)) == []
