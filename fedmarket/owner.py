@@ -128,6 +128,10 @@ def resolve_task(request: ProjectRequest, validation: Dataset | None) -> Project
     count is the largest label + 1 (declare ``num_classes`` if the validation data misses the
     top classes). Nothing is converted: data that cannot give a shape is refused, naming it.
     """
+    if request.validation == "digits" and request.model in MODEL_INPUT_SHAPES:
+        # The built-in digits are 8x8 grayscale images of 10 digits: read as such by a CNN.
+        return replace(request, input_shape=request.input_shape or MODEL_INPUT_SHAPES[
+            request.model], num_classes=request.num_classes or 10)
     shape, classes = request.input_shape, request.num_classes
     if validation is None and (shape is None or classes is None):
         missing = " and ".join(n for n, v in (("--input-shape", shape), ("--classes", classes))
@@ -278,10 +282,8 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
     """The model spec for a request whose task is resolved (validates every field)."""
-    if request.validation == "digits" and request.model in MODEL_INPUT_SHAPES:
-        # The built-in digits have a known task: no need to load them to infer it.
-        request = replace(request, input_shape=request.input_shape or MODEL_INPUT_SHAPES[
-            request.model], num_classes=request.num_classes or 10)
+    if request.validation == "digits":  # a known task: no need to load the data to infer it
+        request = resolve_task(request, None)
     if request.input_shape is None or request.num_classes is None:
         raise ConfigError("the project's input shape and class count are unknown: give them, "
                           "or validation data to infer them from (resolve_task)")

@@ -68,11 +68,13 @@ def test_rgb_images_for_a_grayscale_cnn_are_refused_not_converted(
 
 def test_flat_samples_for_a_cnn_without_a_declared_shape_are_refused(
         market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "flat.csv"
+    path.write_text("".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(20)))
     before = _state(market)
 
-    message = refused(*_post(market, "--model", "cnn"))  # digits: 64 flat values each
+    message = refused(*_post(market, "--model", "cnn", "--validation", str(path)))
 
-    assert "a cnn reads C x H x W images but the samples are 64" in message
+    assert "a cnn reads C x H x W images but the samples are 3" in message
     assert "--input-shape C,H,W" in message
     _assert_nothing_moved(market, before)
 
@@ -104,6 +106,13 @@ def test_bad_architecture_options_are_refused(market: Market, extra: list[str],
 
     assert expected in message
     _assert_nothing_moved(market, before)
+
+
+def test_the_builtin_digits_are_read_as_8x8_images_by_a_cnn(market: Market) -> None:
+    report = ok(*_post(market, "--model", "cnn", "--hidden", "4"))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "image", [1, 8, 8], 10)
 
 
 def test_task_is_inferred_from_the_validation_data(market: Market, tmp_path: Path) -> None:
