@@ -77,10 +77,12 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
                  attacks: dict[int, str] | None = None, rounds: int = 2,
                  rule_params: dict[str, Any] | None = None, quorum: int = 2,
                  scoring: str | None = None, prove: bool = False,
-                 example: Example | None = None) -> Market:
+                 example: Example | None = None, rule: str | None = "multi_krum") -> Market:
     """Deploy, post a digits project, register and join everyone; round 1 open.
 
     ``prove`` has the aggregator claim and prove each round with Groth16 (seconds per round).
+    ``rule`` with ``rule_params`` None: Multi-Krum f=1 keeping all but two, else no params
+    (``rule`` None: the owner's default pipeline for data with validation, ``trusted``).
     ``example`` posts that example project instead (:mod:`fedmarket.examples`): its files are
     written under ``tmp_path`` and read back by the owner and each trainer as real ones are.
     """
@@ -99,7 +101,8 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         contracts(index).registry.register(ParticipantKind.VERIFIER, ETHER // 2)
     request = ProjectRequest(
         budget_wei=6 * ETHER, aggregator=client_for(AGGREGATOR).address, rounds=rounds,
-        rule="multi_krum", rule_params=rule_params or {"f": 1, "m": trainers - 2},
+        rule=rule, rule_params=rule_params if rule_params is not None else (
+            {"f": 1, "m": trainers - 2} if rule == "multi_krum" else {}),
         scoring=scoring, min_trainers=5, verifier_quorum=quorum,
         committee_size=len(VERIFIERS), commit_duration=600,
         reveal_duration=600, aggregate_duration=600, verify_duration=600)

@@ -39,3 +39,24 @@ def test_example_round_is_verified_paid_and_audited(client_for, tmp_path: Path,
     audit = audit_project(market.owner, market.store, market.project,
                           market.deployment.start_block)
     assert audit.passed, audit.to_json()
+
+
+@pytest.mark.parametrize("name", ["tabular", "images", "text"])
+def test_example_round_under_the_default_pipeline_is_verified_and_audited(
+        client_for, tmp_path: Path, name: str) -> None:
+    # The default for a project with validation data: the trusted rule trains a reference
+    # update on it (so this re-executes training of the new model kinds) and group_shapley.
+    market = build_market(client_for, tmp_path, trainers=5, rounds=1,
+                          example=get_example(name), rule=None)
+
+    market.play_round()
+    while market.aggregator.step(market.project):
+        pass
+
+    spec = market.posted.spec
+    assert (spec.aggregation.rule, spec.scoring.method) == ("trusted", "group_shapley")
+    info = market.owner.market.round(market.project, 1)
+    assert info.status == RoundStatus.FINALIZED and info.agrees >= 2 and info.disagrees == 0
+    audit = audit_project(market.owner, market.store, market.project,
+                          market.deployment.start_block)
+    assert audit.passed, audit.to_json()
