@@ -31,9 +31,10 @@ from fedmarket.cli.context import (
 )
 from fedmarket.data_fit import shape_text
 from fedmarket.datasets import DataOptions
-from fedmarket.errors import ConfigError
-from fedmarket.modelspec import MODEL_NAMES, TrainingSpec
+from fedmarket.errors import ConfigError, FedmarketError
+from fedmarket.modelspec import MODEL_NAMES, ModelSpec, TrainingSpec
 from fedmarket.owner import ProjectRequest, post_project
+from fedmarket.protocol import load_spec
 from fedmarket.refunds import RoundClosure, round_closures
 
 app = typer.Typer(help="Post and manage training projects (the owner's side).",
@@ -216,8 +217,26 @@ def show(
                  f"{info.params.rounds}, {info.trainer_count} trainers, committee of "
                  f"{info.params.committee_size} (quorum {info.params.verifier_quorum}, fee "
                  f"{info.params.verifier_fee_bps / 100:g} % of each pool)"]
+        spec = _spec_or_none(ctx.store, info.params.model_spec_cid)
+        data["task"] = None if spec is None else {
+            "model": spec.model, "input_kind": spec.input_kind,
+            "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
+            "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
+            "spec_version": spec.version}
+        lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
+                     f"{spec.num_classes} classes; model {spec.model}, "
+                     f"{spec.num_params():,} parameters" if spec is not None else
+                     "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
+
+
+def _spec_or_none(store: Any, cid: str) -> ModelSpec | None:
+    """The project's spec, or None when the store lacks it or it is not a valid spec."""
+    try:
+        return load_spec(store, cid)
+    except FedmarketError:
+        return None
 
 
 def _round_json(r: RoundInfo, closure: RoundClosure | None) -> dict[str, Any]:

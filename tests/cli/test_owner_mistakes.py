@@ -125,6 +125,9 @@ def test_task_is_inferred_from_the_validation_data(market: Market, tmp_path: Pat
     assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
         "features", [30], 2)
     assert report["num_params"] == 30 * 64 + 64 + 64 * 2 + 2
+    shown = ok("project", "show", str(report["project"]), "--data-dir", market.data_dir)
+    assert shown["task"]["input_shape"] == [30] and shown["task"]["spec_version"] == 2
+    assert shown["task"]["arch"] == {"hidden": [64], "activation": "relu", "dropout": 0.0}
 
 
 def test_random_bytes_as_validation_npz_are_refused_without_pickle_advice(
