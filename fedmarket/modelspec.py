@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -36,6 +35,15 @@ from fedmarket.architectures import (
     param_shapes,
 )
 from fedmarket.errors import ConfigError
+from fedmarket.spec_checks import (
+    Param,
+    check_keys,
+    finite,
+    int_tuple,
+    positive_int,
+    section,
+    string_params,
+)
 from fedmarket.tokenizer import BYTE_VOCAB_SIZE
 
 __all__ = [
@@ -85,8 +93,6 @@ AGGREGATION_RULES = (
 # The position is the on-chain scoringMethod id (and the index's): append, never reorder.
 SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine", "group_shapley")
 
-Param = bool | int | float | str
-_PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -110,17 +116,17 @@ class TrainingSpec:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
-        _positive_int("training.local_epochs", self.local_epochs)
-        _positive_int("training.batch_size", self.batch_size)
-        _finite("training.lr", self.lr, positive=True)
+        positive_int("training.local_epochs", self.local_epochs)
+        positive_int("training.batch_size", self.batch_size)
+        finite("training.lr", self.lr, positive=True)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(
                 f"training.optimizer {self.optimizer!r} is unknown; choose one of {OPTIMIZERS}"
             )
-        _finite("training.momentum", self.momentum, minimum=0.0)
+        finite("training.momentum", self.momentum, minimum=0.0)
         if self.momentum >= 1.0:
             raise ConfigError(f"training.momentum must be < 1, got {self.momentum}")
-        _finite("training.weight_decay", self.weight_decay, minimum=0.0)
+        finite("training.weight_decay", self.weight_decay, minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class AggregationSpec:
             raise ConfigError(
                 f"aggregation.rule {self.rule!r} is unknown; choose one of {AGGREGATION_RULES}"
             )
-        _params("aggregation.params", self.params)
+        string_params("aggregation.params", self.params)
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class ScoringSpec:
             raise ConfigError(
                 f"scoring.method {self.method!r} is unknown; choose one of {SCORING_METHODS}"
             )
-        _params("scoring.params", self.params)
+        string_params("scoring.params", self.params)
 
 
 @dataclass(frozen=True)
@@ -196,9 +202,9 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         # Accept lists (as JSON gives them) but store tuples, so equal specs compare equal.
-        object.__setattr__(self, "input_shape", _int_tuple("input_shape", self.input_shape))
+        object.__setattr__(self, "input_shape", int_tuple("input_shape", self.input_shape))
         if self.hidden is not None:
-            object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
+            object.__setattr__(self, "hidden", int_tuple("hidden", self.hidden))
         object.__setattr__(self, "aggregation", _frozen_params(self.aggregation))
         object.__setattr__(self, "scoring", _frozen_params(self.scoring))
         if self.model in MODEL_NAMES:
@@ -233,8 +239,8 @@ class ModelSpec:
         if not self.input_shape:
             raise ConfigError("input_shape must have at least one dimension")
         for dim in self.input_shape:
-            _positive_int("input_shape", dim)
-        _positive_int("num_classes", self.num_classes)
+            positive_int("input_shape", dim)
+        positive_int("num_classes", self.num_classes)
         if self.num_classes < 2:
             raise ConfigError(f"num_classes must be at least 2, got {self.num_classes}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -341,17 +347,17 @@ class ModelSpec:
         body = dict(data)
         version = body.get("version", SPEC_VERSION)
         allowed = _V1_FIELDS if version == 1 else _FIELDS
-        _check_keys("model spec", body, allowed, required=("model", "input_shape", "num_classes"))
+        check_keys("model spec", body, allowed, required=("model", "input_shape", "num_classes"))
         try:
             if "training" in body:
-                section = _section("training", body["training"], _TRAINING_FIELDS)
-                body["training"] = TrainingSpec(**section)
+                body["training"] = TrainingSpec(
+                    **section("training", body["training"], _TRAINING_FIELDS))
             if "aggregation" in body:
-                section = _section("aggregation", body["aggregation"], ("rule", "params"))
-                body["aggregation"] = AggregationSpec(**section)
+                body["aggregation"] = AggregationSpec(
+                    **section("aggregation", body["aggregation"], ("rule", "params")))
             if "scoring" in body:
                 body["scoring"] = ScoringSpec(
-                    **_section("scoring", body["scoring"], ("method", "params"))
+                    **section("scoring", body["scoring"], ("method", "params"))
                 )
             if "arch" in body:
                 body["arch"] = arch_from_dict(str(body["model"]), body["arch"])
@@ -382,60 +388,6 @@ _V1_FIELDS = (
 )
 _FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer")
 _TRAINING_FIELDS = ("local_epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay")
-
-
-def _check_keys(
-    where: str, data: Mapping[str, Any], allowed: tuple[str, ...], required: tuple[str, ...] = ()
-) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{where} has unknown field(s) {unknown}; allowed: {list(allowed)}")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ConfigError(f"{where} is missing required field(s) {missing}")
-
-
-def _section(where: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a JSON object, got {type(value).__name__}")
-    _check_keys(where, value, allowed)
-    return dict(value)
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _finite(name: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-
-
-def _int_tuple(name: str, value: Any) -> tuple[int, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, tuple | list):
-        raise ConfigError(f"{name} must be a list of integers, got {value!r}")
-    for item in value:
-        _positive_int(name, item)
-    return tuple(value)
-
-
-def _params(name: str, params: Any) -> None:
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"{name} must be a JSON object, got {type(params).__name__}")
-    for key, value in params.items():
-        if not isinstance(key, str) or not _PARAM_KEY.match(key):
-            raise ConfigError(f"{name} key {key!r} must be a snake_case identifier")
-        if not isinstance(value, bool | int | float | str):
-            raise ConfigError(
-                f"{name}.{key} must be a number, string or boolean, got {type(value).__name__}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{name}.{key} must be finite, got {value}")
 
 
 def _frozen_params(section: Any) -> Any:
