@@ -29,7 +29,8 @@ from fedmarket.chain.types import (
     RoundStatus,
 )
 from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
-from fedmarket.datasets import Dataset, check_fits
+from fedmarket.data_fit import check_fits
+from fedmarket.datasets import Dataset
 from fedmarket.errors import (
     AggregationError,
     ChainError,
@@ -166,7 +167,7 @@ class AggregatorService:
         try:  # refuse the bond for a project whose rounds could never be computed
             validation = load_validation(self.store, spec)
             if validation is not None:
-                check_fits(validation, spec.input_shape, spec.num_classes)
+                check_fits(validation, spec)
             check_rule_params(spec.aggregation.rule, dict(spec.aggregation.params))
         except (DataError, ConfigError) as exc:
             raise AggregationError(

@@ -1,4 +1,4 @@
-"""Local training throughput: samples/s of MLP and CNN training on the digits data.
+"""Local training throughput: samples/s of each model kind, digits and the example projects.
 
     .venv/bin/python bench/trainer.py                 # CPU, a table
     .venv/bin/python bench/trainer.py --json          # one JSON object
@@ -7,7 +7,8 @@
 Each row trains with the spec's SGD loop (train_local, batch 32 unless --batch-size) for
 --epochs epochs after one warm-up epoch that is not timed, on one CPU thread unless --threads.
 "cnn 28x28" uses random 28x28 images (MNIST-sized) so a GPU has something to chew on; the
-others use scikit-learn's digits.
+digits rows use scikit-learn's digits; the example rows the models and all the data of
+``fedmarket demo --example tabular|images|text`` (fedmarket.examples).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from fedmarket.datasets import Dataset, load_digits  # noqa: E402
+from fedmarket.examples import get_example  # noqa: E402
 from fedmarket.models import initial_weights  # noqa: E402
 from fedmarket.modelspec import ModelSpec, TrainingSpec  # noqa: E402
 from trainer.local_training import resolve_device, train_local  # noqa: E402
@@ -53,7 +55,16 @@ def cases(batch_size: int) -> list[tuple[str, ModelSpec, Dataset]]:
             ModelSpec("cnn", (1, 28, 28), 10, (16, 32), training=training),
             mnist_like,
         ),
+        *(_example_case(name, training) for name in ("tabular", "images", "text")),
     ]
+
+
+def _example_case(name: str, training: TrainingSpec) -> tuple[str, ModelSpec, Dataset]:
+    example = get_example(name)
+    spec = ModelSpec(example.model, example.input_shape, example.num_classes,
+                     arch=example.arch, training=training)
+    shape = "x".join(map(str, example.input_shape))
+    return f"{name}: {example.model} {shape}", spec, example.make(0).dataset
 
 
 def measure(spec: ModelSpec, data: Dataset, device: torch.device, epochs: int) -> dict:

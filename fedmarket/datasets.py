@@ -6,11 +6,14 @@ Sources (:func:`load_data` picks one from its argument):
   pixels scaled to [0, 1], features flattened to 64;
 - a ``.csv`` file: numeric columns, an optional header row, the label in the last column
   unless ``label_column`` says otherwise (an index, or a name when there is a header);
-- an ``.npz`` file with arrays ``x`` (features, any shape per sample) and ``y`` (labels),
-  read without pickle;
+- an ``.npz`` file with arrays ``x`` (features, any shape per sample: ``[N, C, H, W]`` for
+  images, ``[N, L]`` integer ids for tokens) and ``y`` (labels), read without pickle;
+- for a text task (``DataOptions.max_len`` set): a ``.jsonl`` or ``.csv`` with a text and a
+  label field, tokenized by the built-in byte tokenizer (:mod:`fedmarket.text_data`);
 - a folder with one subfolder per class holding PNG/JPG images (needs Pillow), read as
-  single-channel [0, 1] images of shape (1, H, W). Subfolders named by integers give those
-  labels; otherwise labels follow the sorted subfolder names.
+  [0, 1] images of shape (C, H, W) with the images' own channels (grayscale 1, RGB 3, RGBA 4)
+  and size, never converted. Subfolders named by integers give those labels; otherwise labels
+  follow the sorted subfolder names.
 
 Labels must be integer class ids ``0 … C-1`` so that every trainer of a project means the same
 class by the same id. For simulations, :func:`partition` splits a dataset among trainers, IID or
@@ -22,7 +25,6 @@ stratified validation/test part for the owner.
 from __future__ import annotations
 
 import csv
-import math
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from fedmarket.errors import DataError
 __all__ = [
     "Dataset",
     "load_data",
+    "DataOptions",
     "load_digits",
     "load_csv",
     "load_npz",
@@ -43,12 +46,11 @@ __all__ = [
     "partition",
     "partition_indices",
     "holdout_split",
-    "check_fits",
+    "holdout_indices",
     "BUILTIN_SOURCES",
 ]
 
 BUILTIN_SOURCES = ("digits",)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,32 +87,28 @@ class Dataset:
         return Dataset(self.x[indices], self.y[indices], self.source)
 
 
-def check_fits(data: Dataset, input_shape: tuple[int, ...], num_classes: int) -> None:
-    """Refuse data a model of ``input_shape`` / ``num_classes`` cannot read, naming both sides.
-
-    A sample may arrive in any shape with the right number of values (an 8x8 image for a
-    64-input MLP): models reshape each sample to ``input_shape``. Labels must be class ids
-    below ``num_classes``. Checked where data meets a spec — when an owner posts validation
-    data, when an aggregator bonds, when a trainer starts — so a mismatch costs no money.
-    """
-    width, need = math.prod(data.feature_shape), math.prod(input_shape)
-    if width != need:
-        shown = "x".join(map(str, data.feature_shape))
-        raise DataError(f"{data.source}: samples have {width} features ({shown}) but the model "
-                        f"expects {need} (input shape {'x'.join(map(str, input_shape))})")
-    if len(data) == 0:
-        raise DataError(f"{data.source} holds no samples")
-    top = int(data.y.max())
-    if top >= num_classes:
-        raise DataError(f"{data.source}: label {top} is out of range for the model's "
-                        f"{num_classes} classes (labels must be 0..{num_classes - 1})")
-
-
 # -- loaders ------------------------------------------------------------------------------------
 
 
-def load_data(source: str | Path, *, label_column: int | str = -1) -> Dataset:
-    """Load a built-in source by name, or a CSV, ``.npz`` or image folder by path."""
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read a file: which column is the label, which the text, how long a sequence.
+
+    ``max_len`` set means the task is text (token sequences of that length, from the spec):
+    ``.csv`` and ``.jsonl`` are then read as text and tokenized; otherwise a ``.csv`` is numeric.
+    ``label_column`` is a header name, or an index (numeric CSV; digits in a string count as an
+    index); None means the last column of a numeric CSV, or ``label`` in text files.
+    """
+
+    label_column: int | str | None = None
+    text_column: str | None = None
+    max_len: int | None = None
+
+
+def load_data(source: str | Path, options: DataOptions | None = None, *,
+              label_column: int | str | None = None) -> Dataset:
+    """Load a built-in source by name, or a CSV, ``.npz``, ``.jsonl`` or image folder by path."""
+    options = options or DataOptions(label_column=label_column)
     if str(source) in BUILTIN_SOURCES:
         return load_digits()
     path = Path(source)
@@ -121,14 +119,31 @@ def load_data(source: str | Path, *, label_column: int | str = -1) -> Dataset:
     if path.is_dir():
         return load_image_folder(path)
     suffix = path.suffix.lower()
+    if options.max_len is not None and suffix in (".csv", ".jsonl"):
+        from fedmarket.text_data import load_text  # text needs the tokenizer; tables do not
+
+        label = options.label_column
+        return load_text(path, options.max_len, text_column=options.text_column,
+                         label_column=None if label is None else str(label))
+    if suffix == ".jsonl":
+        raise DataError(f"'{path}' holds text, which only a token model reads; post the "
+                        "project with --model transformer")
     if suffix == ".csv":
-        return load_csv(path, label_column=label_column)
+        return load_csv(path, label_column=_column(options.label_column))
     if suffix == ".npz":
         return load_npz(path)
     raise DataError(
         f"data file '{path}' has an unsupported type {suffix or '(no suffix)'}; "
-        "use a .csv, an .npz, an image folder or 'digits'"
+        "use a .csv, an .npz, a .jsonl (text), an image folder or 'digits'"
     )
+
+
+def _column(label: int | str | None) -> int | str:
+    if label is None:
+        return -1
+    if isinstance(label, str) and label.lstrip("-").isdigit():
+        return int(label)
+    return label
 
 
 def load_digits() -> Dataset:
@@ -223,46 +238,13 @@ def _npz_array(path: Path, archive: Any, key: str) -> np.ndarray:
 
 
 def load_image_folder(path: str | Path) -> Dataset:
-    """One subfolder per class of PNG/JPG images, read as (1, H, W) grayscale in [0, 1]."""
-    root = Path(path)
-    if not root.is_dir():
-        raise DataError(f"image folder '{root}' does not exist")
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise DataError(f"image folder '{root}' has no class subfolders")
-    files = {
-        c: sorted(f for f in c.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) for c in classes
-    }
-    if not any(files.values()):
-        raise DataError(f"image folder '{root}' has no {'/'.join(IMAGE_SUFFIXES)} images")
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise DataError(
-            f"reading the image folder '{root}' needs Pillow, which is not installed "
-            "(pip install pillow), or convert the images to an .npz with arrays x and y"
-        ) from None
+    """One subfolder per class of PNG/JPG images, read as C×H×W with their own channels.
 
-    numeric = all(c.name.isdigit() for c in classes)
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    for index, folder in enumerate(classes):
-        label = int(folder.name) if numeric else index
-        for file in files[folder]:
-            try:
-                with Image.open(file) as image:
-                    pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-            except (OSError, UnidentifiedImageError) as exc:
-                raise DataError(f"cannot read image '{file}': {exc}") from exc
-            if images and pixels.shape != images[0].shape:
-                raise DataError(
-                    f"image '{file}' is {pixels.shape[1]}x{pixels.shape[0]}, the others are "
-                    f"{images[0].shape[1]}x{images[0].shape[0]}; resize them to one size"
-                )
-            images.append(pixels)
-            labels.append(label)
-    x = np.stack(images)[:, None, :, :]
-    return Dataset(x, np.asarray(labels, dtype=np.int64), str(root))
+    See :func:`fedmarket.image_data.read_image_folder`.
+    """
+    from fedmarket.image_data import read_image_folder  # Pillow only when images are read
+
+    return read_image_folder(path)
 
 
 # -- splitting ----------------------------------------------------------------------------------
@@ -319,23 +301,30 @@ def partition(
     return [dataset.subset(idx) for idx in partition_indices(dataset.y, n_parts, alpha, seed)]
 
 
+def holdout_indices(
+    labels: np.ndarray, fraction: float = 0.2, seed: int = 0, source: str = "data"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (rest, held out) sample indices, each sorted (see :func:`holdout_split`)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        held.append(members[: int(round(len(members) * fraction))])
+    held_idx = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    rest_idx = np.setdiff1d(np.arange(len(labels)), held_idx)
+    if len(held_idx) == 0 or len(rest_idx) == 0:
+        raise DataError(f"{source}: too few samples ({len(labels)}) to hold out {fraction}")
+    return rest_idx, held_idx
+
+
 def holdout_split(
     dataset: Dataset, fraction: float = 0.2, seed: int = 0
 ) -> tuple[Dataset, Dataset]:
     """Stratified split into (rest, held out): the owner's validation/test data."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
-    held: list[np.ndarray] = []
-    for c in np.unique(dataset.y):
-        members = rng.permutation(np.flatnonzero(dataset.y == c))
-        held.append(members[: int(round(len(members) * fraction))])
-    held_idx = np.sort(np.concatenate(held))
-    rest_idx = np.setdiff1d(np.arange(len(dataset)), held_idx)
-    if len(held_idx) == 0 or len(rest_idx) == 0:
-        raise DataError(
-            f"{dataset.source}: too few samples ({len(dataset)}) to hold out {fraction}"
-        )
+    rest_idx, held_idx = holdout_indices(dataset.y, fraction, seed, dataset.source)
     return dataset.subset(rest_idx), dataset.subset(held_idx)
 
 

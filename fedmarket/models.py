@@ -1,6 +1,7 @@
 """The model registry: a project's :class:`~fedmarket.modelspec.ModelSpec` names one of these.
 
-No code is downloaded: a spec can only pick an architecture registered here and size it. Every
+No code is downloaded: a spec can only pick an architecture registered here and size it through
+its declarative arch (:mod:`fedmarket.architectures`). Every
 module's ``state_dict`` has exactly the names and shapes of ``spec.param_shapes()`` and holds
 only float32 parameters (no BatchNorm: its integer counters and running statistics do not
 average meaningfully across trainers, and the codec accepts float32 only).
@@ -13,17 +14,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fedmarket.architectures import CNNArch, MLPArch, TransformerArch, conv_output
 from fedmarket.errors import ConfigError
 from fedmarket.modelspec import ModelSpec
+from fedmarket.transformer import TransformerClassifier
 
 __all__ = [
     "MLP",
     "CNN",
+    "TransformerClassifier",
     "register_model",
     "build_model",
     "model_names",
@@ -33,6 +38,7 @@ __all__ = [
 ]
 
 Builder = Callable[[ModelSpec], nn.Module]
+ArchT = TypeVar("ArchT", MLPArch, CNNArch, TransformerArch)
 _REGISTRY: dict[str, Builder] = {}
 
 
@@ -53,14 +59,20 @@ def model_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-class MLP(nn.Module):
-    """Fully connected ReLU network: ``fc1 … fcK``, the last one producing class logits."""
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], num_classes: int):
+
+class MLP(nn.Module):
+    """Fully connected network: ``fc1 … fcK``, the last one producing class logits."""
+
+    def __init__(self, input_shape: tuple[int, ...], arch: MLPArch, num_classes: int):
         super().__init__()
-        self.input_shape: tuple[int, ...] = (in_features,)  # what evaluate() reshapes to
-        widths = (in_features, *hidden, num_classes)
+        self.input_shape: tuple[int, ...] = tuple(input_shape)  # what evaluate() reshapes to
+        widths = (math.prod(input_shape), *arch.hidden, num_classes)
         self.depth = len(widths) - 1
+        self.activation = _ACTIVATIONS[arch.activation]
+        self.dropout = arch.dropout
         for i in range(self.depth):
             self.add_module(f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1]))
 
@@ -70,38 +82,66 @@ class MLP(nn.Module):
         for i in range(1, self.depth + 1):
             x = getattr(self, f"fc{i}")(x)
             if i < self.depth:
-                x = F.relu(x)
+                x = F.dropout(self.activation(x), self.dropout, self.training)
         return x
 
 
 class CNN(nn.Module):
-    """Blocks of 3×3 conv (padding 1) + ReLU + 2×2 max-pool, then one linear classifier."""
+    """Conv blocks (conv, GroupNorm if asked, activation, max-pool), dense layers, classifier."""
 
-    def __init__(self, input_shape: tuple[int, ...], channels: tuple[int, ...], num_classes: int):
+    def __init__(self, input_shape: tuple[int, ...], arch: CNNArch, num_classes: int):
         super().__init__()
         self.input_shape: tuple[int, ...] = tuple(input_shape)
-        in_channels, height, width = input_shape
-        self.blocks = len(channels)
-        for i, out in enumerate(channels, start=1):
-            self.add_module(f"conv{i}", nn.Conv2d(in_channels, out, kernel_size=3, padding=1))
-            in_channels, height, width = out, height // 2, width // 2
-        self.fc = nn.Linear(in_channels * height * width, num_classes)
+        self.arch = arch
+        self.activation = _ACTIVATIONS[arch.activation]
+        channels = input_shape[0]
+        for i, block in enumerate(arch.blocks, start=1):
+            self.add_module(f"conv{i}", nn.Conv2d(channels, block.channels, block.kernel,
+                                                  stride=block.stride, padding=block.kernel // 2))
+            if arch.group_norm:
+                self.add_module(f"norm{i}", nn.GroupNorm(arch.group_norm, block.channels))
+            channels = block.channels
+        width = math.prod(conv_output(arch, self.input_shape))
+        for i, out in enumerate(arch.hidden, start=1):
+            self.add_module(f"dense{i}", nn.Linear(width, out))
+            width = out
+        self.fc = nn.Linear(width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits for a batch of ``[B, C, H, W]`` images."""
-        for i in range(1, self.blocks + 1):
-            x = F.max_pool2d(F.relu(getattr(self, f"conv{i}")(x)), 2)
-        return self.fc(x.flatten(1))
+        for i, block in enumerate(self.arch.blocks, start=1):
+            x = getattr(self, f"conv{i}")(x)
+            if self.arch.group_norm:
+                x = getattr(self, f"norm{i}")(x)
+            x = self.activation(x)
+            if block.pool > 1:
+                x = F.max_pool2d(x, block.pool)
+        x = x.flatten(1)
+        for i in range(1, len(self.arch.hidden) + 1):
+            x = F.dropout(x, self.arch.dropout, self.training)
+            x = self.activation(getattr(self, f"dense{i}")(x))
+        return self.fc(F.dropout(x, self.arch.dropout, self.training) if self.arch.hidden else x)
+
+
+def _arch(spec: ModelSpec, kind: type[ArchT]) -> ArchT:
+    if not isinstance(spec.arch, kind):  # ModelSpec validation guarantees it; keeps mypy exact
+        raise ConfigError(f"{spec.model} needs a {kind.__name__}, got {type(spec.arch).__name__}")
+    return spec.arch
 
 
 @register_model("mlp")
 def _build_mlp(spec: ModelSpec) -> nn.Module:
-    return MLP(math.prod(spec.input_shape), spec.hidden, spec.num_classes)
+    return MLP(spec.input_shape, _arch(spec, MLPArch), spec.num_classes)
 
 
 @register_model("cnn")
 def _build_cnn(spec: ModelSpec) -> nn.Module:
-    return CNN(spec.input_shape, spec.hidden, spec.num_classes)
+    return CNN(spec.input_shape, _arch(spec, CNNArch), spec.num_classes)
+
+
+@register_model("transformer")
+def _build_transformer(spec: ModelSpec) -> nn.Module:
+    return TransformerClassifier(spec.input_shape, _arch(spec, TransformerArch), spec.num_classes)
 
 
 def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Module:

@@ -1,10 +1,11 @@
-"""The project's model spec: which model, how trainers train it, how rounds are aggregated.
+"""The project's model spec: the task, which model, how trainers train it, how rounds aggregate.
 
 A :class:`ModelSpec` is posted by the project owner as canonical JSON (sorted keys, no
 whitespace) in the content store; trainer, aggregator and verifier all read it, so it lives in
-the core. It names a model from the trainer's registry plus its arguments (no code is ever
-downloaded), the local training hyper-parameters, the aggregation rule and the contribution
-scoring method. :meth:`ModelSpec.hash` is the keccak-256 of the canonical JSON; every update
+the core. It states the task (input shape, input kind, number of classes, tokenizer), names a
+model from the trainer's registry with its declarative arch (no code is ever downloaded), and
+gives the local training hyper-parameters, the aggregation rule and the contribution scoring
+method. :meth:`ModelSpec.hash` is the keccak-256 of the canonical JSON; every update
 and model file carries it in its header so a file made for another spec is refused.
 
 :meth:`ModelSpec.param_shapes` gives the name and shape of every tensor of the model without
@@ -17,14 +18,33 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from eth_utils import keccak
 
+from fedmarket.architectures import (
+    Arch,
+    TransformerArch,
+    arch_from_dict,
+    arch_hidden,
+    arch_to_dict,
+    check_arch,
+    default_arch,
+    param_shapes,
+)
 from fedmarket.errors import ConfigError
+from fedmarket.spec_checks import (
+    Param,
+    check_keys,
+    finite,
+    int_tuple,
+    positive_int,
+    section,
+    string_params,
+)
+from fedmarket.tokenizer import BYTE_VOCAB_SIZE
 
 __all__ = [
     "ModelSpec",
@@ -36,12 +56,24 @@ __all__ = [
     "AGGREGATION_RULES",
     "SCORING_METHODS",
     "SPEC_VERSION",
+    "SUPPORTED_VERSIONS",
+    "INPUT_KINDS",
+    "TOKENIZERS",
 ]
 
-SPEC_VERSION = 1
+# 2: the JSON records input_kind, the whole arch and the tokenizer. A v1 reader would refuse
+# those fields rather than build a different model; v1 specs still load (SUPPORTED_VERSIONS).
+SPEC_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
-# Architectures the trainer's registry builds (fedmarket.models); shapes for each are below.
-MODEL_NAMES = ("mlp", "cnn")
+# Architectures the trainer's registry builds (fedmarket.models); shapes from architectures.
+MODEL_NAMES = ("mlp", "cnn", "transformer")
+# How samples are read: float feature vectors, C×H×W images in [0, 1], or token ids.
+INPUT_KINDS = ("features", "image", "tokens")
+_NATURAL_KIND = {"mlp": "features", "cnn": "image", "transformer": "tokens"}
+_MODEL_KINDS = {"mlp": ("features", "image"), "cnn": ("image",), "transformer": ("tokens",)}
+# Built-in tokenizers (fedmarket.tokenizer); a posted one (by CID) can be added later.
+TOKENIZERS = ("bytes",)
 OPTIMIZERS = ("sgd", "adam")
 # Names the aggregator registers (aggregator.rules / aggregator.contribution). Checked here so an
 # owner learns of a typo when posting, not when the first round fails.
@@ -61,8 +93,6 @@ AGGREGATION_RULES = (
 # The position is the on-chain scoringMethod id (and the index's): append, never reorder.
 SCORING_METHODS = ("gtg_shapley", "leave_one_out", "cosine", "group_shapley")
 
-Param = bool | int | float | str
-_PARAM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -86,17 +116,17 @@ class TrainingSpec:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
-        _positive_int("training.local_epochs", self.local_epochs)
-        _positive_int("training.batch_size", self.batch_size)
-        _finite("training.lr", self.lr, positive=True)
+        positive_int("training.local_epochs", self.local_epochs)
+        positive_int("training.batch_size", self.batch_size)
+        finite("training.lr", self.lr, positive=True)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(
                 f"training.optimizer {self.optimizer!r} is unknown; choose one of {OPTIMIZERS}"
             )
-        _finite("training.momentum", self.momentum, minimum=0.0)
+        finite("training.momentum", self.momentum, minimum=0.0)
         if self.momentum >= 1.0:
             raise ConfigError(f"training.momentum must be < 1, got {self.momentum}")
-        _finite("training.weight_decay", self.weight_decay, minimum=0.0)
+        finite("training.weight_decay", self.weight_decay, minimum=0.0)
 
 
 @dataclass(frozen=True)
@@ -115,7 +145,7 @@ class AggregationSpec:
             raise ConfigError(
                 f"aggregation.rule {self.rule!r} is unknown; choose one of {AGGREGATION_RULES}"
             )
-        _params("aggregation.params", self.params)
+        string_params("aggregation.params", self.params)
 
 
 @dataclass(frozen=True)
@@ -134,60 +164,93 @@ class ScoringSpec:
             raise ConfigError(
                 f"scoring.method {self.method!r} is unknown; choose one of {SCORING_METHODS}"
             )
-        _params("scoring.params", self.params)
+        string_params("scoring.params", self.params)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A project's model, training, aggregation and scoring settings.
+    """A project's task, model, training, aggregation and scoring settings.
 
-    ``hidden`` is the widths of the MLP's hidden layers, or the CNN's convolution channels
-    (each block: 3×3 conv, padding 1, ReLU, 2×2 max-pool), followed by one linear classifier.
-    ``input_shape`` excludes the batch: ``(64,)`` for flattened 8×8 digits, ``(1, 8, 8)`` or
-    ``(1, 28, 28)`` for single-channel images. ``seed`` seeds the initial global model.
+    The task: ``input_shape`` excludes the batch (``(30,)`` for 30 tabular features,
+    ``(3, 16, 16)`` for RGB images, ``(64,)`` for sequences of 64 token ids); ``input_kind``
+    says how samples are read (``features``, ``image`` C×H×W, or ``tokens``) and defaults to the
+    model's natural kind; ``num_classes`` is the number of labels 0 … C-1; ``tokenizer`` names
+    how text becomes token ids (``bytes``: :mod:`fedmarket.tokenizer`).
+
+    The model: ``arch`` sizes the architecture (:mod:`fedmarket.architectures`). ``hidden`` is
+    the version-1 shorthand (MLP widths, or CNN channels with 3×3 convs and 2×2 pools), kept so
+    existing callers and v1 specs work; with ``arch`` given it must agree or stay unset, and it
+    is always filled in from the arch. ``seed`` seeds the initial global model.
+
+    Version 2 (this one) records input kind and the whole arch in the canonical JSON; version 1
+    specs still load and serialise byte for byte as they were posted (same hash), as long as
+    they only use what v1 could say.
     """
 
     model: str
     input_shape: tuple[int, ...]
     num_classes: int
-    hidden: tuple[int, ...] = (64,)
+    hidden: tuple[int, ...] | None = None
     seed: int = 0
     training: TrainingSpec = field(default_factory=TrainingSpec)
     aggregation: AggregationSpec = field(default_factory=AggregationSpec)
     scoring: ScoringSpec = field(default_factory=ScoringSpec)
     version: int = SPEC_VERSION
+    input_kind: str = ""  # "": the model's own (mlp: features, cnn: image, transformer: tokens)
+    arch: Arch | None = None  # None: the arch ``hidden`` describes (v1 semantics)
+    tokenizer: str = ""  # "": bytes for token inputs, none otherwise
 
     def __post_init__(self) -> None:
         # Accept lists (as JSON gives them) but store tuples, so equal specs compare equal.
-        object.__setattr__(self, "input_shape", _int_tuple("input_shape", self.input_shape))
-        object.__setattr__(self, "hidden", _int_tuple("hidden", self.hidden))
+        object.__setattr__(self, "input_shape", int_tuple("input_shape", self.input_shape))
+        if self.hidden is not None:
+            object.__setattr__(self, "hidden", int_tuple("hidden", self.hidden))
         object.__setattr__(self, "aggregation", _frozen_params(self.aggregation))
         object.__setattr__(self, "scoring", _frozen_params(self.scoring))
+        if self.model in MODEL_NAMES:
+            self._normalise_model()
         self.validate()
+
+    def _normalise_model(self) -> None:
+        implied = default_arch(self.model, self.hidden)
+        arch = self.arch if self.arch is not None else implied
+        if self.arch is not None and self.hidden is not None \
+                and arch_hidden(self.arch) != self.hidden:
+            raise ConfigError(f"hidden {list(self.hidden)} disagrees with the arch's "
+                              f"{list(arch_hidden(self.arch))}: give the widths in one place")
+        if isinstance(arch, TransformerArch) and arch.max_len == 0 and self.input_shape:
+            arch = replace(arch, max_len=self.input_shape[0])
+        object.__setattr__(self, "arch", arch)
+        object.__setattr__(self, "hidden", arch_hidden(arch))
+        if not self.input_kind:
+            object.__setattr__(self, "input_kind", _NATURAL_KIND[self.model])
+        if not self.tokenizer and self.input_kind == "tokens":
+            object.__setattr__(self, "tokenizer", "bytes")
 
     # -- validation ---------------------------------------------------------------------------
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
-        if self.version != SPEC_VERSION:
-            raise ConfigError(
-                f"model spec version {self.version} is not supported (expected {SPEC_VERSION})"
-            )
+        if self.version not in SUPPORTED_VERSIONS:
+            raise ConfigError(f"model spec version {self.version} is not supported "
+                              f"(this market reads {list(SUPPORTED_VERSIONS)})")
         if self.model not in MODEL_NAMES:
             raise ConfigError(f"model {self.model!r} is unknown; choose one of {MODEL_NAMES}")
         if not self.input_shape:
             raise ConfigError("input_shape must have at least one dimension")
         for dim in self.input_shape:
-            _positive_int("input_shape", dim)
-        _positive_int("num_classes", self.num_classes)
+            positive_int("input_shape", dim)
+        positive_int("num_classes", self.num_classes)
         if self.num_classes < 2:
             raise ConfigError(f"num_classes must be at least 2, got {self.num_classes}")
-        for width in self.hidden:
-            _positive_int("hidden", width)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.model == "cnn":
-            self._validate_cnn()
+        self._validate_task()
+        check_arch(self.model, self.arch, self.input_shape)
+        if self.version == 1 and (self.arch != default_arch(self.model, self.hidden)
+                                  or self.input_kind != _NATURAL_KIND[self.model]):
+            raise ConfigError("a version 1 spec can only say model, hidden and input_shape; "
+                              f"use version {SPEC_VERSION} for input kinds and architectures")
         for name, kind in (
             ("training", TrainingSpec),
             ("aggregation", AggregationSpec),
@@ -199,41 +262,33 @@ class ModelSpec:
         self.aggregation.validate()
         self.scoring.validate()
 
-    def _validate_cnn(self) -> None:
-        if len(self.input_shape) != 3:
-            raise ConfigError(
-                f"cnn needs input_shape (channels, height, width), got {self.input_shape}"
-            )
-        if not self.hidden:
-            raise ConfigError("cnn needs at least one convolution block in hidden")
-        _, height, width = self.input_shape
-        shrink = 2 ** len(self.hidden)
-        if height < shrink or width < shrink:
-            raise ConfigError(
-                f"cnn with {len(self.hidden)} pooling blocks needs inputs of at least "
-                f"{shrink}x{shrink}, got {height}x{width}"
-            )
+    def _validate_task(self) -> None:
+        kind = self.input_kind
+        if kind not in INPUT_KINDS:
+            raise ConfigError(f"input_kind {kind!r} is unknown; choose one of {INPUT_KINDS}")
+        if kind not in _MODEL_KINDS[self.model]:
+            raise ConfigError(f"a {self.model} cannot read {kind} inputs; it reads "
+                              f"{' or '.join(_MODEL_KINDS[self.model])}")
+        if kind == "image" and len(self.input_shape) != 3:
+            raise ConfigError(f"image inputs need input_shape (channels, height, width), "
+                              f"got {self.input_shape}")
+        if kind == "tokens":
+            if self.tokenizer not in TOKENIZERS:
+                raise ConfigError(f"tokenizer {self.tokenizer!r} is unknown; choose one of "
+                                  f"{TOKENIZERS}")
+            arch = self.arch
+            if isinstance(arch, TransformerArch) and arch.vocab_size < BYTE_VOCAB_SIZE:
+                raise ConfigError(f"arch.vocab_size {arch.vocab_size} is below the byte "
+                                  f"tokenizer's {BYTE_VOCAB_SIZE} ids")
+        elif self.tokenizer:
+            raise ConfigError(f"a tokenizer only applies to token inputs, not {kind}")
 
     # -- shapes -------------------------------------------------------------------------------
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name → shape of every tensor of the model, in sorted-name order."""
-        shapes: dict[str, tuple[int, ...]] = {}
-        if self.model == "mlp":
-            width = math.prod(self.input_shape)
-            for i, out in enumerate((*self.hidden, self.num_classes), start=1):
-                shapes[f"fc{i}.weight"] = (out, width)
-                shapes[f"fc{i}.bias"] = (out,)
-                width = out
-        else:  # cnn
-            channels, height, width = self.input_shape
-            for i, out in enumerate(self.hidden, start=1):
-                shapes[f"conv{i}.weight"] = (out, channels, 3, 3)
-                shapes[f"conv{i}.bias"] = (out,)
-                channels, height, width = out, height // 2, width // 2
-            shapes["fc.weight"] = (self.num_classes, channels * height * width)
-            shapes["fc.bias"] = (self.num_classes,)
-        return dict(sorted(shapes.items()))
+        assert self.arch is not None  # filled in by __post_init__
+        return param_shapes(self.arch, self.input_shape, self.num_classes)
 
     def num_params(self) -> int:
         """Total number of scalars in the model (the D of the aggregator's [N, D])."""
@@ -242,12 +297,28 @@ class ModelSpec:
     # -- serialisation ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible dict (tuples become lists)."""
-        data = asdict(self)
-        data["input_shape"] = list(self.input_shape)
-        data["hidden"] = list(self.hidden)
-        data["aggregation"]["params"] = dict(self.aggregation.params)
-        data["scoring"]["params"] = dict(self.scoring.params)
+        """Plain JSON-compatible dict (tuples become lists), in this spec's version's layout."""
+        data: dict[str, Any] = {
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "seed": self.seed,
+            "training": asdict(self.training),
+            "aggregation": {"rule": self.aggregation.rule,
+                            "params": dict(self.aggregation.params)},
+            "scoring": {"method": self.scoring.method, "params": dict(self.scoring.params)},
+            "version": self.version,
+        }
+        if self.version == 1:
+            data["hidden"] = list(self.hidden or ())
+            return data
+        assert self.arch is not None
+        data["input_kind"] = self.input_kind
+        data["arch"] = arch_to_dict(self.arch)
+        if self.tokenizer:
+            data["tokenizer"] = self.tokenizer
+        # Later optional sections (e.g. "lora") are added only when set, so every spec
+        # posted before them keeps its hash.
         return data
 
     def to_json(self) -> str:
@@ -274,18 +345,22 @@ class ModelSpec:
         if not isinstance(data, Mapping):
             raise ConfigError(f"model spec must be a JSON object, got {type(data).__name__}")
         body = dict(data)
-        _check_keys("model spec", body, _FIELDS, required=("model", "input_shape", "num_classes"))
+        version = body.get("version", SPEC_VERSION)
+        allowed = _V1_FIELDS if version == 1 else _FIELDS
+        check_keys("model spec", body, allowed, required=("model", "input_shape", "num_classes"))
         try:
             if "training" in body:
-                section = _section("training", body["training"], _TRAINING_FIELDS)
-                body["training"] = TrainingSpec(**section)
+                body["training"] = TrainingSpec(
+                    **section("training", body["training"], _TRAINING_FIELDS))
             if "aggregation" in body:
-                section = _section("aggregation", body["aggregation"], ("rule", "params"))
-                body["aggregation"] = AggregationSpec(**section)
+                body["aggregation"] = AggregationSpec(
+                    **section("aggregation", body["aggregation"], ("rule", "params")))
             if "scoring" in body:
                 body["scoring"] = ScoringSpec(
-                    **_section("scoring", body["scoring"], ("method", "params"))
+                    **section("scoring", body["scoring"], ("method", "params"))
                 )
+            if "arch" in body:
+                body["arch"] = arch_from_dict(str(body["model"]), body["arch"])
             return cls(**body)
         except TypeError as exc:  # a wrongly typed value that validation could not phrase
             raise ConfigError(f"malformed model spec: {exc}") from exc
@@ -300,7 +375,7 @@ class ModelSpec:
         return cls.from_dict(data)
 
 
-_FIELDS = (
+_V1_FIELDS = (
     "model",
     "input_shape",
     "num_classes",
@@ -311,61 +386,8 @@ _FIELDS = (
     "scoring",
     "version",
 )
+_FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer")
 _TRAINING_FIELDS = ("local_epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay")
-
-
-def _check_keys(
-    where: str, data: Mapping[str, Any], allowed: tuple[str, ...], required: tuple[str, ...] = ()
-) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{where} has unknown field(s) {unknown}; allowed: {list(allowed)}")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ConfigError(f"{where} is missing required field(s) {missing}")
-
-
-def _section(where: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a JSON object, got {type(value).__name__}")
-    _check_keys(where, value, allowed)
-    return dict(value)
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _finite(name: str, value: Any, *, positive: bool = False, minimum: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-
-
-def _int_tuple(name: str, value: Any) -> tuple[int, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, tuple | list):
-        raise ConfigError(f"{name} must be a list of integers, got {value!r}")
-    for item in value:
-        _positive_int(name, item)
-    return tuple(value)
-
-
-def _params(name: str, params: Any) -> None:
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"{name} must be a JSON object, got {type(params).__name__}")
-    for key, value in params.items():
-        if not isinstance(key, str) or not _PARAM_KEY.match(key):
-            raise ConfigError(f"{name} key {key!r} must be a snake_case identifier")
-        if not isinstance(value, bool | int | float | str):
-            raise ConfigError(
-                f"{name}.{key} must be a number, string or boolean, got {type(value).__name__}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{name}.{key} must be finite, got {value}")
 
 
 def _frozen_params(section: Any) -> Any:

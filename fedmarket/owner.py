@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import inspect
 import io
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from fedmarket.architectures import Arch
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import MAX_COMMITTEE, MAX_FEE_BPS, ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
-from fedmarket.datasets import Dataset, check_fits, holdout_split, load_data
-from fedmarket.errors import ConfigError, FedmarketError
+from fedmarket.data_fit import check_fits, shape_text
+from fedmarket.datasets import DataOptions, Dataset, holdout_split, load_data
+from fedmarket.errors import ConfigError, DataError, FedmarketError
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import (
     SCORING_METHODS,
@@ -32,12 +35,17 @@ from fedmarket.modelspec import (
 from fedmarket.storage.base import ContentStore
 from fedmarket.units import MAX_WEI
 
-# Input shape of each registry model for the 8x8 digits family (MLP: flattened; CNN: 1 channel).
+# Input shape of each registry model for the 8x8 digits (MLP: flattened; CNN: 1 channel), for
+# callers that post digits without validation data to infer it from.
 MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (64,), "cnn": (1, 8, 8)}
+# Token sequence length of a text project that declares none: room for a sentence or two of
+# bytes, short enough that a small transformer trains a round on a CPU core in seconds.
+DEFAULT_MAX_LEN = 64
 
 __all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
            "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request",
-           "resolved_rule", "REFERENCE_RULES", "VALIDATION_SCORERS"]
+           "resolved_rule", "resolve_task", "validation_options", "REFERENCE_RULES",
+           "VALIDATION_SCORERS", "DEFAULT_MAX_LEN"]
 
 # Rules that train a reference update on the owner's validation data, and scorers that value
 # coalitions on it: both need a project with validation data.
@@ -65,9 +73,12 @@ class ProjectRequest:
     aggregator: str
     rounds: int = 3
     model: str = "mlp"
-    hidden: tuple[int, ...] = (64,)
-    input_shape: tuple[int, ...] = (64,)  # 8x8 digits, flattened
-    num_classes: int = 10
+    hidden: tuple[int, ...] | None = None  # v1 shorthand: MLP widths / CNN channels
+    arch: Arch | None = None  # the declarative architecture; None: what hidden says
+    # The task; None / "": inferred from the validation data (see resolve_task).
+    input_shape: tuple[int, ...] | None = None
+    input_kind: str = ""
+    num_classes: int | None = None
     seed: int = 0
     training: TrainingSpec = field(default_factory=TrainingSpec)
     # None: the default pipeline for the data (see resolved_rule): with validation data the
@@ -78,7 +89,10 @@ class ProjectRequest:
     rule: str | None = None
     rule_params: dict[str, Any] | None = None
     scoring: str | None = None  # None: group_shapley with validation data, cosine without
-    validation: str | None = "digits"  # built-in name or a path (.npz/.csv/image folder)
+    validation: str | None = "digits"  # built-in name or a path (.npz/.csv/.jsonl/image folder)
+    # How to read the validation file (label/text columns; max_len: token sequence length of a
+    # text task, default DEFAULT_MAX_LEN or the declared input shape).
+    data_options: DataOptions = field(default_factory=DataOptions)
     aggregator_bond_wei: int = 10**18
     min_trainers: int = 3
     max_trainers: int = 64
@@ -106,11 +120,51 @@ class PostedProject:
     tx: str
 
 
-def owner_validation(source: str) -> Dataset:
+def resolve_task(request: ProjectRequest, validation: Dataset | None) -> ProjectRequest:
+    """The request with input shape and class count filled in from the validation data.
+
+    Declared values win; inferred ones come from the samples: an MLP reads as many features as
+    a sample holds, a CNN the samples' C×H×W, a transformer their sequence length; the class
+    count is the largest label + 1 (declare ``num_classes`` if the validation data misses the
+    top classes). Nothing is converted: data that cannot give a shape is refused, naming it.
+    """
+    if request.validation == "digits" and request.model in MODEL_INPUT_SHAPES:
+        # The built-in digits are 8x8 grayscale images of 10 digits: read as such by a CNN.
+        return replace(request, input_shape=request.input_shape or MODEL_INPUT_SHAPES[
+            request.model], num_classes=request.num_classes or 10)
+    shape, classes = request.input_shape, request.num_classes
+    if validation is None and (shape is None or classes is None):
+        missing = " and ".join(n for n, v in (("--input-shape", shape), ("--classes", classes))
+                               if v is None)
+        raise ConfigError(f"without validation data to infer them from, give {missing}")
+    if shape is None and validation is not None:
+        have = validation.feature_shape
+        if request.model == "mlp":
+            shape = (math.prod(have),)
+        elif request.model == "cnn" and len(have) != 3:
+            raise DataError(f"{validation.source}: a cnn reads C x H x W images but the samples "
+                            f"are {shape_text(have)}; give --input-shape C,H,W to read them so")
+        else:
+            shape = have
+    if classes is None and validation is not None:
+        classes = max(2, validation.num_classes)
+    return replace(request, input_shape=shape, num_classes=classes)
+
+
+def owner_validation(source: str, options: DataOptions | None = None) -> Dataset:
     """The owner's validation data: for ``digits``, the held-out 20% (trainers get the rest)."""
     if source == "digits":
         return holdout_split(load_data("digits"), fraction=0.2, seed=0)[1]
-    return load_data(source)
+    return load_data(source, options)
+
+
+def validation_options(request: ProjectRequest) -> DataOptions:
+    """How to read the request's validation file: a transformer's text is tokenized."""
+    options = request.data_options
+    if request.model != "transformer" or options.max_len is not None:
+        return options
+    length = request.input_shape[0] if request.input_shape else DEFAULT_MAX_LEN
+    return replace(options, max_len=length)
 
 
 def rule_minimum_trainers(rule: str, params: dict[str, Any]) -> int:
@@ -227,7 +281,12 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
 
 
 def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
-    """The model spec for a request (validates every field)."""
+    """The model spec for a request whose task is resolved (validates every field)."""
+    if request.validation == "digits":  # a known task: no need to load the data to infer it
+        request = resolve_task(request, None)
+    if request.input_shape is None or request.num_classes is None:
+        raise ConfigError("the project's input shape and class count are unknown: give them, "
+                          "or validation data to infer them from (resolve_task)")
     method = request.scoring or ("group_shapley" if validation_cid else "cosine")
     if method in VALIDATION_SCORERS and not validation_cid:
         raise ConfigError(f"scoring method {method!r} needs validation data (--validation)")
@@ -237,7 +296,8 @@ def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec
     scoring_params: dict[str, Any] = {"validation_cid": validation_cid} if validation_cid else {}
     return ModelSpec(
         model=request.model, input_shape=request.input_shape, num_classes=request.num_classes,
-        hidden=request.hidden, seed=request.seed, training=request.training,
+        input_kind=request.input_kind, hidden=request.hidden, arch=request.arch,
+        seed=request.seed, training=request.training,
         aggregation=AggregationSpec(rule=rule, params=params),
         scoring=ScoringSpec(method=method, params=scoring_params))
 
@@ -258,10 +318,13 @@ def post_project(contracts: MarketContracts, store: ContentStore,
     if balance < request.budget_wei:
         raise ConfigError(f"budget {request.budget_wei} wei exceeds the account's balance "
                           f"{balance} wei: it cannot be escrowed")
-    validation = owner_validation(request.validation) if request.validation else None
+    validation = (owner_validation(request.validation, validation_options(request))
+                  if request.validation else None)
+    request = resolve_task(request, validation)
     validation_cid = None
     if validation is not None:
-        check_fits(validation, request.input_shape, request.num_classes)
+        # The validation data must fit the spec it will be posted with (cid not yet known).
+        check_fits(validation, build_spec(request, validation_cid="to-be-stored"))
         validation_cid = store.put(_npz_bytes(validation))
         store.pin(validation_cid)
     spec = build_spec(request, validation_cid)

@@ -95,9 +95,34 @@ def test_cnn_param_shapes_follow_pooling() -> None:
         ({"num_classes": 1}, "num_classes must be at least 2"),
         ({"hidden": [16, -1]}, "hidden must be a positive integer"),
         ({"seed": -1}, "seed must be a non-negative integer"),
-        ({"version": 2}, "model spec version 2 is not supported"),
-        ({"model": "cnn", "input_shape": [8, 8]}, r"cnn needs input_shape \(channels"),
-        ({"model": "cnn", "input_shape": [1, 4, 4], "hidden": [4, 4, 4]}, "at least 8x8"),
+        ({"version": 3}, "model spec version 3 is not supported"),
+        ({"model": "cnn", "input_shape": [8, 8]}, r"image inputs need input_shape \(channels"),
+        ({"model": "cnn", "input_shape": [1, 4, 4], "hidden": [4, 4, 4]},
+         "cnn block 3 leaves no pixels of the 4x4 input"),
+        ({"input_kind": "pixels"}, "input_kind 'pixels' is unknown"),
+        ({"input_kind": "tokens"}, "a mlp cannot read tokens inputs"),
+        ({"model": "transformer", "input_shape": [16, 2]}, r"input_shape must be \(sequence"),
+        ({"model": "transformer", "input_shape": [16], "arch": {"max_len": 8}},
+         "sequences of 16 tokens exceed arch.max_len 8"),
+        ({"model": "transformer", "input_shape": [16], "arch": {"width": 30, "heads": 4}},
+         "arch.width 30 must be a multiple of arch.heads 4"),
+        ({"model": "transformer", "input_shape": [16], "arch": {"vocab_size": 100}},
+         "arch.vocab_size 100 is below the byte tokenizer's 259"),
+        ({"model": "transformer", "input_shape": [16], "tokenizer": "bpe"},
+         "tokenizer 'bpe' is unknown"),
+        ({"tokenizer": "bytes"}, "a tokenizer only applies to token inputs"),
+        ({"arch": {"widths": [3]}}, r"arch of a mlp has unknown field\(s\) \['widths'\]"),
+        ({"arch": {"activation": "swish"}}, "arch.activation 'swish' is unknown"),
+        ({"arch": {"dropout": 1.0}}, r"arch.dropout must be a number in \[0, 1\)"),
+        ({"hidden": [8], "arch": {"hidden": [16]}}, r"hidden \[8\] disagrees with the arch"),
+        ({"model": "cnn", "input_shape": [3, 8, 8], "arch": {"blocks": [{"channels": 6}],
+                                                              "group_norm": 4}},
+         "arch.group_norm 4 does not divide the 6 channels of block 1"),
+        ({"model": "cnn", "input_shape": [3, 8, 8], "arch": {"blocks": [{"kernel": 3}]}},
+         r"arch.blocks\[1\] needs channels"),
+        ({"model": "cnn", "input_shape": [3, 8, 8], "arch": {"blocks": []}},
+         "a cnn needs at least one convolution block"),
+        ({"version": 1, "arch": {"hidden": [3]}}, r"unknown field\(s\) \['arch'\]"),
         ({"training": {"optimizer": "lbfgs"}}, "training.optimizer 'lbfgs' is unknown"),
         ({"training": {"lr": -0.1}}, "training.lr must be > 0"),
         ({"training": {"lr": float("nan")}}, "training.lr must be a finite number"),
@@ -135,3 +160,77 @@ def test_equal_specs_are_hashable_and_equal() -> None:
     b = ModelSpec.from_dict(mlp_dict(aggregation={"rule": "krum", "params": {"f": 1}}))
 
     assert a == b and len({a, b}) == 1
+
+
+# The canonical JSON of a version-1 spec as the version-1 code wrote it (commit 5d5100a).
+V1_JSON = ('{"aggregation":{"params":{"f":2},"rule":"krum"},"hidden":[16,32],'
+           '"input_shape":[1,8,8],"model":"cnn","num_classes":10,"scoring":{"method":"cosine",'
+           '"params":{}},"seed":0,"training":{"batch_size":32,"local_epochs":1,"lr":0.05,'
+           '"momentum":0.0,"optimizer":"sgd","weight_decay":0.0},"version":1}')
+
+
+def test_version_1_spec_loads_and_keeps_its_bytes_and_hash() -> None:
+    spec = ModelSpec.from_json(V1_JSON)
+
+    assert spec.to_json() == V1_JSON
+    assert spec.hash() == "0x" + keccak(V1_JSON.encode()).hex()
+    assert spec.input_kind == "image" and spec.hidden == (16, 32)
+
+
+def test_version_1_spec_builds_the_same_model_as_its_version_2_form() -> None:
+    v1 = ModelSpec.from_json(V1_JSON)
+    v2 = ModelSpec.from_dict({**v1.to_dict(), "version": 2})
+
+    assert v2.param_shapes() == v1.param_shapes()
+    assert v2.hash() != v1.hash()  # the v2 JSON also names input kind and the whole arch
+
+
+def test_version_2_json_records_task_and_whole_arch() -> None:
+    data = json.loads(ModelSpec.from_dict(mlp_dict(hidden=[8])).to_json())
+
+    assert data["input_kind"] == "features" and data["version"] == 2
+    assert data["arch"] == {"hidden": [8], "activation": "relu", "dropout": 0.0}
+    assert "hidden" not in data  # one place for the widths
+
+
+def test_arch_fields_change_the_hash() -> None:
+    base = ModelSpec.from_dict(mlp_dict(arch={"hidden": [8]}))
+    gelu = ModelSpec.from_dict(mlp_dict(arch={"hidden": [8], "activation": "gelu"}))
+
+    assert base.hash() != gelu.hash()
+
+
+def test_integer_and_float_dropout_hash_equally() -> None:
+    as_int = ModelSpec.from_dict(mlp_dict(arch={"dropout": 0}))
+    as_float = ModelSpec.from_dict(mlp_dict(arch={"dropout": 0.0}))
+
+    assert as_int.hash() == as_float.hash()
+
+
+def test_transformer_max_len_defaults_to_the_sequence_length() -> None:
+    spec = ModelSpec.from_dict({"model": "transformer", "input_shape": [24], "num_classes": 2})
+
+    assert spec.arch.max_len == 24  # type: ignore[union-attr]
+    assert spec.tokenizer == "bytes" and spec.input_kind == "tokens"
+    assert ModelSpec.from_json(spec.to_json()) == spec
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"model": "cnn", "input_shape": [3, 16, 16], "num_classes": 4,
+         "arch": {"blocks": [{"channels": 8, "kernel": 5, "stride": 2, "pool": 1},
+                             {"channels": 16}], "group_norm": 4, "hidden": [32]}},
+        {"model": "transformer", "input_shape": [32], "num_classes": 3,
+         "arch": {"width": 32, "heads": 2, "layers": 1, "pooling": "mean"}},
+        {"model": "mlp", "input_shape": [30], "num_classes": 2,
+         "arch": {"hidden": [16, 8], "activation": "tanh", "dropout": 0.25}},
+    ],
+    ids=["cnn", "transformer", "mlp"],
+)
+def test_every_model_kind_round_trips_through_json(data: dict[str, Any]) -> None:
+    spec = ModelSpec.from_dict(data)
+
+    again = ModelSpec.from_json(spec.to_json())
+
+    assert again == spec and again.hash() == spec.hash()

@@ -29,7 +29,8 @@ from fedmarket.chain.types import (
     SubmissionStatus,
 )
 from fedmarket.codec import UpdateHeader, decode_model, encode_update
-from fedmarket.datasets import Dataset, check_fits
+from fedmarket.data_fit import check_fits
+from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
 from fedmarket.keeping_up import Stopwatch, cannot_keep_up, utc
 from fedmarket.modelspec import ModelSpec
@@ -191,7 +192,7 @@ class TrainerClient:
         market = self.contracts.market
         self._check_joined(project)
         spec = load_spec(self.store, market.project(project).params.model_spec_cid)
-        check_fits(self.data, spec.input_shape, spec.num_classes)  # before any round is due
+        check_fits(self.data, spec)  # before any round is due
         done: list[RoundSubmission] = []
         backoff = Backoff()
         deadline = time.monotonic() + timeout

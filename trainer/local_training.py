@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fedmarket.codec import check_tensors
+from fedmarket.data_fit import check_fits
 from fedmarket.datasets import Dataset, partition_indices
 from fedmarket.errors import DataError
 from fedmarket.evaluation import evaluate, evaluate_weights, resolve_device
@@ -78,18 +79,7 @@ def model_input(data: Dataset, spec: ModelSpec) -> tuple[torch.Tensor, torch.Ten
     """Features reshaped to ``[N, *spec.input_shape]`` and labels, as CPU tensors."""
     if len(data) == 0:
         raise DataError(f"{data.source}: no samples to train on")
-    width = math.prod(data.feature_shape)
-    need = math.prod(spec.input_shape)
-    if width != need:
-        raise DataError(
-            f"{data.source}: samples have {width} features {data.feature_shape}, the model spec "
-            f"input_shape {spec.input_shape} needs {need}"
-        )
-    if int(data.y.max()) >= spec.num_classes:
-        raise DataError(
-            f"{data.source}: label {int(data.y.max())} is out of range for the model spec's "
-            f"{spec.num_classes} classes (labels must be 0..{spec.num_classes - 1})"
-        )
+    check_fits(data, spec)
     x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32))
     y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64))
     return x.reshape(len(data), *spec.input_shape), y

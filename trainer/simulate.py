@@ -16,8 +16,10 @@ from pathlib import Path
 from fedmarket.chain.context import open_chain
 from fedmarket.chain.market import MarketContracts
 from fedmarket.config import load_settings
+from fedmarket.data_fit import read_options
 from fedmarket.datasets import load_data
 from fedmarket.errors import FedmarketError
+from fedmarket.protocol import load_spec
 from fedmarket.readiness import announce_ready
 from fedmarket.storage.factory import open_store
 from trainer import attacks
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainer.simulate", description=__doc__)
     parser.add_argument("project", type=int)
     parser.add_argument("--data", required=True)
+    parser.add_argument("--label-column", default=None)
+    parser.add_argument("--text-column", default=None)
     parser.add_argument("--account", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--attack", choices=attacks.names(), default=None)
@@ -43,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(settings)
         attack = (attacks.get(args.attack, **json.loads(args.attack_params))
                   if args.attack else None)
+        contracts = MarketContracts.at(chain.client, chain.deployment)
+        spec = load_spec(store, contracts.market.project(args.project).params.model_spec_cid)
+        data = load_data(args.data, read_options(spec, args.label_column, args.text_column))
         client = TrainerClient(
-            MarketContracts.at(chain.client, chain.deployment), store, load_data(args.data),
+            contracts, store, data,
             settings.data_dir / "trainer" / chain.client.address.lower() / "pending",
             device="cpu", attack=attack)
         announce_ready(args.ready_file)

@@ -21,7 +21,10 @@ def demo(
                                "copycat."),
     rounds: int = typer.Option(3, "--rounds", help="Training rounds."),
     budget: str = typer.Option("10", "--budget", help="Escrowed reward, in ether."),
-    model: str = typer.Option("mlp", "--model", help="mlp or cnn."),
+    model: str = typer.Option("mlp", "--model", help="mlp or cnn (the digits example)."),
+    example: str = typer.Option("digits", "--example",
+                                help="digits, tabular (breast cancer, MLP), images (3x16x16 "
+                                     "shapes, CNN) or text (topic sentences, transformer)."),
     rule: str = typer.Option("trusted", "--rule", help="Robust rule (default: the project "
                              "default, trusted); multi_krum's proofs show in the round table."),
     byzantine: int = typer.Option(None, "--f", help="f of a rule that takes one "
@@ -42,8 +45,8 @@ def demo(
     with user_errors(), sigterm_as_interrupt():
         config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
                             attack=attack, rounds=rounds, budget_ether=budget, model=model,
-                            rule=rule, byzantine=byzantine, scoring=scoring, alpha=alpha,
-                            timeout=timeout, port=port)
+                            example=example, rule=rule, byzantine=byzantine,
+                            scoring=scoring, alpha=alpha, timeout=timeout, port=port)
         try:
             report = run_demo(config, err_console, show_progress=not as_json)
         except KeyboardInterrupt:

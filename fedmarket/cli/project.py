@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from fedmarket.architectures import Arch, arch_from_dict
 from fedmarket.chain.client import dev_account
 from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundStatus
 from fedmarket.cli.common import (
@@ -28,9 +29,12 @@ from fedmarket.cli.context import (
     role_context,
     wei_to_ether,
 )
-from fedmarket.errors import ConfigError
-from fedmarket.modelspec import TrainingSpec
-from fedmarket.owner import MODEL_INPUT_SHAPES, ProjectRequest, post_project
+from fedmarket.data_fit import shape_text
+from fedmarket.datasets import DataOptions
+from fedmarket.errors import ConfigError, FedmarketError
+from fedmarket.modelspec import MODEL_NAMES, ModelSpec, TrainingSpec
+from fedmarket.owner import ProjectRequest, post_project
+from fedmarket.protocol import load_spec
 from fedmarket.refunds import RoundClosure, round_closures
 
 app = typer.Typer(help="Post and manage training projects (the owner's side).",
@@ -47,12 +51,49 @@ def _parse_params(text: str) -> dict[str, Any]:
     return params
 
 
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        raise ConfigError(f"{option} must be comma-separated integers, got {text!r}") from None
+    return values
+
+
+def _parse_arch(model: str, text: str) -> Arch:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--arch must be a JSON object, e.g. '{{\"hidden\": [32]}}' "
+                          f"({exc})") from None
+    return arch_from_dict(model, data)
+
+
 @app.command()
 def post(
     budget: str = typer.Option(..., "--budget", help="Reward escrowed now, in ether."),
     rounds: int = typer.Option(3, "--rounds", min=1, help="Training rounds."),
-    model: str = typer.Option("mlp", "--model", help="Model from the registry: mlp or cnn."),
-    hidden: str = typer.Option("64", "--hidden", help="Hidden widths / CNN channels, e.g. 64,32."),
+    model: str = typer.Option("mlp", "--model",
+                              help="Model from the registry: mlp, cnn or transformer."),
+    hidden: str = typer.Option(None, "--hidden",
+                               help="Shorthand: MLP hidden widths, or CNN channels (3x3 convs, "
+                                    "2x2 pools), e.g. 64,32 (default 64)."),
+    arch: str = typer.Option(None, "--arch", help="The architecture as JSON (README: "
+                             "'Architectures'), e.g. '{\"hidden\": [32], \"dropout\": 0.1}'."),
+    input_shape: str = typer.Option(None, "--input-shape",
+                                    help="Input shape without the batch, e.g. 30 or 3,16,16 "
+                                         "(default: from the validation data)."),
+    input_kind: str = typer.Option(None, "--input-kind",
+                                   help="features, image or tokens (default: the model's)."),
+    classes: int = typer.Option(None, "--classes", min=2,
+                                help="Number of classes (default: largest validation label + 1)."),
+    label_column: str = typer.Option(None, "--label-column",
+                                     help="Label column of a CSV (header name or index; default "
+                                          "the last) or field of text data (default 'label')."),
+    text_column: str = typer.Option(None, "--text-column",
+                                    help="Text field of .csv/.jsonl text data (default 'text')."),
+    max_len: int = typer.Option(None, "--max-len", min=2,
+                                help="Token sequence length of a text task (default 64, or "
+                                     "--input-shape)."),
     validation: str = typer.Option("digits", "--validation",
                                    help="Owner's validation data: 'digits', a path, or 'none'."),
     rule: str = typer.Option(None, "--rule", help="Robust aggregation rule (default by data: "
@@ -97,19 +138,20 @@ def post(
 ) -> None:
     """Escrow a budget and post a training project; prints the project id."""
     with user_errors():
-        if model not in MODEL_INPUT_SHAPES:
-            raise ConfigError(
-                f"unknown model {model!r}; choose one of {sorted(MODEL_INPUT_SHAPES)}")
-        try:
-            widths = tuple(int(w) for w in hidden.split(",") if w.strip())
-        except ValueError:
-            raise ConfigError(
-                f"--hidden must be comma-separated integers, got {hidden!r}") from None
+        if model not in MODEL_NAMES:
+            raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if hidden is not None and arch is not None:
+            raise ConfigError("give the widths in --hidden or in --arch, not both")
         address = (checked_address(aggregator, "--aggregator") if aggregator
                    else dev_account(aggregator_account).address)
         request = ProjectRequest(
             budget_wei=ether_to_wei(budget, "--budget"), aggregator=address, rounds=rounds,
-            model=model, hidden=widths, input_shape=MODEL_INPUT_SHAPES[model],
+            model=model, hidden=None if hidden is None else _int_list(hidden, "--hidden"),
+            arch=None if arch is None else _parse_arch(model, arch),
+            input_shape=None if input_shape is None else _int_list(input_shape, "--input-shape"),
+            input_kind=input_kind or "", num_classes=classes,
+            data_options=DataOptions(label_column=label_column, text_column=text_column,
+                                     max_len=max_len),
             training=TrainingSpec(local_epochs=epochs, lr=lr, batch_size=batch_size,
                                  optimizer=optimizer),
             rule=rule, rule_params=None if rule_params is None else _parse_params(rule_params),
@@ -125,9 +167,16 @@ def post(
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
                        "initial_weights_cid": posted.weights_cid,
                        "validation_cid": posted.validation_cid,
+                       "model": posted.spec.model, "input_kind": posted.spec.input_kind,
+                       "input_shape": list(posted.spec.input_shape),
+                       "num_classes": posted.spec.num_classes,
+                       "num_params": posted.spec.num_params(),
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
              f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
+             f"  task {posted.spec.input_kind} {shape_text(posted.spec.input_shape)}, "
+             f"{posted.spec.num_classes} classes; model {posted.spec.model}, "
+             f"{posted.spec.num_params():,} parameters\n"
              f"  spec {posted.spec_cid}\n  weights {posted.weights_cid}")
 
 
@@ -168,8 +217,26 @@ def show(
                  f"{info.params.rounds}, {info.trainer_count} trainers, committee of "
                  f"{info.params.committee_size} (quorum {info.params.verifier_quorum}, fee "
                  f"{info.params.verifier_fee_bps / 100:g} % of each pool)"]
+        spec = _spec_or_none(ctx.store, info.params.model_spec_cid)
+        data["task"] = None if spec is None else {
+            "model": spec.model, "input_kind": spec.input_kind,
+            "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
+            "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
+            "spec_version": spec.version}
+        lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
+                     f"{spec.num_classes} classes; model {spec.model}, "
+                     f"{spec.num_params():,} parameters" if spec is not None else
+                     "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
+
+
+def _spec_or_none(store: Any, cid: str) -> ModelSpec | None:
+    """The project's spec, or None when the store lacks it or it is not a valid spec."""
+    try:
+        return load_spec(store, cid)
+    except FedmarketError:
+        return None
 
 
 def _round_json(r: RoundInfo, closure: RoundClosure | None) -> dict[str, Any]:

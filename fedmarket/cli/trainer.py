@@ -9,7 +9,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fedmarket.chain.types import ParticipantKind
 from fedmarket.cli import participants
-from fedmarket.cli.common import ConsoleReporter, JsonOpt, console, emit, fail, user_errors
+from fedmarket.cli.common import (
+    ConsoleReporter,
+    JsonOpt,
+    check_project_exists,
+    console,
+    emit,
+    fail,
+    user_errors,
+)
 from fedmarket.cli.context import (
     AccountOpt,
     Conn,
@@ -20,7 +28,9 @@ from fedmarket.cli.context import (
     RpcOpt,
     role_context,
 )
+from fedmarket.data_fit import read_options
 from fedmarket.datasets import load_data
+from fedmarket.protocol import load_spec
 from fedmarket.readiness import announce_ready
 from trainer.client import RoundSubmission, TrainerClient
 from trainer.local_training import ProgressCallback, TrainingProgress
@@ -73,8 +83,14 @@ class _RichReporter(ConsoleReporter):
 @app.command()
 def run(
     project: int = typer.Argument(..., help="Project id."),
-    data: str = typer.Option(..., "--data", help="Private data: 'digits', .csv, .npz or a "
-                                                  "folder of class subfolders."),
+    data: str = typer.Option(..., "--data", help="Private data: 'digits', .csv, .npz, a "
+                                                  "folder of class subfolders, or text "
+                                                  "(.jsonl/.csv) for a token model."),
+    label_column: str = typer.Option(None, "--label-column",
+                                     help="Label column of a CSV (header name or index; default "
+                                          "the last) or field of text data (default 'label')."),
+    text_column: str = typer.Option(None, "--text-column",
+                                    help="Text field of .csv/.jsonl text data (default 'text')."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: cuda if "
                                                       "available)."),
     rounds: int = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds."),
@@ -85,8 +101,13 @@ def run(
 ) -> None:
     """Train every round of a joined project: fetch, train, upload, commit, reveal."""
     with user_errors():
-        dataset = load_data(data)
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+            # The project's spec says how to read the data (a text task tokenizes it to the
+            # spec's length); TrainerClient.run then checks the data fits before any round.
+            market = ctx.contracts.market
+            check_project_exists(project, market.project_count())
+            spec = load_spec(ctx.store, market.project(project).params.model_spec_cid)
+            dataset = load_data(data, read_options(spec, label_column, text_column))
             client = TrainerClient(
                 ctx.contracts, ctx.store, dataset,
                 ctx.settings.data_dir / "trainer" / ctx.address.lower() / "pending",

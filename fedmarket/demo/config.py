@@ -7,11 +7,12 @@ one sentence before the demo starts a node or a process.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fedmarket.chain.client import dev_account
 from fedmarket.errors import ConfigError
+from fedmarket.examples import EXAMPLE_NAMES, get_example
 from fedmarket.modelspec import AGGREGATION_RULES, TrainingSpec
 from fedmarket.owner import (
     MODEL_INPUT_SHAPES,
@@ -65,7 +66,9 @@ class DemoConfig:
     budget_ether: str = "10"
     # Dirichlet alpha of the non-IID split: 0.5 gives each trainer a visibly skewed label mix.
     alpha: float = 0.5
-    model: str = "mlp"
+    model: str = "mlp"  # of the digits example; the others bring their own model
+    # digits (the default), or an example project of fedmarket.examples: tabular, images, text.
+    example: str = "digits"
     # The project's default pipeline (fedmarket.owner.resolved_rule with validation data):
     # the trusted rule and group_shapley scoring; any rule and scorer can be picked.
     rule: str = "trusted"
@@ -102,8 +105,22 @@ class DemoConfig:
         """The escrowed budget, parsed exactly (refused if not a positive ether amount)."""
         return ether_to_wei(self.budget_ether, "--budget")
 
-    def project_request(self, windows: PhaseWindows) -> ProjectRequest:
-        """The owner's project for this demo, with the given phase windows."""
+    def project_request(self, windows: PhaseWindows,
+                        validation: str = "digits") -> ProjectRequest:
+        """The owner's project for this demo, with the given phase windows.
+
+        ``validation``: where the example's validation file was written (digits: built in).
+        """
+        if self.example != "digits":
+            example = get_example(self.example)
+            return replace(
+                self._digits_request(windows), model=example.model, hidden=None,
+                arch=example.arch, input_shape=example.input_shape,
+                num_classes=example.num_classes, training=example.training,
+                validation=validation)
+        return self._digits_request(windows)
+
+    def _digits_request(self, windows: PhaseWindows) -> ProjectRequest:
         return ProjectRequest(
             budget_wei=self.budget_wei, aggregator=dev_account(AGGREGATOR).address,
             rounds=self.rounds, model=self.model, input_shape=MODEL_INPUT_SHAPES[self.model],
@@ -145,6 +162,12 @@ class DemoConfig:
         if self.model not in MODEL_INPUT_SHAPES:
             raise ConfigError(f"--model must be one of {', '.join(MODEL_INPUT_SHAPES)}, "
                               f"got {self.model!r}")
+        if self.example not in EXAMPLE_NAMES:
+            raise ConfigError(f"--example must be one of {', '.join(EXAMPLE_NAMES)}, "
+                              f"got {self.example!r}")
+        if self.example != "digits" and self.model != "mlp":
+            raise ConfigError(f"--model applies to the digits example; {self.example} brings "
+                              f"its own ({get_example(self.example).model})")
         if self.scoring not in SCORINGS:
             raise ConfigError(f"--scoring must be one of {', '.join(SCORINGS)}, "
                               f"got {self.scoring!r}")

@@ -43,6 +43,8 @@ from fedmarket.demo.processes import DemoProcesses, RoleProcess
 from fedmarket.demo.report import build_report
 from fedmarket.demo.windows import MeasuredWork, measure_work, size_windows
 from fedmarket.errors import FedmarketError
+from fedmarket.examples import get_example
+from fedmarket.examples.base import ExampleSplit
 from fedmarket.owner import build_spec, owner_validation, post_project
 from fedmarket.protocol import project_active
 from fedmarket.storage.factory import open_store
@@ -75,6 +77,17 @@ def _shards(config: DemoConfig) -> list[Dataset]:
     """Each trainer's private data, a non-IID (Dirichlet) share of digits minus the owner's."""
     rest, _ = holdout_split(load_data("digits"), fraction=0.2, seed=0)
     return partition(rest, config.trainers, alpha=config.alpha, seed=config.seed)
+
+
+def _example_split(config: DemoConfig, settings: Settings) -> ExampleSplit:
+    """An example's files: the owner's validation part and each trainer's non-IID share.
+
+    Written before posting (the owner posts from its file) in the example's own format, which
+    the owner's and every trainer's processes then read as real parties would.
+    """
+    folder = settings.data_dir / "demo" / f"example-{config.example}-{time.time_ns()}"
+    return get_example(config.example).split(config.trainers, folder, seed=config.seed,
+                                              alpha=config.alpha)
 
 
 def _write_shards(shards: list[Dataset], folder: Path) -> list[Path]:
@@ -130,11 +143,18 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
     w3 = connect(local.node.url)
     store = open_store(settings)
     owner = _contracts(w3, local.deployment, OWNER)
-    data = _shards(config)
-    windows, measured = _windows(config, owner, data, console)
+    split = _example_split(config, settings) if config.example != "digits" else None
+    data = [s.dataset for s in split.shards] if split else _shards(config)
+    validation = split.validation.dataset if split else owner_validation("digits")
+    windows, measured = _windows(config, owner, data, validation, console)
     _enlist_verifiers(w3, local.deployment)
-    posted = post_project(owner, store, config.project_request(windows))
+    posted = post_project(owner, store, config.project_request(
+        windows, str(split.validation_path) if split else "digits"))
     project = posted.project
+    spec = posted.spec
+    console.print(f"example {config.example}: {spec.model} on {spec.input_kind} "
+                  f"{'x'.join(map(str, spec.input_shape))}, {spec.num_classes} classes, "
+                  f"{spec.num_params():,} parameters", highlight=False)
     console.print(f"posted project {project} ({config.budget_ether} ETH, {config.rounds} rounds, "
                   f"{config.describe_pipeline}) on {local.node.url}; windows "
                   f"commit {windows.commit} s, reveal {windows.reveal} s, aggregate "
@@ -149,7 +169,7 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
         c.market.join_as_trainer(project)
 
     workdir = settings.data_dir / "demo" / f"project-{project}"
-    shards = _write_shards(data, workdir / "data")
+    shards = split.shard_paths if split else _write_shards(data, workdir / "data")
     processes.logs = workdir / "logs"
     processes.logs.mkdir(parents=True, exist_ok=True)
     processes.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -164,13 +184,17 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
     _watch(config, owner, project, processes.roles, deadline, console, show_progress)
     report = _settle(w3, local.deployment, store, owner, project, config.budget_wei,
                      trainer_ids, behaviours, local.node.url)
+    report["example"] = config.example
+    report["task"] = {"model": spec.model, "input_kind": spec.input_kind,
+                      "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
+                      "num_params": spec.num_params()}
     report["windows"] = asdict(windows)
     report["measured"] = asdict(measured) if measured is not None else None
     return report
 
 
 def _windows(config: DemoConfig, owner: MarketContracts, shards: list[Dataset],
-             console: Console) -> tuple[PhaseWindows, MeasuredWork | None]:
+             validation: Dataset, console: Console) -> tuple[PhaseWindows, MeasuredWork | None]:
     """The configured windows, or ones sized from work measured now (:mod:`.windows`)."""
     if config.windows is not None:
         return config.windows, None
@@ -178,7 +202,7 @@ def _windows(config: DemoConfig, owner: MarketContracts, shards: list[Dataset],
                   "computation on this machine...", highlight=False)
     spec = build_spec(config.project_request(PhaseWindows(1, 1, 1, 1)),
                       validation_cid="validation")
-    work = measure_work(spec, shards, owner_validation("digits"), seed=config.seed)
+    work = measure_work(spec, shards, validation, seed=config.seed)
     windows = size_windows(work, config.trainers, len(VERIFIERS),
                            owner.market.min_phase_duration())
     console.print(f"measured training {work.train_seconds:.1f} s, round computation "

@@ -26,6 +26,7 @@ from fedmarket.chain.deployment import Deployment
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import ParticipantKind, ProjectParams, RoundResult
 from fedmarket.merkle import reward_tree
+from fedmarket.modelspec import ModelSpec
 from fedmarket.round_result import RoundResult as ResultJson
 from fedmarket.round_result import TrainerEntry, payout_leaves
 from fedmarket.storage.base import ContentStore
@@ -37,6 +38,8 @@ ETHER = 10**18
 PHASE = 1_000  # seconds per phase; the sample travels past deadlines with evm_increaseTime
 QUORUM = 2  # of a committee of len(VERIFIERS): one dissenter is outvoted
 FEE_BPS = 500  # 5 % of each pool to the winning verifiers
+# The spec the sample project posts: the dashboard shows its task and model.
+SAMPLE_SPEC = ModelSpec(model="mlp", input_shape=(64,), num_classes=10, hidden=(32,))
 # Votes by dev account, cast in this order (a dissent first: once a side holds more than half
 # of the seats the verdict is final and voting closes). None: the default of each round.
 Votes = Mapping[int, bool]
@@ -100,7 +103,7 @@ class SampleMarket:
         self.register_verifiers()
         owner = self.actor(OWNER).market
         params = ProjectParams(
-            model_spec_cid=self.store.put(b'{"model": "mlp", "args": {"hidden": 32}}'),
+            model_spec_cid=self.store.put(SAMPLE_SPEC.to_bytes()),
             initial_weights_cid=self.store.put(b"initial weights"),
             aggregator=str(dev_account(AGGREGATOR).address), aggregator_bond_wei=ETHER // 2,
             rounds=rounds, min_trainers=1, max_trainers=32, verifier_quorum=QUORUM,

@@ -21,7 +21,8 @@ def test_defaults_with_validation_data_are_trusted_and_group_shapley():
 
 
 def test_defaults_without_validation_data_are_multi_krum_and_cosine():
-    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, validation=None)
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, validation=None,
+                             input_shape=(64,), num_classes=10)
 
     spec = build_spec(request, validation_cid=None)
 

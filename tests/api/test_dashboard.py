@@ -115,6 +115,7 @@ def test_project_page_renders_charts_per_trainer(browser: Any, served: str,
     page = browser.find_element("id", "view").text
     assert "norm_outlier" in page  # the rejected updates table
     assert "verdict agree" in page and "slashed" in page and "claims until" in page
+    assert "features 64 · 10 classes · 2,410 parameters" in page.replace("×", "x")
     votes = browser.find_elements("css selector", "#votes-table tbody tr")
     assert len(votes) == 5  # round 1: the whole committee; round 2: the two who could vote
     assert sum("lost" in row.text for row in votes) == 1
@@ -128,6 +129,7 @@ def test_projects_and_trainer_pages_render(browser: Any, served: str, published:
     cards = browser.find_elements("css selector", "#projects a.card")
     browser.save_screenshot(str(tmp_path / "dashboard-projects.png"))
     assert len(cards) == 1
+    assert "mlp · features 64 · 10 classes" in cards[0].text
 
     browser.get(f"{served}/#/trainers/{published.sample.trainers[1]}")
     wait_for_view(browser, "trainers")

@@ -31,6 +31,7 @@ def _post_with_30_feature_validation(market: Market) -> int:
     try:
         validation_cid = store.put(buffer.getvalue())
         request = ProjectRequest(budget_wei=10**18, aggregator="", rule="fedavg", rule_params={},
+                                 input_shape=(64,), num_classes=10,
                                  min_trainers=1, max_trainers=4)
         spec = build_spec(request, validation_cid)
         spec_cid = store.put(spec.to_bytes())

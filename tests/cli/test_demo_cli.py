@@ -48,12 +48,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ["--model", "rnn"], ["--scoring", "bogus"], ["--alpha", "0"], ["--alpha", "nan"],
     ["--timeout", "-1"], ["--port", "70000"], ["--rule", "nope"],
     ["--f", "5", "--rule", "multi_krum"], ["--f", "-1", "--rule", "multi_krum"],
+    ["--example", "audio"], ["--example", "text", "--model", "cnn"],
 ])
 def test_demo_refuses_a_bad_option_before_any_node_starts(workdir: Path,
                                                           option: list[str]) -> None:
     line = refused("demo", *option)
 
-    assert option[0] in line or "budget" in line or "attack" in line
+    assert option[0] in line or "budget" in line or "attack" in line or "--model" in line
     assert not (workdir / "data" / "chain").exists()
     assert not (workdir / ".fedmarket").exists()
     assert _processes_mentioning(str(workdir)) == []

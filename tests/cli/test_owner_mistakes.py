@@ -34,7 +34,7 @@ def test_validation_data_with_30_features_for_a_64_input_model_is_refused(
     np.savez(path, x=rng.random((200, 30), dtype=np.float32), y=rng.integers(0, 10, 200))
     before = _state(market)
 
-    message = refused(*_post(market, "--validation", str(path)))
+    message = refused(*_post(market, "--validation", str(path), "--input-shape", "64"))
 
     assert "30 features" in message and "expects 64" in message
     _assert_nothing_moved(market, before)
@@ -46,10 +46,88 @@ def test_validation_labels_beyond_the_model_classes_are_refused(
     np.savez(path, x=np.zeros((20, 64), dtype=np.float32), y=np.arange(20))
     before = _state(market)
 
-    message = refused(*_post(market, "--validation", str(path)))
+    message = refused(*_post(market, "--validation", str(path), "--classes", "10"))
 
     assert "label 19" in message and "10 classes" in message
     _assert_nothing_moved(market, before)
+
+
+def test_rgb_images_for_a_grayscale_cnn_are_refused_not_converted(
+        market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "rgb.npz"
+    rng = np.random.default_rng(5)
+    np.savez(path, x=rng.random((20, 3, 8, 8), dtype=np.float32), y=rng.integers(0, 2, 20))
+    before = _state(market)
+
+    message = refused(*_post(market, "--validation", str(path), "--model", "cnn",
+                             "--input-shape", "1,8,8"))
+
+    assert "images are 3x8x8 but the model expects 1x8x8" in message
+    _assert_nothing_moved(market, before)
+
+
+def test_flat_samples_for_a_cnn_without_a_declared_shape_are_refused(
+        market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "flat.csv"
+    path.write_text("".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(20)))
+    before = _state(market)
+
+    message = refused(*_post(market, "--model", "cnn", "--validation", str(path)))
+
+    assert "a cnn reads C x H x W images but the samples are 3" in message
+    assert "--input-shape C,H,W" in message
+    _assert_nothing_moved(market, before)
+
+
+def test_no_validation_and_no_declared_task_is_refused(market: Market) -> None:
+    before = _state(market)
+
+    message = refused(*_post(market, "--validation", "none", "--rule", "multi_krum",
+                             "--input-shape", "30"))
+
+    assert "without validation data to infer them from, give --classes" in message
+    _assert_nothing_moved(market, before)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--arch", "{hidden: 3}"], "--arch must be a JSON object"),
+    (["--arch", '{"depth": 3}'], "arch of a mlp has unknown field(s) ['depth']"),
+    (["--model", "transformer", "--arch", '{"heads": 3}'],
+     "arch.width 64 must be a multiple of arch.heads 3"),
+    (["--hidden", "8", "--arch", '{"hidden": [8]}'], "in --hidden or in --arch, not both"),
+    (["--model", "resnet"], "unknown model 'resnet'; choose one of mlp, cnn, transformer"),
+    (["--input-kind", "tokens"], "a mlp cannot read tokens inputs"),
+])
+def test_bad_architecture_options_are_refused(market: Market, extra: list[str],
+                                              expected: str) -> None:
+    before = _state(market)
+
+    message = refused(*_post(market, *extra))
+
+    assert expected in message
+    _assert_nothing_moved(market, before)
+
+
+def test_the_builtin_digits_are_read_as_8x8_images_by_a_cnn(market: Market) -> None:
+    report = ok(*_post(market, "--model", "cnn", "--hidden", "4"))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "image", [1, 8, 8], 10)
+
+
+def test_task_is_inferred_from_the_validation_data(market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "tabular.npz"
+    rng = np.random.default_rng(8)
+    np.savez(path, x=rng.random((40, 30), dtype=np.float32), y=rng.integers(0, 2, 40))
+
+    report = ok(*_post(market, "--validation", str(path)))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "features", [30], 2)
+    assert report["num_params"] == 30 * 64 + 64 + 64 * 2 + 2
+    shown = ok("project", "show", str(report["project"]), "--data-dir", market.data_dir)
+    assert shown["task"]["input_shape"] == [30] and shown["task"]["spec_version"] == 2
+    assert shown["task"]["arch"] == {"hidden": [64], "activation": "relu", "dropout": 0.0}
 
 
 def test_random_bytes_as_validation_npz_are_refused_without_pickle_advice(
@@ -148,3 +226,15 @@ def test_a_created_project_cannot_finish_but_cancelling_returns_its_escrow(marke
 
     assert "has not started" in message and f"fedmarket project cancel {project}" in message
     assert cancelled["withdrawn_wei"] == str(2 * 10**18)  # the last --budget counts
+
+
+def test_text_task_is_inferred_from_a_jsonl_validation_file(market: Market,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "reviews.jsonl"
+    path.write_text("".join(f'{{"text": "review {i}", "label": {i % 3}}}\n' for i in range(30)))
+
+    report = ok(*_post(market, "--validation", str(path), "--model", "transformer",
+                       "--max-len", "24", "--arch", '{"width": 16, "heads": 2, "layers": 1}'))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "tokens", [24], 3)

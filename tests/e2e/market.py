@@ -7,7 +7,7 @@ the long-running ``run`` loops execute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from fedmarket.chain.deploy import deploy_contracts
 from fedmarket.chain.deployment import Deployment
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import ParticipantKind
-from fedmarket.datasets import Dataset, holdout_split, load_data, partition
+from fedmarket.data_fit import read_options
+from fedmarket.datasets import holdout_split, load_data, partition
+from fedmarket.examples import Example
 from fedmarket.owner import PostedProject, ProjectRequest, post_project
 from fedmarket.storage.local import LocalStore
 from tests.contracts.scenario import travel_past
@@ -74,10 +76,15 @@ class Market:
 def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
                  attacks: dict[int, str] | None = None, rounds: int = 2,
                  rule_params: dict[str, Any] | None = None, quorum: int = 2,
-                 scoring: str | None = None, prove: bool = False) -> Market:
+                 scoring: str | None = None, prove: bool = False,
+                 example: Example | None = None, rule: str | None = "multi_krum") -> Market:
     """Deploy, post a digits project, register and join everyone; round 1 open.
 
     ``prove`` has the aggregator claim and prove each round with Groth16 (seconds per round).
+    ``rule`` with ``rule_params`` None: Multi-Krum f=1 keeping all but two, else no params
+    (``rule`` None: the owner's default pipeline for data with validation, ``trusted``).
+    ``example`` posts that example project instead (:mod:`fedmarket.examples`): its files are
+    written under ``tmp_path`` and read back by the owner and each trainer as real ones are.
     """
     attacks = attacks or {}
     deployment = deploy_contracts(client_for(0))
@@ -94,18 +101,28 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         contracts(index).registry.register(ParticipantKind.VERIFIER, ETHER // 2)
     request = ProjectRequest(
         budget_wei=6 * ETHER, aggregator=client_for(AGGREGATOR).address, rounds=rounds,
-        rule="multi_krum", rule_params=rule_params or {"f": 1, "m": trainers - 2},
+        rule=rule, rule_params=rule_params if rule_params is not None else (
+            {"f": 1, "m": trainers - 2} if rule == "multi_krum" else {}),
         scoring=scoring, min_trainers=5, verifier_quorum=quorum,
         committee_size=len(VERIFIERS), commit_duration=600,
         reveal_duration=600, aggregate_duration=600, verify_duration=600)
+    split = example.split(trainers, tmp_path / "example") if example else None
+    if example and split:
+        request = replace(request, model=example.model, arch=example.arch,
+                          input_shape=example.input_shape, num_classes=example.num_classes,
+                          training=example.training, validation=str(split.validation_path))
     posted = post_project(owner, store, request)
 
     verifiers = []
     for index in VERIFIERS:
         c = contracts(index)
         verifiers.append(VerifierService(c, store, deployment.start_block))
-    rest, _ = holdout_split(load_data("digits"), fraction=0.2, seed=0)
-    shards: list[Dataset] = partition(rest, trainers, alpha=None, seed=1)
+    if split:
+        options = read_options(posted.spec)
+        shards = [load_data(path, options) for path in split.shard_paths]
+    else:
+        rest, _ = holdout_split(load_data("digits"), fraction=0.2, seed=0)
+        shards = partition(rest, trainers, alpha=None, seed=1)
     clients = []
     behaviours = []
     for i in range(trainers):

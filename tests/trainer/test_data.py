@@ -142,3 +142,28 @@ def test_image_folder_reads_grayscale_classes(tmp_path: Path) -> None:
 
     assert data.x.shape == (2, 1, 8, 8) and data.y.tolist() == [0, 1]
     assert data.x[1].max() == 1.0
+
+
+def test_image_folder_keeps_rgb_channels_and_size(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)  # H=12, W=20, RGB
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+        image.fromarray(pixels).save(tmp_path / label / "a.png")
+
+    data = load_image_folder(tmp_path)
+
+    assert data.x.shape == (2, 3, 12, 20)
+    assert np.array_equal(data.x[0], np.transpose(pixels, (2, 0, 1)) / np.float32(255.0))
+
+
+def test_image_folder_with_mixed_channel_counts_is_refused(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    (tmp_path / "0").mkdir()
+    image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "0" / "a.png")
+    image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "0" / "b.png")
+
+    with pytest.raises(DataError, match=r"b.png' is 3x8x8 .* the others are 1x8x8; images are "
+                                        "never converted"):
+        load_image_folder(tmp_path)

@@ -87,14 +87,14 @@ def test_training_leaves_inputs_and_global_flags_alone(mlp_spec, mlp_global, dig
 def test_wrong_feature_count_is_a_data_error(mlp_spec, mlp_global) -> None:
     data = Dataset(np.zeros((4, 3), dtype=np.float32), np.zeros(4, dtype=np.int64), "tiny.csv")
 
-    with pytest.raises(DataError, match=r"samples have 3 features .* input_shape \(64,\) needs 64"):
+    with pytest.raises(DataError, match=r"samples have 3 features \(3\) but the model expects 64"):
         train_local(mlp_spec, mlp_global, data, device="cpu")
 
 
 def test_label_outside_spec_classes_is_a_data_error(mlp_spec, mlp_global) -> None:
     data = Dataset(np.zeros((2, 64), dtype=np.float32), np.array([0, 12]), "labels.csv")
 
-    with pytest.raises(DataError, match="label 12 is out of range for the model spec's 10"):
+    with pytest.raises(DataError, match="label 12 is out of range for the model's 10"):
         train_local(mlp_spec, mlp_global, data, device="cpu")
 
 

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from fedmarket.architectures import CNNArch, ConvBlock, MLPArch, TransformerArch
 from fedmarket.models import build_model, get_weights, model_names
 from fedmarket.modelspec import MODEL_NAMES, ModelSpec
 
@@ -9,6 +10,22 @@ SPECS = [
     ModelSpec(model="mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(32, 16)),
     ModelSpec(model="cnn", input_shape=(1, 8, 8), num_classes=10, hidden=(4, 8)),
     ModelSpec(model="cnn", input_shape=(1, 28, 28), num_classes=10, hidden=(8, 16)),
+    ModelSpec(model="mlp", input_shape=(30,), num_classes=2,
+              arch=MLPArch(hidden=(16, 8, 4), activation="gelu", dropout=0.2)),
+    ModelSpec(model="mlp", input_shape=(3, 5, 7), num_classes=3, input_kind="image",
+              arch=MLPArch(hidden=(), activation="tanh")),
+    ModelSpec(model="cnn", input_shape=(3, 16, 16), num_classes=4,
+              arch=CNNArch(blocks=(ConvBlock(8), ConvBlock(16)), group_norm=4)),
+    ModelSpec(model="cnn", input_shape=(3, 17, 23), num_classes=5,
+              arch=CNNArch(blocks=(ConvBlock(6, kernel=5, stride=2, pool=1),
+                                   ConvBlock(12, kernel=1, pool=3)),
+                           activation="silu", hidden=(20, 10), dropout=0.1)),
+    ModelSpec(model="cnn", input_shape=(4, 9, 9), num_classes=2,
+              arch=CNNArch(blocks=(ConvBlock(2, kernel=4, stride=3, pool=1),), group_norm=2)),
+    ModelSpec(model="transformer", input_shape=(16,), num_classes=2),
+    ModelSpec(model="transformer", input_shape=(12,), num_classes=3,
+              arch=TransformerArch(width=24, heads=3, layers=3, ff_width=40, max_len=20,
+                                   pooling="mean", dropout=0.1, vocab_size=300)),
 ]
 
 
@@ -29,8 +46,27 @@ def test_built_model_has_the_spec_shapes(spec: ModelSpec) -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.model}{s.input_shape}{s.hidden}")
 def test_forward_gives_one_logit_per_class(spec: ModelSpec) -> None:
     batch = torch.zeros(3, *spec.input_shape)
+    if spec.input_kind == "tokens":
+        batch[:, 0] = 1  # CLS, then padding
 
-    assert build_model(spec)(batch).shape == (3, spec.num_classes)
+    logits = build_model(spec).eval()(batch)
+
+    assert logits.shape == (3, spec.num_classes) and bool(torch.isfinite(logits).all())
+
+
+def test_transformer_ignores_padding_after_the_text() -> None:
+    spec = ModelSpec(model="transformer", input_shape=(8,), num_classes=2,
+                     arch=TransformerArch(width=16, heads=2, layers=1, pooling="mean"))
+    model = build_model(spec).eval()
+    short = torch.tensor([[1.0, 10, 11, 2, 0, 0, 0, 0]])
+    longer_pad = torch.tensor([[1.0, 10, 11, 2, 0, 0]])
+
+    with torch.no_grad():
+        a, b = model(short), model(longer_pad)
+
+    # Masked keys get exactly zero attention weight, so padding length changes nothing up to
+    # float rounding of the (shorter) reductions: 1e-6 is far below the logits' spread.
+    assert torch.allclose(a, b, atol=1e-6)
 
 
 def test_init_is_deterministic_from_seed() -> None:

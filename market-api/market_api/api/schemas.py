@@ -36,6 +36,16 @@ class HealthPublic(BaseModel):
     indexer_error: str | None = None
 
 
+class TaskPublic(BaseModel):
+    """What a project learns and with which model, from its model spec."""
+
+    model: str = Field(description="mlp | cnn | transformer")
+    input_kind: str = Field(description="features | image | tokens")
+    input_shape: list[int] = Field(description="one sample's shape, e.g. [3, 16, 16]")
+    num_classes: int
+    num_params: int = Field(description="scalars in the model (each update's size)")
+
+
 class ProjectPublic(BaseModel):
     """A training project."""
 
@@ -61,6 +71,8 @@ class ProjectPublic(BaseModel):
     bond_slashed: Wei = Field(description="aggregator bond taken; it compensates trainers")
     posted_block: int
     posted_at: int | None = Field(description="unix seconds of the posting block")
+    task: TaskPublic | None = Field(
+        default=None, description="the spec's task and model; None when it could not be read")
 
 
 class ProjectsPublic(BaseModel):

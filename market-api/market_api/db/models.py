@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # Bump on any change to the tables: an index of another version is rebuilt from the chain.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 WEI = String(78)
 ADDRESS = String(42)
@@ -100,6 +100,12 @@ class Project(Base):
     bond_slashed: Mapped[str] = mapped_column(WEI, default="0")
     posted_block: Mapped[int] = mapped_column(BigInteger)
     posted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The spec's task and model (market_api.indexer.spec); None when the spec was unreadable.
+    task_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    task_input_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    task_input_shape: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_num_classes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    task_num_params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Membership(Base):

@@ -25,6 +25,7 @@ from fedmarket.round_result import TrainerEntry, payout_leaves
 from market_api.db import models as m
 from market_api.indexer.events import DecodedLog
 from market_api.indexer.results import ResultFetcher, parse_result
+from market_api.indexer.spec import spec_task
 
 __all__ = ["HandlerContext", "HANDLERS", "apply_log", "load_result"]
 
@@ -93,6 +94,11 @@ def on_project_posted(ctx: HandlerContext, log: DecodedLog) -> None:
                    posted_block=log.block_number, status="created", trainer_count=0,
                    current_round=0, escrow_returned="0", bond_slashed="0")
     project.posted_at = ctx.block_time(log.block_number)
+    task = spec_task(ctx.fetch_result, str(a["modelSpecCid"]))
+    if task is not None:
+        project.task_model, project.task_input_kind = task.model, task.input_kind
+        project.task_input_shape, project.task_num_classes = task.input_shape, task.num_classes
+        project.task_num_params = task.num_params
     info = ctx.project_view(int(a["project"]), log.block_number)
     if info is not None:
         p = info.params

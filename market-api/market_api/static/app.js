@@ -93,6 +93,15 @@ function colorOf(trainers) {
 
 // -- views
 
+// The spec's task: "cnn · image 3×16×16 · 4 classes" (escaped: owners write specs).
+function taskShape(task) {
+  return `${esc(task.input_kind)} ${task.input_shape.join("×")} · ${task.num_classes} classes`;
+}
+
+function taskLine(task) {
+  return task ? `${esc(task.model)} · ${taskShape(task)}` : "?";
+}
+
 async function viewProjects() {
   crumbs([["Projects"]]);
   const projects = await pages("/projects");
@@ -104,6 +113,7 @@ async function viewProjects() {
       <dl class="kv">
         <dt>Budget</dt><dd>${fmtEth(p.budget)}</dd>
         <dt>Rewarded</dt><dd>${fmtEth(p.total_rewarded)}</dd>
+        <dt>Model</dt><dd>${taskLine(p.task)}</dd>
         <dt>Trainers · committee</dt><dd>${p.trainers} · ${p.committee_size ?? "?"} seats</dd>
         <dt>Owner</dt><dd class="mono">${short(p.owner)}</dd>
         <dt>Posted</dt><dd>${when(p.posted_at)}</dd>
@@ -141,6 +151,8 @@ async function viewProject(id) {
       ${stat("Budget", fmtEth(project.budget, 3))}
       ${stat("Rewarded", fmtEth(project.total_rewarded, 3))}
       ${stat("Rounds verified", `${verified}`, `of ${project.rounds}`)}
+      ${stat("Model", project.task ? esc(project.task.model) : "?",
+        project.task ? `${taskShape(project.task)} · ${project.task.num_params.toLocaleString()} parameters` : "spec unreadable")}
       ${stat("Trainers", `${project.trainers}`)}
       ${stat("Committee", `${project.committee_size ?? "?"} seats`,
         `quorum ${project.verifier_quorum ?? "?"} · fee ${(project.verifier_fee_bps ?? 0) / 100}%`)}

@@ -23,6 +23,7 @@ from market_api.api.schemas import (
     RoundsPublic,
     RoundTrainerPublic,
     SlashPublic,
+    TaskPublic,
 )
 from market_api.db import models as m
 
@@ -47,7 +48,17 @@ def project_public(project: m.Project, total_rewarded: int) -> ProjectPublic:
         min_reputation=project.min_reputation, trainers=project.trainer_count,
         total_rewarded=str(total_rewarded),
         escrow_returned=project.escrow_returned, bond_slashed=project.bond_slashed,
-        posted_block=project.posted_block, posted_at=project.posted_at)
+        posted_block=project.posted_block, posted_at=project.posted_at,
+        task=_task(project))
+
+
+def _task(project: m.Project) -> TaskPublic | None:
+    if project.task_model is None or project.task_input_shape is None:
+        return None
+    return TaskPublic(model=project.task_model, input_kind=project.task_input_kind or "",
+                      input_shape=[int(d) for d in project.task_input_shape.split("x")],
+                      num_classes=project.task_num_classes or 0,
+                      num_params=project.task_num_params or 0)
 
 
 def _rewarded(session: Session, ids: list[int]) -> dict[int, int]:
