@@ -28,7 +28,8 @@ from fedmarket.chain.types import (
     RoundResult,
     RoundStatus,
 )
-from fedmarket.codec import ModelHeader, encode_model, flatten, unflatten
+from fedmarket.codec import ModelHeader, flatten, unflatten
+from fedmarket.codec_stream import store_file
 from fedmarket.data_fit import check_fits
 from fedmarket.datasets import Dataset
 from fedmarket.errors import (
@@ -112,8 +113,7 @@ def compute_outcome(contracts: MarketContracts, store: ContentStore, spec: Model
 
     def store_model(aggregate: torch.Tensor) -> str:
         weights = unflatten((base_flat + aggregate.to(torch.float64)).to(torch.float32), spec)
-        blob = encode_model(weights, ModelHeader(project, round_, spec.hash()), spec)
-        cid = store.put(blob)
+        cid = store_file(store, "model", weights, ModelHeader(project, round_, spec.hash()), spec)
         store.pin(cid)
         return cid
 

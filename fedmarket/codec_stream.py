@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import BinaryIO
@@ -41,11 +42,16 @@ from fedmarket.codec import (
     first_non_finite,
     parse_entry,
     parse_metadata,
+    unflatten,
 )
 from fedmarket.errors import CodecError
 from fedmarket.modelspec import ModelSpec
+from fedmarket.storage.base import ContentStore
 
-__all__ = ["write_file", "read_into", "file_size"]
+__all__ = ["write_file", "read_into", "file_size", "store_file", "load_file"]
+
+#: Files up to this size are spooled in memory before storing, larger ones in a temporary file.
+SPOOL_BYTES = 64 * 1024 * 1024
 
 def _header_bytes(kind: str, shapes: Mapping[str, tuple[int, ...]],
                   header: UpdateHeader | ModelHeader) -> bytes:
@@ -190,3 +196,27 @@ def _read_exact(stream: BinaryIO, target: np.ndarray, kind: str, name: str) -> N
         if not got:
             raise CodecError(f"file is truncated inside {kind} tensor {name!r}")
         done += got
+
+
+def store_file(store: ContentStore, kind: str, tensors: Mapping[str, torch.Tensor],
+               header: UpdateHeader | ModelHeader, spec: Expect = None) -> str:
+    """Write the file into the store through a spool; returns its CID.
+
+    The spool stays in memory below :data:`SPOOL_BYTES` and goes to disk above it; the CID is
+    the one of the in-memory encoder's bytes, which these are.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        write_file(spool, kind, tensors, header, spec)  # type: ignore[arg-type]
+        spool.seek(0)
+        return store.put(spool)  # type: ignore[arg-type]
+
+
+def load_file(store: ContentStore, cid: str, kind: str, spec: ModelSpec | Mapping[str, tuple[
+        int, ...]]) -> tuple[dict[str, torch.Tensor], UpdateHeader | ModelHeader]:
+    """Read a stored file into one flat vector; returns views of it by name, and the header."""
+    shapes = expected_shapes(spec)
+    assert shapes is not None
+    flat = torch.empty(sum(math.prod(s) for s in shapes.values()), dtype=torch.float32)
+    with store.open(cid) as stream:
+        header = read_into(stream, kind, flat, spec)
+    return unflatten(flat, spec), header

@@ -28,7 +28,8 @@ from fedmarket.chain.types import (
     RoundStatus,
     SubmissionStatus,
 )
-from fedmarket.codec import UpdateHeader, decode_model, encode_update
+from fedmarket.codec import UpdateHeader
+from fedmarket.codec_stream import load_file, store_file
 from fedmarket.data_fit import check_fits
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
@@ -239,16 +240,15 @@ class TrainerClient:
         pending = self._pending
         market = self.contracts.market
         model_cid = base_model_cid(market, project, round_)
-        weights, _ = decode_model(self.store.get(model_cid), spec)
+        weights, _ = load_file(self.store, model_cid, "model", spec)  # streamed: one copy
         self.reporter.round_started(project, round_, len(self.data))
         context = self.attack_context(round_) if self.attack and self.attack_context else None
         update: LocalUpdate = train_local(
             spec, weights, self.data, device=self.device,
             seed=round_seed(project, round_, self.address), progress=self.reporter.progress(),
             attack=self.attack, context=context)
-        blob = encode_update(update.delta, UpdateHeader(project, round_, self.address,
-                                                        update.samples, spec.hash()), spec)
-        cid = self.store.put(blob)
+        cid = store_file(self.store, "update", update.delta, UpdateHeader(
+            project, round_, self.address, update.samples, spec.hash()), spec)
         self.store.pin(cid)
         if self._commit_window_passed(project, round_, watch.seconds, info):
             return None
