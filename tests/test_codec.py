@@ -307,3 +307,23 @@ def test_decode_rejects_update_made_for_another_spec(spec, tensors) -> None:
 
     with pytest.raises(CodecError, match="was made for model spec 0x"):
         decode_update(raw_file(tensors, header_body(other)), spec)
+
+
+@pytest.mark.parametrize("example", ["tabular", "images", "text"])
+def test_every_model_kind_round_trips_in_sorted_flat_order(example: str) -> None:
+    from fedmarket.examples import get_example
+    from fedmarket.models import initial_weights
+
+    ex = get_example(example)
+    kind = ModelSpec(ex.model, ex.input_shape, ex.num_classes, arch=ex.arch)
+    weights = initial_weights(kind)
+    head = UpdateHeader(project=1, round=1, trainer=TRAINER, samples=3, spec_hash=kind.hash())
+
+    decoded, _ = decode_update(encode_update(weights, head, kind), kind)
+    flat = flatten(decoded)
+
+    in_order = torch.cat([weights[n].reshape(-1) for n in sorted(kind.param_shapes())])
+    assert set(decoded) == set(kind.param_shapes())
+    assert flat.dtype == torch.float32 and torch.equal(flat, in_order)
+    assert all(torch.equal(decoded[n], weights[n]) for n in weights)
+    assert all(torch.equal(unflatten(flat, kind)[n], weights[n]) for n in weights)

@@ -238,3 +238,30 @@ def test_text_task_is_inferred_from_a_jsonl_validation_file(market: Market,
 
     assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
         "tokens", [24], 3)
+
+
+def test_rgb_image_folder_of_any_size_gives_a_cnn_its_shape(market: Market,
+                                                            tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(9)
+    for label in ("0", "1", "2"):
+        (tmp_path / "val" / label).mkdir(parents=True)
+        for i in range(4):
+            pixels = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)  # H=12, W=20, RGB
+            image.fromarray(pixels).save(tmp_path / "val" / label / f"{i}.png")
+
+    report = ok(*_post(market, "--validation", str(tmp_path / "val"), "--model", "cnn",
+                       "--hidden", "4"))
+
+    assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
+        "image", [3, 12, 20], 3)
+
+
+def test_csv_label_column_named_on_the_command_line(market: Market, tmp_path: Path) -> None:
+    path = tmp_path / "table.csv"
+    rows = [f"{i % 4},{i / 10},{(i * 7) % 3},{i % 2}" for i in range(24)]
+    path.write_text("diagnosis,a,b,c\n" + "\n".join(rows) + "\n")
+
+    report = ok(*_post(market, "--validation", str(path), "--label-column", "diagnosis"))
+
+    assert (report["input_shape"], report["num_classes"]) == ([3], 4)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -87,3 +88,44 @@ def test_build_leaves_global_rng_alone() -> None:
     build_model(SPECS[1])
 
     assert torch.equal(torch.rand(1), expected)
+
+
+def _random_specs(count: int, seed: int) -> list[ModelSpec]:
+    """Seeded random archs of every family, each valid by construction (sizes chosen to fit)."""
+    rng = np.random.default_rng(seed)
+    specs: list[ModelSpec] = []
+    for i in range(count):
+        classes = int(rng.integers(2, 7))
+        if i % 3 == 0:
+            widths = tuple(int(w) for w in rng.integers(1, 9, rng.integers(0, 4)))
+            specs.append(ModelSpec("mlp", (int(rng.integers(1, 40)),), classes,
+                                   arch=MLPArch(widths, str(rng.choice(["relu", "gelu", "tanh",
+                                                                        "silu"])))))
+        elif i % 3 == 1:
+            blocks = tuple(ConvBlock(int(rng.choice([2, 4, 6])), int(rng.integers(1, 6)),
+                                     int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+                           for _ in range(rng.integers(1, 3)))
+            side = int(rng.integers(12, 30))
+            specs.append(ModelSpec("cnn", (int(rng.integers(1, 5)), side, side + 3), classes,
+                                   arch=CNNArch(blocks, group_norm=int(rng.choice([0, 2])),
+                                                hidden=tuple(int(w) for w in
+                                                             rng.integers(1, 9,
+                                                                          rng.integers(0, 3))))))
+        else:
+            heads = int(rng.integers(1, 4))
+            length = int(rng.integers(4, 20))
+            specs.append(ModelSpec("transformer", (length,), classes, arch=TransformerArch(
+                width=heads * int(rng.integers(2, 6)), heads=heads,
+                layers=int(rng.integers(1, 3)), ff_width=int(rng.integers(4, 20)),
+                max_len=length + int(rng.integers(0, 5)),
+                pooling=str(rng.choice(["cls", "mean"])))))
+    return specs
+
+
+@pytest.mark.parametrize("spec", _random_specs(30, seed=15), ids=lambda s: s.hash()[:10])
+def test_random_archs_build_the_shapes_the_spec_derives(spec: ModelSpec) -> None:
+    model = build_model(spec)
+
+    assert {n: tuple(t.shape) for n, t in get_weights(model).items()} == spec.param_shapes()
+    batch = torch.ones(2, *spec.input_shape)  # token id 1 (CLS) for transformers
+    assert model.eval()(batch).shape == (2, spec.num_classes)
