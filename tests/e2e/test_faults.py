@@ -187,6 +187,14 @@ def faults(tmp_path: Path) -> Iterator[FaultMarket]:
     runner.invoke(app, ["chain", "down", "--data-dir", str(data_dir)])
 
 
+def _blocks_on_disk(chain_dir: Path) -> int:
+    """The newest block in the node's state file (-1 while it is being rewritten)."""
+    try:
+        return int(json.loads((chain_dir / "state.json").read_text())["best_block_number"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
 def commit(m: FaultMarket, trainers: list[TrainerClient]) -> None:
     for trainer in trainers:
         assert trainer.step(m.project) is True
@@ -306,6 +314,10 @@ def test_node_killed_mid_round_resumes_from_its_state_file_and_the_round_complet
         faults: FaultMarket) -> None:
     m = faults
     chain_dir = m.data_dir / "chain"
+    # The node writes its state every second (slower under load): the market's setup must be on
+    # disk before the fault, what happens in the round may be lost and must be resent.
+    set_up = m.w3.eth.block_number
+    wait_for("setup on disk", lambda: _blocks_on_disk(chain_dir) >= set_up, None, poll=0.1)
     commit(m, m.trainers[:3])
     node = LocalNode(chain_dir).running_info()
     assert node is not None
@@ -318,6 +330,7 @@ def test_node_killed_mid_round_resumes_from_its_state_file_and_the_round_complet
     assert m.w3.eth.block_number > 0  # the deployment and the project are back
     assert m.market.project(m.project).status == ProjectStatus.RUNNING
     # Every role simply carries on from chain state; a commit the node lost is sent again.
+    m.aggregator.start(m.project)  # what `aggregator run` does first (nothing if started)
     for _ in range(3):
         for trainer in m.trainers:
             _retrying(lambda t=trainer: t.step(m.project))
