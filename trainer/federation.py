@@ -302,6 +302,8 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
     accuracy: list[float] = []
     outcomes = []
     earlier: frozenset[bytes] = frozenset()
+    earlier_rows: torch.Tensor | None = None  # last round's revealed rows, as gather_round has
+    earlier_trainers: list[str] = []
     revealed: list[Delta] = []
     for r in range(1, rounds + 1):
         base = flatten(weights)
@@ -325,8 +327,10 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
             update_cids=[_cid(b) for b in blobs], samples=samples, updates=stacked,
             base_model_cid=_cid(encode_model(weights, ModelHeader(PROJECT, r - 1, spec.hash()),
                                              spec)),
-            pool=POOL, global_model=base, earlier_digests=earlier)
+            pool=POOL, global_model=base, earlier_digests=earlier, earlier_updates=earlier_rows,
+            earlier_trainers=list(earlier_trainers))
         earlier = frozenset(update_digest(row) for row in stacked)
+        earlier_rows, earlier_trainers = stacked, [addr for addr, _, _ in rows]
         revealed = [dict(s.delta) for _, party, s in rows if party not in behaviours]
         utility = ValidationUtility(spec, weights, stacked, samples, fed.validation)
         outcome = compute_round_or_reject_all(inputs, round_spec, model_cid=lambda _: "",

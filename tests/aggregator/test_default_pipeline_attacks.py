@@ -82,6 +82,8 @@ def behaviours(name: str) -> dict[int, fed_api.Behaviour]:
         return {9: fed_api.sybil(accounts=3, noise=0.01)}
     if name == "inflated":
         return dict.fromkeys(ATTACKERS, fed_api.inflated(10))
+    if name == "copycat":
+        return dict.fromkeys(ATTACKERS, fed_api.copycat(noise=0.01))
     params = {"backdoor": {"patch": 2, "target": 0, "boost": 1.0}}.get(name, {})
     return {i: fed_api.from_attack(attacks.get(name, **params)) for i in ATTACKERS}
 
@@ -137,6 +139,16 @@ def test_declaring_ten_times_the_samples_buys_nothing(runs, seed, alpha):
     # Only the scoring seed changes (it hashes the declared counts): Shapley noise, no more.
     assert result.share(ATTACKERS) <= clean.share(ATTACKERS) + 0.05
     assert result.accuracy >= clean.accuracy - 0.03
+
+
+@pytest.mark.parametrize(("seed", "alpha"), CASES, ids=IDS)
+def test_copycat_replaying_last_rounds_revealed_updates_earns_nothing(runs, seed, alpha):
+    result = runs.get(seed, alpha, "copycat")
+
+    # Issue 14 measured 9-13 % before the stale-copy check; round 1 it sends zeros.
+    assert result.share(ATTACKERS) <= 0.01
+    assert all(result.accepted[r][i] == 0 for r in range(3) for i in ATTACKERS)
+    assert_no_harm(runs, seed, alpha, result)
 
 
 @pytest.mark.parametrize(("attack", "params", "full"), [
