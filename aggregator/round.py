@@ -23,6 +23,7 @@ from aggregator import contribution, rules
 from aggregator.contribution import ScoringContext, Utility, ValidationSource, derive_seed
 from aggregator.replay import is_stale, stale_cosines
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
+from aggregator.rival_check import readmit_class_carriers
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
 from aggregator.validation import Verdict, validate_updates
@@ -272,6 +273,8 @@ def compute_round(
     if rule.needs_reference and isinstance(utility, ValidationSource):
         reference = utility.reference_update(seed)
     outcome = rule.aggregate(updates, weights, reference=reference)
+    if outcome.rivals and isinstance(utility, ValidationSource):
+        outcome = readmit_class_carriers(outcome, updates, utility.class_accuracies)
 
     accepted = [valid[j] for j in outcome.accepted]
     robustness: list[dict[str, float]] = [{} for _ in range(n)]
