@@ -218,8 +218,8 @@ def _reject_stale(inputs: RoundInputs,
         return None
     stale = stale_cosines(inputs.updates, inputs.trainers, inputs.earlier_updates,
                           inputs.earlier_trainers)
-    for i, (others, own) in enumerate(stale):
-        if verdicts[i].accepted and is_stale(others, own):
+    for i, (others, _) in enumerate(stale):
+        if verdicts[i].accepted and is_stale(others):
             verdicts[i] = Verdict.reject("stale_copy")
     return stale
 
@@ -285,8 +285,9 @@ def compute_round(
     for group in outcome.groups or []:
         for j in group:  # the group's first trainer in canonical order names the group
             robustness[valid[j]]["group"] = float(valid[group[0]])
-    for i, cosines in enumerate(stale or []):
-        robustness[i]["stale_cosine"] = max(cosines)
+    for i, (others, own) in enumerate(stale or []):
+        robustness[i]["stale_cosine"] = others
+        robustness[i]["own_stale_cosine"] = own
     own_weights = _own_weights(outcome, valid, n)
     scoring_utility = utility
     if own_weights is not None and isinstance(utility, ValidationSource):

@@ -58,7 +58,7 @@ from trainer.local_training import train_local
 
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
            "federation", "digits_spec", "run", "honest", "from_attack", "sybil", "inflated",
-           "copycat",
+           "copycat", "standalone_accuracy",
            "default_round_spec", "old_default_round_spec"]
 
 PROJECT = 1
@@ -348,6 +348,21 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
         in_model.append(entered)
         accuracy.append(evaluate_weights(spec, weights, fed.test, device="cpu")[0])
     return FederationResult(rewards, accepted, in_model, accuracy, weights, outcomes)
+
+
+def standalone_accuracy(fed: Federation, party: int, rounds: int = 3) -> float:
+    """Test accuracy of the party's model trained on its shard alone, ``rounds`` x its epochs.
+
+    The usual yardstick of a party's data quality in data valuation (what it could do without
+    the federation): the same training, seeds and number of local epochs as in :func:`run`.
+    """
+    weights = initial_weights(fed.spec)
+    for r in range(1, rounds + 1):
+        delta = train_local(fed.spec, weights, fed.shards[party], device="cpu",
+                            seed=fed.train_seed(party, r)).delta
+        weights = {n: (weights[n].to(torch.float64) + delta[n].to(torch.float64))
+                   .to(torch.float32) for n in weights}
+    return float(evaluate_weights(fed.spec, weights, fed.test, device="cpu")[0])
 
 
 def _with_rule(spec: ModelSpec, round_spec: RoundSpec) -> ModelSpec:

@@ -55,7 +55,7 @@ from .base import Rule, RuleResult, float_param, register
 from .distances import check_finite
 from .fltrust import norm_scales, reference_cosines, relu_trust, weighted_scaled_mean
 from .majority_cluster import majority_cluster, rival_groups
-from .similarity_groups import pairwise_cosines, similarity_groups
+from .similarity_groups import consensus_cosines, pairwise_cosines, similarity_groups
 
 __all__ = ["Trusted", "REPLICA_POLICIES", "MAJORITY_POLICIES"]
 
@@ -140,6 +140,12 @@ class Trusted(Rule):
         # The majority is taken among updates still in the running, so rejected near-copies
         # and zero-trust updates cannot place it (and so pick which honest outliers look close).
         eligible = [i for i in range(n) if keep[i] and trust[i] > 0.0]
+        consensus = [0.0] * n
+        for i, c in zip(eligible, consensus_cosines(cosines, eligible), strict=True):
+            consensus[i] = c
+        # A near-copy of the others' mean is one more copy of them (same bar as for pairs).
+        keep = [keep[i] and consensus[i] < self.group_threshold for i in range(n)]
+        eligible = [i for i in eligible if keep[i]]
         rivals = self._dropped_by_majority(cosines, eligible)
         dropped = {i for g in rivals for i in g}
         in_cluster = [0.0 if i in dropped else 1.0 for i in range(n)]
@@ -151,7 +157,7 @@ class Trusted(Rule):
         aggregate = weighted_scaled_mean(updates, weight, scales, accepted)
         scores = {"ref_cosine": cos, "norm": norms, "scale": scales, "trust": trust,
                   "max_cosine": largest, "group_size": [float(s) for s in size],
-                  "weight": weight}
+                  "weight": weight, "consensus_cosine": consensus}
         if self.majority != "off":
             scores["in_cluster"] = in_cluster
             scores["weight_before_rivals"] = before

@@ -84,6 +84,8 @@ def behaviours(name: str) -> dict[int, fed_api.Behaviour]:
         return dict.fromkeys(ATTACKERS, fed_api.inflated(10))
     if name == "copycat":
         return dict.fromkeys(ATTACKERS, fed_api.copycat(noise=0.01))
+    if name == "alie_alone":
+        return {9: fed_api.from_attack(attacks.get("alie"))}
     params = {"backdoor": {"patch": 2, "target": 0, "boost": 1.0}}.get(name, {})
     return {i: fed_api.from_attack(attacks.get(name, **params)) for i in ATTACKERS}
 
@@ -117,6 +119,16 @@ def test_unboosted_backdoor_earns_no_more_than_honest_training(runs, seed, alpha
 
     assert result.share(ATTACKERS) <= honest_share + 0.05
     assert_no_harm(runs, seed, alpha, result)
+
+
+@pytest.mark.parametrize(("seed", "alpha"), CASES, ids=IDS)
+def test_one_account_sending_the_honest_mean_earns_nothing(runs, seed, alpha):
+    # ALIE with one attacker is the honest updates' mean (cosine 0.99-1.00 to the others' mean;
+    # honest updates measured <= 0.80): no pairwise near-copy, but a copy of their consensus.
+    result = runs.get(seed, alpha, "alie_alone")
+
+    assert result.share([9]) <= 0.01
+    assert all(result.accepted[r][9] == 0 for r in range(3))
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -106,3 +106,33 @@ def test_trusted_rejects_an_unknown_majority_policy():
 
     with pytest.raises(AggregationError, match="majority must be one of"):
         rules.get("trusted")(majority="hdbscan")
+
+
+def test_consensus_cosine_is_the_cosine_to_the_others_unit_sum():
+    from aggregator.rules.similarity_groups import consensus_cosines
+
+    gen = torch.Generator().manual_seed(2)
+    rows = torch.randn(6, 50, generator=gen, dtype=torch.float64)
+    units = rows / rows.norm(dim=1, keepdim=True)
+    chosen = [0, 2, 3, 5]
+
+    got = consensus_cosines(pairwise_cosines(rows), chosen)
+
+    total = units[chosen].sum(dim=0)
+    want = [float(units[i] @ (total - units[i]) / (total - units[i]).norm()) for i in chosen]
+    assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_trusted_rejects_a_copy_of_the_others_mean():
+    gen = torch.Generator().manual_seed(3)
+    task = torch.randn(2000, generator=gen)
+    honest = task + 1.5 * torch.randn(6, 2000, generator=gen)  # pairwise cos about 0.3
+    mean_copy = honest.mean(dim=0, keepdim=True)  # cos to each honest about 0.55, to the mean 1
+    updates = torch.cat([honest, mean_copy])
+    counts = torch.full((7,), 100.0, dtype=torch.float64)
+
+    result = rules.get("trusted")().aggregate(updates, counts, reference=task)
+
+    assert result.accepted == [0, 1, 2, 3, 4, 5]
+    assert result.scores["consensus_cosine"][6] > 0.99
+    assert max(result.scores["consensus_cosine"][:6]) < 0.9

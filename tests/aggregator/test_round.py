@@ -156,23 +156,18 @@ def test_a_noisy_copy_of_another_trainers_previous_update_is_a_stale_copy() -> N
     assert all(outcome.robustness[i]["stale_cosine"] < 0.6 for i in (0, 1, 2, 4))
 
 
-def test_an_update_like_its_own_previous_one_is_not_stale_below_the_own_threshold() -> None:
+def test_an_update_close_to_its_own_previous_one_is_not_judged_stale() -> None:
     import dataclasses
 
     import torch
 
-    from aggregator.replay import OWN_THRESHOLD
     from aggregator.round import RoundSpec, compute_round
 
     gen = torch.Generator().manual_seed(1)
     earlier = torch.randn(4, 256, generator=gen)
-    fresh = torch.randn(4, 256, generator=gen)
-    fresh -= (fresh * earlier).sum(1, keepdim=True) / (earlier * earlier).sum(1, keepdim=True) \
-        * earlier  # orthogonal to the earlier rows' own row
-    fresh = fresh / fresh.norm(dim=1, keepdim=True) * earlier.norm(dim=1, keepdim=True)
-    # Each trainer's update has cosine 0.95 to its own previous one (converging training):
-    # above the 0.9 bar for others' updates, below OWN_THRESHOLD = 0.99 for its own.
-    updates = 0.95 * earlier + (1 - 0.95**2) ** 0.5 * fresh
+    # Each trainer's update is its previous one plus 5 % noise (cos ~0.999): slow honest
+    # training reaches 0.98 with the default spec, so one's own update is never a stale copy.
+    updates = earlier + 0.05 * torch.randn(4, 256, generator=gen)
     inputs = _round_inputs(updates)
     inputs = dataclasses.replace(inputs, earlier_updates=earlier,
                                  earlier_trainers=list(inputs.trainers))
@@ -180,7 +175,8 @@ def test_an_update_like_its_own_previous_one_is_not_stale_below_the_own_threshol
     outcome = compute_round(inputs, RoundSpec("fedavg"), model_cid=lambda _: "m")
 
     assert all(v.accepted for v in outcome.verdicts)
-    assert all(0.94 < outcome.robustness[i]["stale_cosine"] < OWN_THRESHOLD for i in range(4))
+    assert all(outcome.robustness[i]["own_stale_cosine"] > 0.99 for i in range(4))
+    assert all(outcome.robustness[i]["stale_cosine"] < 0.5 for i in range(4))
 
 
 def test_updates_rejected_by_validation_count_against_f() -> None:
