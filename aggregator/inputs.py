@@ -44,7 +44,8 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
     base_cid = base_model_cid(market, project, round_)
     base_weights, _ = decode_model(store.get(base_cid), spec)
     dim = spec.num_params()
-    earlier = _earlier_digests(market, store, spec, project, round_, from_block)
+    earlier_trainers, earlier_rows = _earlier_updates(market, store, spec, project, round_,
+                                                      from_block)
     rows = torch.zeros((len(reveals), dim), dtype=torch.float32)
     samples: list[int] = []
     prior: list[Verdict | None] = []
@@ -69,28 +70,35 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
         update_cids=[r.cid for r in reveals], samples=samples, updates=rows,
         base_model_cid=base_cid, pool=market.round(project, round_).trainer_pool_wei,
         global_model=flatten(base_weights), prior_verdicts=prior,
-        earlier_digests=frozenset(earlier))
+        earlier_digests=frozenset(update_digest(row) for row in earlier_rows),
+        earlier_updates=earlier_rows if round_ > 1 else None,
+        earlier_trainers=earlier_trainers)
     return GatheredRound(inputs, base_weights)
 
 
-def _earlier_digests(market: Market, store: ContentStore, spec: ModelSpec, project: int,
-                     round_: int, from_block: int) -> set[bytes]:
-    """Digests of the previous round's revealed updates, to catch replays of them.
+def _earlier_updates(market: Market, store: ContentStore, spec: ModelSpec, project: int,
+                     round_: int, from_block: int) -> tuple[list[str], torch.Tensor]:
+    """The previous round's revealed updates (trainers, rows), to catch replays of them.
 
     Commit–reveal stops a copycat from copying an update of the same round; what it can still
     do is resubmit one revealed earlier, which is worth something while the global model has
-    barely moved. One round back keeps the cost at one extra fetch per trainer.
+    barely moved (exact copies by digest, noisy ones by cosine: :mod:`aggregator.replay`).
+    One round back keeps the cost at one extra fetch per trainer. Updates that do not decode
+    are left out (they were rejected in their round and carry nothing to copy).
     """
-    if round_ <= 1:
-        return set()
-    digests: set[bytes] = set()
-    for reveal in market.revealed_updates(project, round_ - 1, from_block=from_block):
-        try:
-            tensors, _ = decode_update(store.get(reveal.cid), spec)
-        except (StorageError, CodecError):
-            continue
-        digests.add(update_digest(flatten(tensors)))
-    return digests
+    trainers: list[str] = []
+    rows: list[torch.Tensor] = []
+    if round_ > 1:
+        for reveal in market.revealed_updates(project, round_ - 1, from_block=from_block):
+            try:
+                tensors, _ = decode_update(store.get(reveal.cid), spec)
+            except (StorageError, CodecError):
+                continue
+            trainers.append(reveal.trainer)
+            rows.append(flatten(tensors).to(torch.float32))
+    stacked = (torch.stack(rows) if rows
+               else torch.zeros((0, spec.num_params()), dtype=torch.float32))
+    return trainers, stacked
 
 
 def _header_mismatch(h_project: int, h_round: int, h_trainer: str, project: int, round_: int,

@@ -21,7 +21,9 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from aggregator import contribution, rules
 from aggregator.contribution import ScoringContext, Utility, ValidationSource, derive_seed
+from aggregator.replay import is_stale, stale_cosines
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
+from aggregator.rival_check import readmit_class_carriers
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
 from aggregator.validation import Verdict, validate_updates
@@ -73,6 +75,10 @@ class RoundInputs:
     prior_verdicts: Sequence[Verdict | None] | None = None
     # update_digest of the previous round's revealed updates (the replay check).
     earlier_digests: frozenset[bytes] = frozenset()
+    # The previous round's revealed updates [M, D] and their trainers (the stale-copy check of
+    # aggregator.replay); None where they are not gathered (round 1, or callers without them).
+    earlier_updates: torch.Tensor | None = None
+    earlier_trainers: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,19 @@ def _party_groups(outcome: RuleResult, valid: list[int],
     return tuple(g for g in groups if g)
 
 
+def _reject_stale(inputs: RoundInputs,
+                  verdicts: list[Verdict]) -> list[tuple[float, float]] | None:
+    """Reject near-copies of the previous round's updates (:mod:`aggregator.replay`)."""
+    if inputs.earlier_updates is None:
+        return None
+    stale = stale_cosines(inputs.updates, inputs.trainers, inputs.earlier_updates,
+                          inputs.earlier_trainers)
+    for i, (others, _) in enumerate(stale):
+        if verdicts[i].accepted and is_stale(others):
+            verdicts[i] = Verdict.reject("stale_copy")
+    return stale
+
+
 def effective_rule_params(params: Mapping[str, Any], detected: int) -> dict[str, Any]:
     """The rule's parameters once ``detected`` updates were rejected before it ran.
 
@@ -241,6 +260,7 @@ def compute_round(
 
     verdicts = validate_updates(inputs.updates, inputs.global_model, inputs.prior_verdicts,
                                 inputs.earlier_digests)
+    stale = _reject_stale(inputs, verdicts)
     valid = [i for i, v in enumerate(verdicts) if v.accepted]
     if not valid:
         raise AggregationError("no acceptable update in this round")
@@ -253,6 +273,8 @@ def compute_round(
     if rule.needs_reference and isinstance(utility, ValidationSource):
         reference = utility.reference_update(seed)
     outcome = rule.aggregate(updates, weights, reference=reference)
+    if outcome.rivals and isinstance(utility, ValidationSource):
+        outcome = readmit_class_carriers(outcome, updates, utility.class_accuracies)
 
     accepted = [valid[j] for j in outcome.accepted]
     robustness: list[dict[str, float]] = [{} for _ in range(n)]
@@ -263,6 +285,9 @@ def compute_round(
     for group in outcome.groups or []:
         for j in group:  # the group's first trainer in canonical order names the group
             robustness[valid[j]]["group"] = float(valid[group[0]])
+    for i, (others, own) in enumerate(stale or []):
+        robustness[i]["stale_cosine"] = others
+        robustness[i]["own_stale_cosine"] = own
     own_weights = _own_weights(outcome, valid, n)
     scoring_utility = utility
     if own_weights is not None and isinstance(utility, ValidationSource):

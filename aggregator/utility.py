@@ -86,6 +86,10 @@ class ValidationUtility:
         """v(S) by the rule's weighted mean ``sum w_i s_i x_i / sum w_i`` over S instead."""
         return WeightedUtility(self, weights, scales)
 
+    def class_accuracies(self, delta: torch.Tensor) -> list[float]:
+        """Per-class validation accuracy of base + ``delta`` (0 for a class with no sample)."""
+        return self.evaluator.per_class(self.base + delta.to(torch.float64))
+
 
 class WeightedUtility:
     """``v(S)``: accuracy of base + ``sum_{i in S} w_i s_i x_i / sum_{i in S} w_i`` (cached).
@@ -135,13 +139,23 @@ class AccuracyEvaluator:
 
     def __call__(self, flat_weights: torch.Tensor) -> float:
         """Accuracy in [0, 1] of the model with ``flat_weights`` (float32 as stored)."""
+        return float((self._predict(flat_weights) == self.y).sum()) / len(self.y)
+
+    def per_class(self, flat_weights: torch.Tensor) -> list[float]:
+        """Accuracy on each class's samples, classes ``0 .. num_classes - 1`` (0 if none)."""
+        hit = self._predict(flat_weights) == self.y
+        out = []
+        for c in range(self.spec.num_classes):
+            mine = self.y == c
+            count = int(mine.sum())
+            out.append(float(hit[mine].sum()) / count if count else 0.0)
+        return out
+
+    def _predict(self, flat_weights: torch.Tensor) -> torch.Tensor:
         set_weights(self.model, unflatten(flat_weights.to(torch.float32), self.spec))
-        correct = 0
         with torch.no_grad():
-            for i in range(0, len(self.y), self.batch_size):
-                logits = self.model(self.x[i:i + self.batch_size])
-                correct += int((logits.argmax(dim=1) == self.y[i:i + self.batch_size]).sum())
-        return correct / len(self.y)
+            return torch.cat([self.model(self.x[i:i + self.batch_size]).argmax(dim=1)
+                              for i in range(0, len(self.y), self.batch_size)])
 
 
 def model_accuracy(spec: ModelSpec, flat_weights: torch.Tensor, data: Dataset) -> float:

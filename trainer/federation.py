@@ -58,7 +58,7 @@ from trainer.local_training import train_local
 
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
            "federation", "digits_spec", "run", "honest", "from_attack", "sybil", "inflated",
-           "copycat",
+           "copycat", "standalone_accuracy",
            "default_round_spec", "old_default_round_spec"]
 
 PROJECT = 1
@@ -302,6 +302,8 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
     accuracy: list[float] = []
     outcomes = []
     earlier: frozenset[bytes] = frozenset()
+    earlier_rows: torch.Tensor | None = None  # last round's revealed rows, as gather_round has
+    earlier_trainers: list[str] = []
     revealed: list[Delta] = []
     for r in range(1, rounds + 1):
         base = flatten(weights)
@@ -325,8 +327,10 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
             update_cids=[_cid(b) for b in blobs], samples=samples, updates=stacked,
             base_model_cid=_cid(encode_model(weights, ModelHeader(PROJECT, r - 1, spec.hash()),
                                              spec)),
-            pool=POOL, global_model=base, earlier_digests=earlier)
+            pool=POOL, global_model=base, earlier_digests=earlier, earlier_updates=earlier_rows,
+            earlier_trainers=list(earlier_trainers))
         earlier = frozenset(update_digest(row) for row in stacked)
+        earlier_rows, earlier_trainers = stacked, [addr for addr, _, _ in rows]
         revealed = [dict(s.delta) for _, party, s in rows if party not in behaviours]
         utility = ValidationUtility(spec, weights, stacked, samples, fed.validation)
         outcome = compute_round_or_reject_all(inputs, round_spec, model_cid=lambda _: "",
@@ -344,6 +348,21 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
         in_model.append(entered)
         accuracy.append(evaluate_weights(spec, weights, fed.test, device="cpu")[0])
     return FederationResult(rewards, accepted, in_model, accuracy, weights, outcomes)
+
+
+def standalone_accuracy(fed: Federation, party: int, rounds: int = 3) -> float:
+    """Test accuracy of the party's model trained on its shard alone, ``rounds`` x its epochs.
+
+    The usual yardstick of a party's data quality in data valuation (what it could do without
+    the federation): the same training, seeds and number of local epochs as in :func:`run`.
+    """
+    weights = initial_weights(fed.spec)
+    for r in range(1, rounds + 1):
+        delta = train_local(fed.spec, weights, fed.shards[party], device="cpu",
+                            seed=fed.train_seed(party, r)).delta
+        weights = {n: (weights[n].to(torch.float64) + delta[n].to(torch.float64))
+                   .to(torch.float32) for n in weights}
+    return float(evaluate_weights(fed.spec, weights, fed.test, device="cpu")[0])
 
 
 def _with_rule(spec: ModelSpec, round_spec: RoundSpec) -> ModelSpec:

@@ -56,6 +56,9 @@ class ValidationSource(Protocol):
     def reweighted(self, weights: Sequence[float], scales: Sequence[float]) -> Utility:
         """v(S) by ``sum_{i in S} w_i s_i x_i / sum_{i in S} w_i`` instead."""
 
+    def class_accuracies(self, delta: torch.Tensor) -> list[float]:
+        """Per-class validation accuracy of the global model plus ``delta`` ``[D]``."""
+
 
 @dataclass(frozen=True)
 class ScoringContext:

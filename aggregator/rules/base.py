@@ -48,6 +48,10 @@ class RuleResult:
     weights: list[float] | None = None
     scales: list[float] | None = None
     groups: list[list[int]] | None = None
+    # Groups the rule dropped as rivals of the majority (each sorted input indices), with the
+    # weight each member had before (scores["weight_before_rivals"]); the round computation may
+    # readmit a group the validation data shows to carry a class (aggregator.rival_check).
+    rivals: list[list[int]] | None = None
 
 
 class Rule(ABC):

@@ -23,7 +23,7 @@ import torch
 
 from .gram import gram_matrix
 
-__all__ = ["pairwise_cosines", "similarity_groups"]
+__all__ = ["pairwise_cosines", "similarity_groups", "consensus_cosines"]
 
 _TINY = 1e-30
 
@@ -67,3 +67,24 @@ def similarity_groups(cosines: torch.Tensor, threshold: float) -> tuple[list[lis
     for i in range(n):
         members.setdefault(root(i), []).append(i)
     return sorted(members.values(), key=lambda g: g[0]), largest
+
+
+def consensus_cosines(cosines: torch.Tensor, rows: list[int]) -> list[float]:
+    """For each of ``rows``: cosine to the sum of the *other* rows' unit vectors.
+
+    The near-copy test against a combination instead of one update: an attacker who sees the
+    round's honest updates can send their mean (ALIE with one account: measured cosine 0.99-1.00
+    to it), which no pairwise test catches and which scoring values like all of them together.
+    From the cosine matrix alone: ``u_i . (T - u_i) = sum_{j != i} c_ij`` and
+    ``|T - u_i|^2 = sum_{j, k != i} c_jk`` over ``rows``. 0 for a row with no others.
+    """
+    if len(rows) < 2:
+        return [0.0] * len(rows)
+    sub = cosines[rows][:, rows].to(torch.float64)
+    total = sub.sum()
+    out = []
+    for a in range(len(rows)):
+        dot = float(sub[a].sum() - sub[a, a])
+        rest = float(total - 2 * sub[a].sum() + sub[a, a])
+        out.append(dot / rest ** 0.5 if rest > _TINY else 0.0)
+    return out

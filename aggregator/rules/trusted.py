@@ -1,6 +1,6 @@
-"""The default rule with validation data: FLTrust trust, norms rescaled, near-copies one vote.
+"""The default rule with validation data: FLTrust trust, norms rescaled, near-copies and rivals out.
 
-Combines two published defences, each in its own module, on what the owner has and most
+Combines three published defences, each in its own module, on what the owner has and most
 robust-FL settings lack — clean validation data:
 
 1. :mod:`.fltrust` (Cao et al., NDSS 2021): a reference update ``g0`` trained by the aggregator on
@@ -17,6 +17,20 @@ robust-FL settings lack — clean validation data:
    and the honest are valued without the copies of their own mean. With ``"one_vote"`` the
    group shares one vote instead, each member weighted ``TS_i / k`` (and ``group_shapley``
    splits one player's value among them).
+3. :mod:`.majority_cluster` (FLAME, Nguyen et al., USENIX Security 2022): the majority cluster
+   of the updates by cosine distance. FLAME drops everything outside it (``majority=
+   "outliers"``), which also drops about 4 of 10 honest updates every round, by construction
+   (the cluster stops growing at ``n//2 + 1``) — honest trainers unpaid, and non-IID accuracy
+   lost (measured on digits, Dirichlet 0.5: clean runs at 52-88 % instead of 88-93 %). The
+   default, ``"rivals"``, drops only *rival groups*: two or more updates outside the majority
+   that are closer to each other than the majority's own formation distance — a dense minority
+   pulling elsewhere, which is what colluding backdoor trainers look like (they share the
+   trigger's direction on top of honest training), while honest outliers are each an outlier
+   in their own direction. Measured: unboosted 2x2-trigger backdoor at 30 %, IID, success 7-13
+   % -> 0 %. Honest trainers whose data is skewed alike can also form such a group; the round
+   computation readmits a group that alone raises some class of the validation set
+   (:mod:`aggregator.rival_check`), which also readmits non-IID backdoor trainers holding a
+   class nobody else has (see the README). ``"off"`` disables the step.
 
 ``aggregate = sum_i w_i s_i g_i / sum_i w_i`` with ``w_i = TS_i / |group(i)|`` and
 ``s_i = |g0| / |g_i|``. Accepted: ``w_i > 0``. Declared sample counts are not used: they are the
@@ -24,8 +38,9 @@ trainer's own claim and would buy influence for free (issue 14). Threat model: a
 majority of trainers colluding with full knowledge of the honest updates, not knowing the
 owner's validation data; the reference must be better than random (it is trained on the same
 task). Recorded per trainer: ``ref_cosine``, ``norm``, ``scale``, ``trust``, ``max_cosine``,
-``group_size``, ``weight`` — with the reference's norm, everything that decides acceptance and
-weights (the group links are the pairwise cosines above the threshold).
+``group_size``, ``weight``, ``in_cluster`` (0 for a dropped rival) — with the reference's norm
+and the pairwise cosines, everything that decides acceptance and weights (the group links are
+the cosines above the threshold, the majority and its rivals single linkage on them).
 """
 
 from __future__ import annotations
@@ -39,21 +54,24 @@ from fedmarket.errors import AggregationError
 from .base import Rule, RuleResult, float_param, register
 from .distances import check_finite
 from .fltrust import norm_scales, reference_cosines, relu_trust, weighted_scaled_mean
-from .similarity_groups import pairwise_cosines, similarity_groups
+from .majority_cluster import majority_cluster, rival_groups
+from .similarity_groups import consensus_cosines, pairwise_cosines, similarity_groups
 
-__all__ = ["Trusted", "REPLICA_POLICIES"]
+__all__ = ["Trusted", "REPLICA_POLICIES", "MAJORITY_POLICIES"]
 
 REPLICA_POLICIES = ("reject", "one_vote")
+MAJORITY_POLICIES = ("rivals", "outliers", "off")
 
 
 @register("trusted")
 class Trusted(Rule):
-    """FLTrust with norm rescaling and one vote per group of near-copies."""
+    """FLTrust with norm rescaling, near-copies one vote or none, rival groups dropped."""
 
     needs_reference = True
 
     def __init__(self, group_threshold: float = 0.9, min_cosine: float = 0.0,
-                 replicas: str = "reject", noise_sigmas: float = 3.0) -> None:
+                 replicas: str = "reject", noise_sigmas: float = 3.0,
+                 majority: str = "rivals", rival_ratio: float = 0.8) -> None:
         """Build the rule.
 
         ``group_threshold``: cosine from which two updates are one party (honest pairs measured
@@ -64,7 +82,19 @@ class Trusted(Rule):
         the reference has standard deviation ``1 / sqrt(D)``, so pure noise (Gaussian attack,
         measured 1-2 % of the rewards with ReLU alone) passes 3 sigmas about once in 740
         updates, while honest updates sat at 0.11 and above (D = 4810, threshold 0.043).
+        ``majority``: drop the ``"rivals"`` of FLAME's majority cluster (the default), all its
+        ``"outliers"`` (FLAME as published), or nothing (``"off"``). ``rival_ratio``: a rival
+        group must be linked at cosine distances below this fraction of the majority's formation
+        distance: honest outliers that happen to be close were linked at 0.82-1.00 of it
+        (digits, 10 parties, IID and Dirichlet 0.5, seeds 0-4, rounds 1-3), colluding
+        backdoor trainers at 0.38-0.78 in IID rounds 2-3 (0.72-0.96 in round 1 and non-IID).
         """
+        self.rival_ratio = float_param("trusted", "rival_ratio", rival_ratio, 0.0, 1.0 + 1e-9,
+                                       inclusive_low=False)
+        if majority not in MAJORITY_POLICIES:
+            raise AggregationError(f"trusted: majority must be one of {MAJORITY_POLICIES}, "
+                                   f"got {majority!r}")
+        self.majority = majority
         self.noise_sigmas = float_param("trusted", "noise_sigmas", noise_sigmas, 0.0,
                                         float("inf"))
         if replicas not in REPLICA_POLICIES:
@@ -74,6 +104,20 @@ class Trusted(Rule):
         self.group_threshold = float_param("trusted", "group_threshold", group_threshold,
                                            0.0, 1.0 + 1e-9, inclusive_low=False)
         self.min_cosine = float_param("trusted", "min_cosine", min_cosine, -1.0, 1.0)
+
+    def _dropped_by_majority(self, cosines: torch.Tensor, eligible: list[int]) -> list[list[int]]:
+        """Groups dropped by the majority-cluster step, among the ``eligible`` updates.
+
+        ``"outliers"`` drops each outlier as its own group.
+        """
+        if self.majority == "off" or not eligible:
+            return []
+        sub = cosines[eligible][:, eligible]
+        members, formed = majority_cluster(sub)
+        if self.majority == "outliers":
+            return [[eligible[j]] for j in range(len(eligible)) if j not in set(members)]
+        rivals = rival_groups(sub, members, self.rival_ratio * formed)
+        return [[eligible[j] for j in g] for g in rivals]
 
     def _aggregate(self, updates: torch.Tensor, weights: torch.Tensor) -> RuleResult:
         raise AggregationError("trusted needs a reference update")  # aggregate() routes around
@@ -86,19 +130,36 @@ class Trusted(Rule):
         scales = norm_scales(norms, float(reference.double().norm()))
         floor = max(self.min_cosine, self.noise_sigmas / math.sqrt(updates.shape[1]))
         trust = [t if c > floor else 0.0 for t, c in zip(relu_trust(cos), cos, strict=True)]
-        groups, largest = similarity_groups(pairwise_cosines(updates), self.group_threshold)
+        cosines = pairwise_cosines(updates)
+        groups, largest = similarity_groups(cosines, self.group_threshold)
         size = [0] * n
         for group in groups:
             for i in group:
                 size[i] = len(group)
         keep = [scales[i] > 0 and (size[i] == 1 or self.replicas == "one_vote") for i in range(n)]
-        weight = [trust[i] / size[i] if keep[i] else 0.0 for i in range(n)]
+        # The majority is taken among updates still in the running, so rejected near-copies
+        # and zero-trust updates cannot place it (and so pick which honest outliers look close).
+        eligible = [i for i in range(n) if keep[i] and trust[i] > 0.0]
+        consensus = [0.0] * n
+        for i, c in zip(eligible, consensus_cosines(cosines, eligible), strict=True):
+            consensus[i] = c
+        # A near-copy of the others' mean is one more copy of them (same bar as for pairs).
+        keep = [keep[i] and consensus[i] < self.group_threshold for i in range(n)]
+        eligible = [i for i in eligible if keep[i]]
+        rivals = self._dropped_by_majority(cosines, eligible)
+        dropped = {i for g in rivals for i in g}
+        in_cluster = [0.0 if i in dropped else 1.0 for i in range(n)]
+        before = [trust[i] / size[i] if keep[i] else 0.0 for i in range(n)]
+        weight = [0.0 if i in dropped else before[i] for i in range(n)]
         accepted = [i for i in range(n) if weight[i] > 0.0]
         if not accepted:
             raise AggregationError("trusted: no update points the reference's way (all trust 0)")
         aggregate = weighted_scaled_mean(updates, weight, scales, accepted)
         scores = {"ref_cosine": cos, "norm": norms, "scale": scales, "trust": trust,
                   "max_cosine": largest, "group_size": [float(s) for s in size],
-                  "weight": weight}
+                  "weight": weight, "consensus_cosine": consensus}
+        if self.majority != "off":
+            scores["in_cluster"] = in_cluster
+            scores["weight_before_rivals"] = before
         return RuleResult(aggregate, accepted, scores, weights=weight, scales=scales,
-                          groups=groups)
+                          groups=groups, rivals=rivals if self.majority != "off" else None)

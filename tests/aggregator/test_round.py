@@ -131,6 +131,54 @@ def test_an_update_replayed_from_the_previous_round_is_rejected() -> None:
     assert outcome.rewards[2] == 0 and sum(v.accepted for v in outcome.verdicts) == 4
 
 
+def test_a_noisy_copy_of_another_trainers_previous_update_is_a_stale_copy() -> None:
+    import dataclasses
+
+    import torch
+
+    from aggregator.round import RoundSpec, compute_round
+
+    gen = torch.Generator().manual_seed(0)
+    earlier = torch.randn(5, 64, generator=gen)
+    updates = torch.randn(5, 64, generator=gen)
+    # Trainer 3 replays trainer 1's previous update with 1 % of its RMS as noise (cos ~0.9999).
+    updates[3] = earlier[1] + 0.01 * torch.randn(64, generator=gen)
+    inputs = _round_inputs(updates)
+    inputs = dataclasses.replace(inputs, earlier_updates=earlier,
+                                 earlier_trainers=list(inputs.trainers))
+
+    outcome = compute_round(inputs, RoundSpec("fedavg"), model_cid=lambda _: "m")
+
+    assert [v.reason for v in outcome.verdicts] == [None, None, None, "stale_copy", None]
+    assert outcome.rewards[3] == 0
+    assert outcome.robustness[3]["stale_cosine"] > 0.99
+    # Random 64-d directions: |cos| is about 1/8 each, far below 0.9.
+    assert all(outcome.robustness[i]["stale_cosine"] < 0.6 for i in (0, 1, 2, 4))
+
+
+def test_an_update_close_to_its_own_previous_one_is_not_judged_stale() -> None:
+    import dataclasses
+
+    import torch
+
+    from aggregator.round import RoundSpec, compute_round
+
+    gen = torch.Generator().manual_seed(1)
+    earlier = torch.randn(4, 256, generator=gen)
+    # Each trainer's update is its previous one plus 5 % noise (cos ~0.999): slow honest
+    # training reaches 0.98 with the default spec, so one's own update is never a stale copy.
+    updates = earlier + 0.05 * torch.randn(4, 256, generator=gen)
+    inputs = _round_inputs(updates)
+    inputs = dataclasses.replace(inputs, earlier_updates=earlier,
+                                 earlier_trainers=list(inputs.trainers))
+
+    outcome = compute_round(inputs, RoundSpec("fedavg"), model_cid=lambda _: "m")
+
+    assert all(v.accepted for v in outcome.verdicts)
+    assert all(outcome.robustness[i]["own_stale_cosine"] > 0.99 for i in range(4))
+    assert all(outcome.robustness[i]["stale_cosine"] < 0.5 for i in range(4))
+
+
 def test_updates_rejected_by_validation_count_against_f() -> None:
     import torch
 

@@ -93,3 +93,20 @@ def test_audit_passes_for_an_honest_project(market) -> None:
 
     assert audit.passed, audit.to_json()
     assert [line.round for line in audit.lines] == [1, 2, 0]
+
+
+def test_round_two_compares_every_update_with_round_one_reveals(market) -> None:
+    market.play_round()
+    market.play_round()
+
+    info = market.owner.market.round(market.project, 2)
+    result = round_result_of(market.store, info.result_cid, info.result_hash)
+    # gather_round fetched the round-1 reveals from chain + store: every trainer has its
+    # largest cosine to them recorded, and honest retraining is no replay (measured up to 0.88
+    # to another trainer's with this one-epoch SGD spec; the bar is 0.95).
+    assert all("stale_cosine" in t.robustness for t in result.trainers)
+    honest = {t.address for t, b in zip(market.trainers, market.behaviours, strict=True)
+              if b == "honest"}
+    assert all(t.robustness["stale_cosine"] < 0.95 for t in result.trainers
+               if t.address in honest)
+    assert not any(t.reason == "stale_copy" for t in result.trainers)
