@@ -17,7 +17,8 @@ import torch
 from aggregator.round import RoundInputs, canonical_order
 from aggregator.validation import Verdict, update_digest
 from fedmarket.chain.market import Market
-from fedmarket.codec import decode_model, decode_update, flatten
+from fedmarket.codec import UpdateHeader, flatten
+from fedmarket.codec_stream import load_file, read_into
 from fedmarket.datasets import Dataset
 from fedmarket.errors import CodecError, DataError, StorageError
 from fedmarket.modelspec import ModelSpec
@@ -42,7 +43,7 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
     order = canonical_order([r.trainer for r in reveals])
     reveals = [reveals[i] for i in order]
     base_cid = base_model_cid(market, project, round_)
-    base_weights, _ = decode_model(store.get(base_cid), spec)
+    base_weights, _ = load_file(store, base_cid, "model", spec)
     dim = spec.num_params()
     earlier_trainers, earlier_rows = _earlier_updates(market, store, spec, project, round_,
                                                       from_block)
@@ -50,19 +51,20 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
     samples: list[int] = []
     prior: list[Verdict | None] = []
     for i, reveal in enumerate(reveals):
-        try:
-            tensors, header = decode_update(store.get(reveal.cid), spec)
+        try:  # straight into its row of the stack: no other copy of the update is made
+            header = _read_update(store, reveal.cid, rows[i], spec)
         except (StorageError, CodecError) as exc:
+            rows[i].zero_()  # whatever was read before the failure
             prior.append(Verdict.reject(f"invalid_update: {_one_line(exc)}"))
             samples.append(0)
             continue
         mismatch = _header_mismatch(header.project, header.round, header.trainer, project,
                                     round_, reveal.trainer)
         if mismatch:
+            rows[i].zero_()
             prior.append(Verdict.reject(f"invalid_update: {mismatch}"))
             samples.append(0)
             continue
-        rows[i] = flatten(tensors)
         samples.append(int(header.samples))
         prior.append(None)
     inputs = RoundInputs(
@@ -86,19 +88,28 @@ def _earlier_updates(market: Market, store: ContentStore, spec: ModelSpec, proje
     One round back keeps the cost at one extra fetch per trainer. Updates that do not decode
     are left out (they were rejected in their round and carry nothing to copy).
     """
+    reveals = (market.revealed_updates(project, round_ - 1, from_block=from_block)
+               if round_ > 1 else [])
+    stacked = torch.zeros((len(reveals), spec.num_params()), dtype=torch.float32)
     trainers: list[str] = []
-    rows: list[torch.Tensor] = []
-    if round_ > 1:
-        for reveal in market.revealed_updates(project, round_ - 1, from_block=from_block):
-            try:
-                tensors, _ = decode_update(store.get(reveal.cid), spec)
-            except (StorageError, CodecError):
-                continue
-            trainers.append(reveal.trainer)
-            rows.append(flatten(tensors).to(torch.float32))
-    stacked = (torch.stack(rows) if rows
-               else torch.zeros((0, spec.num_params()), dtype=torch.float32))
-    return trainers, stacked
+    kept = 0
+    for reveal in reveals:
+        try:
+            _read_update(store, reveal.cid, stacked[kept], spec)
+        except (StorageError, CodecError):
+            continue
+        trainers.append(reveal.trainer)
+        kept += 1
+    return trainers, stacked[:kept]
+
+
+def _read_update(store: ContentStore, cid: str, row: torch.Tensor,
+                 spec: ModelSpec) -> UpdateHeader:
+    """Stream update ``cid`` into ``row``; raises StorageError or CodecError."""
+    with store.open(cid) as stream:
+        header = read_into(stream, "update", row, spec)
+    assert isinstance(header, UpdateHeader)
+    return header
 
 
 def _header_mismatch(h_project: int, h_round: int, h_trainer: str, project: int, round_: int,

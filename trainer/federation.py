@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -366,8 +366,7 @@ def standalone_accuracy(fed: Federation, party: int, rounds: int = 3) -> float:
 
 
 def _with_rule(spec: ModelSpec, round_spec: RoundSpec) -> ModelSpec:
-    return ModelSpec(
-        model=spec.model, input_shape=spec.input_shape, num_classes=spec.num_classes,
-        hidden=spec.hidden, seed=spec.seed, training=spec.training,
-        aggregation=AggregationSpec(round_spec.rule, dict(round_spec.rule_params)),
+    """The federation's spec with the round's rule and scorer (task and arch kept whole)."""
+    return replace(
+        spec, aggregation=AggregationSpec(round_spec.rule, dict(round_spec.rule_params)),
         scoring=ScoringSpec(round_spec.scorer, dict(round_spec.scorer_params)))
