@@ -22,6 +22,7 @@ from aggregator.reference import train_reference
 from fedmarket.codec import flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.evaluation import evaluate_weights
+from fedmarket.lora import full_weights
 from fedmarket.models import build_model, set_weights
 from fedmarket.modelspec import ModelSpec
 
@@ -135,7 +136,8 @@ class AccuracyEvaluator:
 
     def __call__(self, flat_weights: torch.Tensor) -> float:
         """Accuracy in [0, 1] of the model with ``flat_weights`` (float32 as stored)."""
-        set_weights(self.model, unflatten(flat_weights.to(torch.float32), self.spec))
+        weights = unflatten(flat_weights.to(torch.float32), self.spec)
+        set_weights(self.model, full_weights(self.spec, weights))  # lora: merged into the base
         correct = 0
         with torch.no_grad():
             for i in range(0, len(self.y), self.batch_size):

@@ -131,6 +131,14 @@ def post(
     reveal_s: int = typer.Option(60, "--reveal-seconds", min=1),
     aggregate_s: int = typer.Option(120, "--aggregate-seconds", min=1),
     verify_s: int = typer.Option(60, "--verify-seconds", min=1),
+    lora_rank: int = typer.Option(0, "--lora-rank", min=0,
+                                  help="LoRA fine-tuning: adapter rank r (0: train the whole "
+                                       "model); needs --base-weights."),
+    lora_alpha: float = typer.Option(8.0, "--lora-alpha",
+                                     help="LoRA scale alpha (merged W + alpha/r * B @ A)."),
+    base_weights: Path = typer.Option(None, "--base-weights",
+                                      help="Pre-trained weights of the declared arch "
+                                           "(.safetensors) that LoRA adapters fine-tune."),
     data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account",
                                                              help="Owner's dev account."),
     rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
@@ -161,7 +169,8 @@ def post(
             max_trainers=max_trainers, verifier_quorum=quorum, committee_size=committee,
             verifier_fee_bps=round(verifier_fee * 100), min_reputation=min_reputation,
             commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
-            verify_duration=verify_s)
+            verify_duration=verify_s, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            base_weights=None if base_weights is None else str(base_weights))
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             posted = post_project(ctx.contracts, ctx.store, request)
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
@@ -171,6 +180,7 @@ def post(
                        "input_shape": list(posted.spec.input_shape),
                        "num_classes": posted.spec.num_classes,
                        "num_params": posted.spec.num_params(),
+                       "lora": None if posted.spec.lora is None else posted.spec.lora.to_dict(),
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
              f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
