@@ -26,7 +26,7 @@ from fedmarket.errors import CodecError, ConfigError
 from fedmarket.lora_spec import ADAPTER_A, ADAPTER_B, lora_targets
 from fedmarket.modelspec import ModelSpec
 
-__all__ = ["init_adapters", "merge", "full_weights", "register_base", "base_weights",
+__all__ = ["init_adapters", "initial_a", "merge", "full_weights", "register_base", "base_weights",
            "check_base", "LoraModel"]
 
 _BASES: dict[str, dict[str, torch.Tensor]] = {}
@@ -61,25 +61,42 @@ def base_weights(spec: ModelSpec) -> dict[str, torch.Tensor]:
     return _BASES[cid]
 
 
-def init_adapters(spec: ModelSpec) -> dict[str, torch.Tensor]:
-    """Round-0 adapters: A ~ U(±1/sqrt(in)) seeded by spec.seed, B = 0 (so merged = base)."""
+def initial_a(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """Every A at round 0: U(±1/sqrt(in)), drawn in sorted-name order from spec.seed.
+
+    Drawn the same way with or without ``freeze_a``, so a frozen A is the A a plain LoRA
+    project would have started from.
+    """
     if spec.lora is None:
         raise ConfigError("this spec has no lora section, so it has no adapters")
     generator = torch.Generator().manual_seed(spec.seed)
+    shapes = spec.base_shapes()
     out: dict[str, torch.Tensor] = {}
-    for name, shape in spec.param_shapes().items():
-        if name.endswith(ADAPTER_A):
-            bound = 1.0 / shape[1] ** 0.5  # keeps B @ A x of unit scale once B has learned
-            out[name] = (torch.rand(shape, generator=generator) * 2 - 1) * bound
-        else:
-            out[name] = torch.zeros(shape)
+    for name in lora_targets(shapes):
+        inp = shapes[name][1]
+        bound = 1.0 / inp ** 0.5  # keeps B @ A x of unit scale once B has learned
+        out[name + ADAPTER_A] = (torch.rand((spec.lora.rank, inp), generator=generator) * 2
+                                 - 1) * bound
     return out
 
 
+def init_adapters(spec: ModelSpec) -> dict[str, torch.Tensor]:
+    """Round-0 adapters: the seeded A (unless frozen) and B = 0, so the merged model = base."""
+    a = initial_a(spec)
+    return {name: a[name] if name in a else torch.zeros(shape)
+            for name, shape in spec.param_shapes().items()}
+
+
 def merge(spec: ModelSpec, base: Mapping[str, torch.Tensor],
-          adapters: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The full weights ``W + (alpha / r) · B @ A`` (differentiable in the adapters)."""
+          adapters: Mapping[str, torch.Tensor],
+          frozen_a: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The full weights ``W + (alpha / r) · B @ A`` (differentiable in the adapters).
+
+    With ``freeze_a`` the A tensors are :func:`initial_a` (``frozen_a``: computed already).
+    """
     assert spec.lora is not None
+    if spec.lora.freeze_a:
+        adapters = {**(frozen_a if frozen_a is not None else initial_a(spec)), **adapters}
     merged = dict(base)
     for name in lora_targets(spec.base_shapes()):
         delta = adapters[name + ADAPTER_B] @ adapters[name + ADAPTER_A]
@@ -111,11 +128,18 @@ class LoraModel(nn.Module):
         # Module attribute names cannot hold dots; the market's names are kept in self.names.
         self.adapters = nn.ParameterList(
             nn.Parameter(adapters[name].detach().clone().to(torch.float32)) for name in self.names)
+        frozen = initial_a(spec) if spec.lora is not None and spec.lora.freeze_a else {}
+        self.frozen_names = sorted(frozen)
+        for i, name in enumerate(self.frozen_names):  # buffers: they follow .to(device)
+            self.register_buffer(f"frozen_a{i}", frozen[name])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the base model with the adapters merged in."""
         frozen = dict(self.base.state_dict())
-        return functional_call(self.base, merge(self.spec, frozen, self.adapter_tensors()), (x,))
+        frozen_a = {name: getattr(self, f"frozen_a{i}")
+                    for i, name in enumerate(self.frozen_names)}
+        merged = merge(self.spec, frozen, self.adapter_tensors(), frozen_a)
+        return functional_call(self.base, merged, (x,))
 
     def adapter_tensors(self) -> dict[str, torch.Tensor]:
         """The adapters under their market names (live parameters, not copies)."""

@@ -295,7 +295,7 @@ class ModelSpec:
         The model's tensors, or with ``lora`` only its adapters (:mod:`fedmarket.lora_spec`).
         """
         if self.lora is not None:
-            return adapter_shapes(self.base_shapes(), self.lora.rank)
+            return adapter_shapes(self.base_shapes(), self.lora.rank, self.lora.freeze_a)
         return self.base_shapes()
 
     def base_shapes(self) -> dict[str, tuple[int, ...]]:

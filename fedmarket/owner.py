@@ -112,6 +112,7 @@ class ProjectRequest:
     # in the base_weights file (.safetensors of the declared arch); 0: train the whole model.
     lora_rank: int = 0
     lora_alpha: float = 8.0
+    lora_freeze_a: bool = False  # FFA-LoRA: train and move B only (see fedmarket.lora_spec)
     base_weights: str | None = None
 
 
@@ -316,7 +317,8 @@ def build_spec(request: ProjectRequest, validation_cid: str | None,
         seed=request.seed, training=request.training,
         aggregation=AggregationSpec(rule=rule, params=params),
         scoring=ScoringSpec(method=method, params=scoring_params),
-        lora=LoraSpec(base_weights_cid, request.lora_rank, request.lora_alpha)
+        lora=LoraSpec(base_weights_cid, request.lora_rank, request.lora_alpha,
+                      request.lora_freeze_a)
         if base_weights_cid and request.lora_rank else None)
 
 

@@ -164,3 +164,29 @@ def test_adapter_update_is_much_smaller_than_the_full_model() -> None:
     full = sum(p.numel() for p in build_model(spec).parameters())
     assert (full, spec.num_params()) == (85_002, 2 * (320 + 512 + 266))
     assert full / spec.num_params() >= 20
+
+
+def test_freeze_a_moves_only_b_and_merges_with_the_seeded_a() -> None:
+    plain, base = registered()
+    spec = replace(plain, lora=replace(plain.lora, freeze_a=True))  # same base CID
+    gen = torch.Generator().manual_seed(1)
+    b_only = {n: torch.randn(s, generator=gen) for n, s in spec.param_shapes().items()}
+    with_a = {**init_adapters(plain), **b_only}
+
+    assert spec.param_shapes() == {n: s for n, s in plain.param_shapes().items()
+                                   if n.endswith(".lora_B")}
+    assert spec.hash() != plain.hash()
+    merged, expected = full_weights(spec, b_only), full_weights(plain, with_a)
+    assert all(torch.equal(merged[n], expected[n]) for n in expected)
+
+
+def test_freeze_a_training_returns_b_deltas_that_lower_the_loss() -> None:
+    plain, _ = registered()
+    spec = replace(plain, lora=replace(plain.lora, freeze_a=True),
+                   training=replace(plain.training, local_epochs=3))
+    data = holdout_split(load_digits(), 0.5, seed=0)[0]
+
+    update = train_local(spec, initial_weights(spec), data, device="cpu", seed=0)
+
+    assert set(update.delta) == set(spec.param_shapes())
+    assert update.epoch_losses[-1] < update.epoch_losses[0]

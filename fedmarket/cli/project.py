@@ -136,6 +136,9 @@ def post(
                                        "model); needs --base-weights."),
     lora_alpha: float = typer.Option(8.0, "--lora-alpha",
                                      help="LoRA scale alpha (merged W + alpha/r * B @ A)."),
+    lora_freeze_a: bool = typer.Option(
+        False, "--lora-freeze-a",
+        help="FFA-LoRA: keep A at its seeded init, train and send only B (averages exactly)."),
     base_weights: Path = typer.Option(None, "--base-weights",
                                       help="Pre-trained weights of the declared arch "
                                            "(.safetensors) that LoRA adapters fine-tune."),
@@ -170,6 +173,7 @@ def post(
             verifier_fee_bps=round(verifier_fee * 100), min_reputation=min_reputation,
             commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
             verify_duration=verify_s, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            lora_freeze_a=lora_freeze_a,
             base_weights=None if base_weights is None else str(base_weights))
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             posted = post_project(ctx.contracts, ctx.store, request)
