@@ -1,4 +1,4 @@
-"""``fedmarket project post | show | list | finish | cancel``: the owner's commands."""
+"""``fedmarket project post | show | model | list | finish | cancel``: the owner's commands."""
 
 from __future__ import annotations
 
@@ -243,6 +243,32 @@ def show(
                      "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
+
+
+@app.command("model")
+def model_(
+    project: int = typer.Argument(..., help="Project id."),
+    out: Path = typer.Option(..., "--out", help="Where to write the model (.safetensors)."),
+    adapters: bool = typer.Option(False, "--adapters",
+                                  help="LoRA projects: write the adapters as the market holds "
+                                       "them, not merged into the base."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Write the project's latest finalized global model (LoRA: merged into the base)."""
+    from safetensors.torch import save_file
+
+    from fedmarket.final_model import final_model
+
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        check_project_exists(project, ctx.contracts.market.project_count())
+        model = final_model(ctx.contracts.market, ctx.store, project, merge=not adapters)
+        save_file(model.weights, str(out))
+        count = sum(t.numel() for t in model.weights.values())
+        emit(as_json, {"project": project, "model_cid": model.model_cid, "out": str(out),
+                       "merged": model.merged, "num_params": count},
+             f"project {project}: model {model.model_cid} -> {out} ({count:,} parameters"
+             f"{', LoRA adapters merged into the base' if model.merged else ''})")
 
 
 def _spec_or_none(store: Any, cid: str) -> ModelSpec | None:

@@ -7,7 +7,8 @@ and whose parameters are the adapters.
 
 from pathlib import Path
 
-from safetensors.torch import save_file
+import torch
+from safetensors.torch import load_file, save_file
 
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import ModelSpec
@@ -58,3 +59,18 @@ def test_a_fitting_base_posts_a_project_that_moves_adapters(market: Market,
 
     assert posted["lora"]["rank"] == 2 and posted["lora"]["freeze_a"] is True
     assert posted["num_params"] == 2 * (32 + 10)  # B of fc1 [32, 2] and fc2 [10, 2]
+
+
+def test_project_model_before_any_round_is_the_posted_base(market: Market,
+                                                           tmp_path: Path) -> None:
+    base = _base(tmp_path, (32,))
+    project = ok(*_post(market, "--lora-rank", "2", "--base-weights", base))["project"]
+    out = tmp_path / "model.safetensors"
+
+    written = ok("project", "model", str(project), "--out", str(out),
+                 "--data-dir", market.data_dir)
+
+    assert written["merged"] is True and written["num_params"] == 64 * 32 + 32 + 32 * 10 + 10
+    model, posted = load_file(str(out)), load_file(base)
+    assert model.keys() == posted.keys()
+    assert all(torch.equal(model[n], posted[n]) for n in posted)  # B = 0 at round 0

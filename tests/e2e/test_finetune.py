@@ -12,8 +12,11 @@ import pytest
 import torch
 
 from fedmarket.chain.types import RoundStatus
-from fedmarket.codec import decode_update, encode_update
+from fedmarket.codec import decode_model, decode_update, encode_update
+from fedmarket.evaluation import evaluate_weights
 from fedmarket.examples import get_example
+from fedmarket.examples.finetune import finetune_data
+from fedmarket.final_model import final_model
 from fedmarket.rewards_query import claim_rewards, round_result_of
 from tests.e2e.market import build_market
 from verifier.audit import audit_project
@@ -50,6 +53,13 @@ def test_finetune_round_moves_adapters_only_and_beats_the_base(client_for, tmp_p
           f"{result.metrics['accuracy']:.3f}; update {len(update_bytes)} B vs full "
           f"{len(full_update)} B ({len(full_update) / len(update_bytes):.1f}x), params "
           f"{spec.num_params()} vs {plain.num_params()}")
+    # The owner's final model: the declared arch, scoring what the market scored its adapters.
+    final = final_model(market.owner.market, market.store, market.project)
+    assert final.model_cid == info.model_cid and final.merged
+    assert {n: tuple(t.shape) for n, t in final.weights.items()} == spec.base_shapes()
+    data = finetune_data()
+    adapters, _ = decode_model(market.store.get(info.model_cid), spec)
+    assert evaluate_weights(plain, final.weights, data) == evaluate_weights(spec, adapters, data)
     paid = sum(claim_rewards(t.contracts, market.store, t.address)[0] for t in market.trainers)
     assert paid == result.total > 0
     audit = audit_project(market.owner, market.store, market.project,
