@@ -8,6 +8,7 @@ from safetensors.torch import save_file
 from fedmarket.datasets import holdout_split, load_digits
 from fedmarket.errors import ConfigError
 from fedmarket.evaluation import evaluate_weights
+from fedmarket.examples import get_example
 from fedmarket.lora import base_weights, full_weights, init_adapters, merge, register_base
 from fedmarket.lora_spec import LoraSpec
 from fedmarket.models import build_model, initial_weights, trainable_model
@@ -36,9 +37,25 @@ def registered(cid: str = "base-cid", seed: int = 3) -> tuple[ModelSpec, dict[st
     return spec, base
 
 
-def test_spec_without_lora_keeps_its_json() -> None:
-    assert "lora" not in BASE.to_dict()
-    assert ModelSpec.from_json(BASE.to_json()).hash() == BASE.hash()
+# Hashes computed with main before the lora section existed (git archive main, same specs).
+HASHES_BEFORE_LORA = {
+    "base": "0xa998ff38e5e2c3c236ae9cf377817ce46fa4f5098ca4befc1e24c1a296222047",
+    "tabular": "0x35b97064a20bda2e131ff5b3c4112d5ee2e56a031e70f506a49443c0d3931dc0",
+    "images": "0x3dbd6e0434cdaf293406eb3a4eeee1c6b29b9f8fd63a66c706e7012a27e7c89d",
+    "text": "0xbd9f070d67893d1ed32a5c7a4913e1212f856644c531a9fe2594e4345af2d163",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HASHES_BEFORE_LORA))
+def test_spec_without_lora_keeps_the_hash_it_had_before_lora(name: str) -> None:
+    if name == "base":
+        spec = BASE
+    else:
+        e = get_example(name)
+        spec = ModelSpec(model=e.model, arch=e.arch, input_shape=e.input_shape,
+                         num_classes=e.num_classes, training=e.training)
+    assert "lora" not in spec.to_dict()
+    assert spec.hash() == HASHES_BEFORE_LORA[name]
 
 
 def test_lora_section_round_trips_and_its_base_cid_changes_the_hash() -> None:
