@@ -1,6 +1,7 @@
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -207,3 +208,22 @@ def test_freeze_a_training_returns_b_deltas_that_lower_the_loss() -> None:
 
     assert set(update.delta) == set(spec.param_shapes())
     assert update.epoch_losses[-1] < update.epoch_losses[0]
+
+
+@pytest.mark.parametrize("name", ["images", "text"])
+def test_lora_on_cnn_and_transformer_adapts_their_2d_weights_and_trains(name: str) -> None:
+    e = get_example(name)
+    plain = ModelSpec(model=e.model, arch=e.arch, input_shape=e.input_shape,
+                      num_classes=e.num_classes, training=replace(e.training, local_epochs=1))
+    base = initial_weights(replace(plain, seed=5))
+    spec = replace(plain, lora=LoraSpec(f"{name}-base", rank=2))
+    register_base(spec, base)
+    data = e.make(0).dataset.subset(np.arange(64))
+
+    update = train_local(spec, initial_weights(spec), data, device="cpu", seed=0)
+
+    targets = {n.rsplit(".lora_", 1)[0] for n in spec.param_shapes()}
+    assert targets == {n for n, s in plain.param_shapes().items() if len(s) == 2}
+    assert all(len(s) != 4 for n, s in plain.param_shapes().items() if n in targets)
+    assert all(bool(torch.isfinite(t).all()) for t in update.delta.values())
+    assert any(bool(t.any()) for t in update.delta.values())
