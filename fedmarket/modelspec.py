@@ -11,7 +11,8 @@ and model file carries it in its header so a file made for another spec is refus
 :meth:`ModelSpec.param_shapes` gives the name and shape of every tensor of the model without
 building it, so the aggregator and verifier can check updates without importing the trainer;
 ``fedmarket.models`` builds modules whose ``state_dict`` matches it exactly (a test holds the two
-together).
+together). With the optional ``lora`` section (:mod:`fedmarket.lora_spec`) those tensors are the
+LoRA adapters of a posted base model, whose own shapes are :meth:`ModelSpec.base_shapes`.
 """
 
 from __future__ import annotations
