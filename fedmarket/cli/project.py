@@ -236,10 +236,13 @@ def show(
             "model": spec.model, "input_kind": spec.input_kind,
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
             "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
-            "spec_version": spec.version}
+            "spec_version": spec.version,
+            "lora": None if spec.lora is None else spec.lora.to_dict()}
         lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
                      f"{spec.num_classes} classes; model {spec.model}, "
-                     f"{spec.num_params():,} parameters" if spec is not None else
+                     f"{spec.num_params():,} parameters"
+                     f"{f' (LoRA rank {spec.lora.rank} on a posted base)' if spec.lora else ''}"
+                     if spec is not None else
                      "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
