@@ -58,7 +58,11 @@ def base_weights(spec: ModelSpec) -> dict[str, torch.Tensor]:
     if cid not in _BASES:
         raise ConfigError(f"the LoRA base weights {cid} are not loaded: load the spec with "
                           "fedmarket.protocol.load_spec (it fetches them from the store)")
-    return _BASES[cid]
+    base = _BASES[cid]
+    # Keyed by CID alone, so another project's spec may name the same file for another arch.
+    if {name: tuple(t.shape) for name, t in base.items()} != spec.base_shapes():
+        raise ConfigError(f"the LoRA base weights {cid} do not fit the spec's {spec.model} arch")
+    return base
 
 
 def initial_a(spec: ModelSpec) -> dict[str, torch.Tensor]:

@@ -227,3 +227,12 @@ def test_lora_on_cnn_and_transformer_adapts_their_2d_weights_and_trains(name: st
     assert all(len(s) != 4 for n, s in plain.param_shapes().items() if n in targets)
     assert all(bool(torch.isfinite(t).all()) for t in update.delta.values())
     assert any(bool(t.any()) for t in update.delta.values())
+
+
+def test_a_registered_base_is_refused_for_a_spec_of_another_arch() -> None:
+    spec, _ = registered("shared-cid")
+    other = ModelSpec(model="mlp", input_shape=(64,), num_classes=10, hidden=(16,),
+                      lora=LoraSpec("shared-cid", rank=2))
+
+    with pytest.raises(ConfigError, match="do not fit the spec's mlp arch"):
+        full_weights(other, init_adapters(other))
