@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from fedmarket.codec import flatten
 from fedmarket.datasets import Dataset
 from fedmarket.errors import AggregationError
-from fedmarket.models import build_model, get_weights, set_weights
+from fedmarket.models import trainable_model, trained_weights
 from fedmarket.modelspec import ModelSpec
 
 __all__ = ["train_reference", "reference_seed"]
@@ -48,9 +48,9 @@ def train_reference(spec: ModelSpec, base_weights: Mapping[str, torch.Tensor], d
     x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32))
     x = x.reshape(len(data), *spec.input_shape)
     y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64))
-    model = build_model(spec)
-    set_weights(model, base_weights)
+    model = trainable_model(spec, base_weights)  # with lora: the adapters over a frozen base
     model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
     training = spec.training
     previous = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -62,9 +62,9 @@ def train_reference(spec: ModelSpec, base_weights: Mapping[str, torch.Tensor], d
         try:
             if training.optimizer == "adam":
                 optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                    model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
+                    params, lr=training.lr, weight_decay=training.weight_decay)
             else:
-                optimizer = torch.optim.SGD(model.parameters(), lr=training.lr,
+                optimizer = torch.optim.SGD(params, lr=training.lr,
                                             momentum=training.momentum,
                                             weight_decay=training.weight_decay)
             order = torch.Generator().manual_seed(reference_seed(seed))
@@ -80,7 +80,7 @@ def train_reference(spec: ModelSpec, base_weights: Mapping[str, torch.Tensor], d
         finally:
             torch.set_num_threads(threads)
             torch.use_deterministic_algorithms(previous, warn_only=warn_only)
-    trained = flatten(get_weights(model)).to(torch.float64)
+    trained = flatten(trained_weights(model)).to(torch.float64)
     delta = trained - flatten(dict(base_weights)).to(torch.float64)
     if not bool(torch.isfinite(delta).all()) or math.isclose(float(delta.norm()), 0.0):
         raise AggregationError("the reference update is zero or not finite")

@@ -22,6 +22,7 @@ from aggregator.reference import train_reference
 from fedmarket.codec import flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.evaluation import evaluate_weights
+from fedmarket.lora import full_weights
 from fedmarket.models import build_model, set_weights
 from fedmarket.modelspec import ModelSpec
 
@@ -152,7 +153,8 @@ class AccuracyEvaluator:
         return out
 
     def _predict(self, flat_weights: torch.Tensor) -> torch.Tensor:
-        set_weights(self.model, unflatten(flat_weights.to(torch.float32), self.spec))
+        weights = unflatten(flat_weights.to(torch.float32), self.spec)
+        set_weights(self.model, full_weights(self.spec, weights))  # lora: merged into the base
         with torch.no_grad():
             return torch.cat([self.model(self.x[i:i + self.batch_size]).argmax(dim=1)
                               for i in range(0, len(self.y), self.batch_size)])

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ConfigError, DataError
+from fedmarket.lora import full_weights
 from fedmarket.models import build_model, set_weights
 from fedmarket.modelspec import ModelSpec
 
@@ -71,9 +72,9 @@ def evaluate_weights(
     *,
     device: str | torch.device | None = None,
 ) -> tuple[float, float]:
-    """:func:`evaluate` for a weight dict of the spec's model (e.g. a decoded global model)."""
+    """:func:`evaluate` for the market's tensors of a spec (e.g. a decoded global model)."""
     model = build_model(spec)
-    set_weights(model, weights)
+    set_weights(model, full_weights(spec, weights))  # with lora: adapters merged into the base
     dev = resolve_device(device)
     return evaluate(model.to(dev), data, device=dev)
 

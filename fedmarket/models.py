@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from fedmarket.architectures import CNNArch, MLPArch, TransformerArch, conv_output
 from fedmarket.errors import ConfigError
+from fedmarket.lora import LoraModel, base_weights, init_adapters
 from fedmarket.modelspec import ModelSpec
 from fedmarket.transformer import TransformerClassifier
 
@@ -35,6 +36,8 @@ __all__ = [
     "get_weights",
     "set_weights",
     "initial_weights",
+    "trainable_model",
+    "trained_weights",
 ]
 
 Builder = Callable[[ModelSpec], nn.Module]
@@ -156,8 +159,8 @@ def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Module:
         torch.manual_seed(spec.seed if seed is None else seed)
         model = builder(spec)
     shapes = {name: tuple(t.shape) for name, t in sorted(model.state_dict().items())}
-    if shapes != spec.param_shapes():  # a registry bug, never user input
-        raise AssertionError(f"{spec.model} built {shapes}, spec says {spec.param_shapes()}")
+    if shapes != spec.base_shapes():  # a registry bug, never user input
+        raise AssertionError(f"{spec.model} built {shapes}, spec says {spec.base_shapes()}")
     return model
 
 
@@ -173,5 +176,31 @@ def set_weights(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
 
 
 def initial_weights(spec: ModelSpec) -> dict[str, torch.Tensor]:
-    """The round-0 global model of a project (what the owner encodes and posts)."""
+    """The round-0 global model of a project (what the owner encodes and posts).
+
+    With ``lora``: the round-0 adapters (B = 0, so the merged model is the posted base).
+    """
+    if spec.lora is not None:
+        return init_adapters(spec)
     return get_weights(build_model(spec))
+
+
+def trainable_model(spec: ModelSpec, weights: Mapping[str, torch.Tensor]) -> nn.Module:
+    """A model to train from the market's tensors: the full model, or the frozen base + adapters.
+
+    An optimizer steps only the parameters with ``requires_grad`` (all of a plain model's).
+    """
+    model = build_model(spec)
+    if spec.lora is None:
+        set_weights(model, weights)
+        return model
+    set_weights(model, base_weights(spec))
+    return LoraModel(spec, model, weights)
+
+
+def trained_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The market's tensors of a :func:`trainable_model` (detached float32 CPU copies)."""
+    if isinstance(model, LoraModel):
+        return {name: t.detach().to("cpu", torch.float32).clone()
+                for name, t in model.adapter_tensors().items()}
+    return get_weights(model)

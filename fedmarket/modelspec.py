@@ -11,7 +11,8 @@ and model file carries it in its header so a file made for another spec is refus
 :meth:`ModelSpec.param_shapes` gives the name and shape of every tensor of the model without
 building it, so the aggregator and verifier can check updates without importing the trainer;
 ``fedmarket.models`` builds modules whose ``state_dict`` matches it exactly (a test holds the two
-together).
+together). With the optional ``lora`` section (:mod:`fedmarket.lora_spec`) those tensors are the
+LoRA adapters of a posted base model, whose own shapes are :meth:`ModelSpec.base_shapes`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from fedmarket.architectures import (
     param_shapes,
 )
 from fedmarket.errors import ConfigError
+from fedmarket.lora_spec import LoraSpec, adapter_shapes
 from fedmarket.spec_checks import (
     Param,
     check_keys,
@@ -199,6 +201,7 @@ class ModelSpec:
     input_kind: str = ""  # "": the model's own (mlp: features, cnn: image, transformer: tokens)
     arch: Arch | None = None  # None: the arch ``hidden`` describes (v1 semantics)
     tokenizer: str = ""  # "": bytes for token inputs, none otherwise
+    lora: LoraSpec | None = None  # None: train every tensor; else adapters on a posted base
 
     def __post_init__(self) -> None:
         # Accept lists (as JSON gives them) but store tuples, so equal specs compare equal.
@@ -246,6 +249,8 @@ class ModelSpec:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         self._validate_task()
+        if self.lora is not None and (self.version == 1 or not isinstance(self.lora, LoraSpec)):
+            raise ConfigError(f"lora needs a version {SPEC_VERSION} spec and a LoraSpec")
         check_arch(self.model, self.arch, self.input_shape)
         if self.version == 1 and (self.arch != default_arch(self.model, self.hidden)
                                   or self.input_kind != _NATURAL_KIND[self.model]):
@@ -286,7 +291,16 @@ class ModelSpec:
     # -- shapes -------------------------------------------------------------------------------
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name → shape of every tensor of the model, in sorted-name order."""
+        """Name → shape of every tensor the market moves, in sorted-name order.
+
+        The model's tensors, or with ``lora`` only its adapters (:mod:`fedmarket.lora_spec`).
+        """
+        if self.lora is not None:
+            return adapter_shapes(self.base_shapes(), self.lora.rank, self.lora.freeze_a)
+        return self.base_shapes()
+
+    def base_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name → shape of every tensor of the declared model (the LoRA base), sorted."""
         assert self.arch is not None  # filled in by __post_init__
         return param_shapes(self.arch, self.input_shape, self.num_classes)
 
@@ -317,8 +331,10 @@ class ModelSpec:
         data["arch"] = arch_to_dict(self.arch)
         if self.tokenizer:
             data["tokenizer"] = self.tokenizer
-        # Later optional sections (e.g. "lora") are added only when set, so every spec
-        # posted before them keeps its hash.
+        # Optional sections are added only when set, so every spec posted before them keeps
+        # its hash.
+        if self.lora is not None:
+            data["lora"] = self.lora.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -359,6 +375,8 @@ class ModelSpec:
                 body["scoring"] = ScoringSpec(
                     **section("scoring", body["scoring"], ("method", "params"))
                 )
+            if "lora" in body:
+                body["lora"] = LoraSpec.from_dict(body["lora"])
             if "arch" in body:
                 body["arch"] = arch_from_dict(str(body["model"]), body["arch"])
             return cls(**body)
@@ -386,7 +404,7 @@ _V1_FIELDS = (
     "scoring",
     "version",
 )
-_FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer")
+_FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer", "lora")
 _TRAINING_FIELDS = ("local_epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay")
 
 

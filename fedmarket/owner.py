@@ -24,6 +24,7 @@ from fedmarket.codec import ModelHeader, encode_model
 from fedmarket.data_fit import check_fits, shape_text
 from fedmarket.datasets import DataOptions, Dataset, holdout_split, load_data
 from fedmarket.errors import ConfigError, DataError, FedmarketError
+from fedmarket.lora_spec import LoraSpec
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import (
     SCORING_METHODS,
@@ -32,6 +33,7 @@ from fedmarket.modelspec import (
     ScoringSpec,
     TrainingSpec,
 )
+from fedmarket.owner_lora import read_base_weights, store_base_weights
 from fedmarket.storage.base import ContentStore
 from fedmarket.units import MAX_WEI
 
@@ -106,6 +108,12 @@ class ProjectRequest:
     reveal_duration: int = 60
     aggregate_duration: int = 120
     verify_duration: int = 60
+    # LoRA fine-tuning (fedmarket.lora_spec): rank > 0 trains adapters on the pre-trained base
+    # in the base_weights file (.safetensors of the declared arch); 0: train the whole model.
+    lora_rank: int = 0
+    lora_alpha: float = 8.0
+    lora_freeze_a: bool = False  # FFA-LoRA: train and move B only (see fedmarket.lora_spec)
+    base_weights: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,11 @@ def check_request(request: ProjectRequest, owner: str) -> None:
     for name, value, top in fields:
         if not 1 <= value <= top and not (name == "aggregator bond" and value == 0):
             raise ConfigError(f"the {name} must be between 1 and {top}, got {value}")
+    if bool(request.lora_rank) != bool(request.base_weights):
+        raise ConfigError("LoRA fine-tuning needs both a rank (--lora-rank) and the base "
+                          "weights to fine-tune (--base-weights PATH.safetensors)")
+    if request.lora_rank:
+        LoraSpec("checked", request.lora_rank, request.lora_alpha)  # rank and alpha, early
     if not 1 <= request.committee_size <= MAX_COMMITTEE:
         raise ConfigError(f"the committee size must be between 1 and {MAX_COMMITTEE}, "
                           f"got {request.committee_size}")
@@ -280,8 +293,12 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
                           "(fedmarket verifier register) or lower --committee")
 
 
-def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec:
-    """The model spec for a request whose task is resolved (validates every field)."""
+def build_spec(request: ProjectRequest, validation_cid: str | None,
+               base_weights_cid: str | None = None) -> ModelSpec:
+    """The model spec for a request whose task is resolved (validates every field).
+
+    With ``base_weights_cid`` and a LoRA rank, the spec's ``lora`` section names that base.
+    """
     if request.validation == "digits":  # a known task: no need to load the data to infer it
         request = resolve_task(request, None)
     if request.input_shape is None or request.num_classes is None:
@@ -299,7 +316,10 @@ def build_spec(request: ProjectRequest, validation_cid: str | None) -> ModelSpec
         input_kind=request.input_kind, hidden=request.hidden, arch=request.arch,
         seed=request.seed, training=request.training,
         aggregation=AggregationSpec(rule=rule, params=params),
-        scoring=ScoringSpec(method=method, params=scoring_params))
+        scoring=ScoringSpec(method=method, params=scoring_params),
+        lora=LoraSpec(base_weights_cid, request.lora_rank, request.lora_alpha,
+                      request.lora_freeze_a)
+        if base_weights_cid and request.lora_rank else None)
 
 
 def _npz_bytes(data: Dataset) -> bytes:
@@ -327,7 +347,12 @@ def post_project(contracts: MarketContracts, store: ContentStore,
         check_fits(validation, build_spec(request, validation_cid="to-be-stored"))
         validation_cid = store.put(_npz_bytes(validation))
         store.pin(validation_cid)
-    spec = build_spec(request, validation_cid)
+    base_cid = None
+    if request.lora_rank:
+        assert request.base_weights is not None  # check_request
+        base_cid = store_base_weights(store, build_spec(request, validation_cid),
+                                      read_base_weights(request.base_weights))
+    spec = build_spec(request, validation_cid, base_cid)
     spec_cid = store.put(spec.to_bytes())
     store.pin(spec_cid)
     weights = encode_model(initial_weights(spec), ModelHeader(0, 0, spec.hash()), spec)

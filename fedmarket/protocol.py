@@ -19,12 +19,19 @@ from typing import TypeVar
 
 from fedmarket.chain.market import Market
 from fedmarket.chain.types import ProjectInfo, ProjectStatus, RoundInfo, RoundPhase, RoundStatus
-from fedmarket.errors import ContractRevert, FedmarketError, StorageError
+from fedmarket.errors import (
+    CodecError,
+    ConfigError,
+    ContractRevert,
+    FedmarketError,
+    StorageError,
+)
 from fedmarket.modelspec import ModelSpec
 from fedmarket.storage.base import ContentStore
 
 __all__ = [
-    "Backoff", "FailureBudget", "base_model_cid", "load_spec", "keep_round_moving",
+    "Backoff", "FailureBudget", "base_model_cid", "load_spec", "load_lora_base",
+    "keep_round_moving",
     "project_active", "ACTIVE_STATUSES",
 ]
 
@@ -97,11 +104,41 @@ def base_model_cid(market: Market, project: int, round_: int) -> str:
 
 
 def load_spec(store: ContentStore, cid: str) -> ModelSpec:
-    """Fetch (hash-checked by the store) and parse a project's model spec."""
+    """Fetch (hash-checked by the store) and parse a project's model spec.
+
+    A LoRA spec's base weights are fetched too (once per base CID) and kept for every later
+    use of the spec (:func:`fedmarket.lora.base_weights`): no role can run its model without.
+    """
     try:
-        return ModelSpec.from_json(store.get(cid))
+        spec = ModelSpec.from_json(store.get(cid))
     except StorageError as exc:
         raise StorageError(f"cannot fetch the project's model spec {cid}: {exc}") from exc
+    if spec.lora is not None:
+        load_lora_base(store, spec)
+    return spec
+
+
+def load_lora_base(store: ContentStore, spec: ModelSpec) -> None:
+    """Fetch, check and register a LoRA spec's base weights unless already registered."""
+    from fedmarket.codec_stream import load_file  # torch-heavy; plain specs never need it
+    from fedmarket.lora import base_weights, register_base
+
+    assert spec.lora is not None
+    cid = spec.lora.base_weights_cid
+    try:
+        base_weights(spec)
+        return
+    except ConfigError:
+        pass  # not registered yet
+    try:
+        weights, _ = load_file(store, cid, "model", spec.base_shapes())
+    except StorageError as exc:
+        raise StorageError(f"cannot fetch the LoRA base weights {cid}: "
+                           f"{str(exc).splitlines()[0]}") from exc
+    except CodecError as exc:
+        raise ConfigError(f"the LoRA base weights {cid} do not fit the spec's {spec.model} "
+                          f"arch: {str(exc).splitlines()[0]}") from exc
+    register_base(spec, weights)
 
 
 def keep_round_moving(market: Market, project: int, round_info: RoundInfo,

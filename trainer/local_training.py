@@ -32,7 +32,7 @@ from fedmarket.data_fit import check_fits
 from fedmarket.datasets import Dataset, partition_indices
 from fedmarket.errors import DataError
 from fedmarket.evaluation import evaluate, evaluate_weights, resolve_device
-from fedmarket.models import build_model, get_weights, set_weights
+from fedmarket.models import trainable_model, trained_weights
 from fedmarket.modelspec import ModelSpec, TrainingSpec
 from trainer.attacks.base import Attack, AttackContext
 
@@ -141,12 +141,11 @@ def _train_delta(
     progress: ProgressCallback | None,
 ) -> tuple[dict[str, torch.Tensor], tuple[float, ...]]:
     x, y = model_input(data, spec)
-    model = build_model(spec)
-    set_weights(model, global_weights)
+    model = trainable_model(spec, global_weights)  # with lora: adapters over a frozen base
     model.to(dev).train()
     with _reproducible(dev, seed):
         losses = _fit(model, x.to(dev), y.to(dev), spec.training, seed, progress)
-    trained = get_weights(model)
+    trained = trained_weights(model)
     delta = {
         name: trained[name] - global_weights[name].detach().to("cpu", torch.float32)
         for name in trained
@@ -199,12 +198,11 @@ def _fit(
 
 
 def _optimizer(training: TrainingSpec, model: nn.Module) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]  # a LoRA base stays frozen
     if training.optimizer == "adam":
-        return torch.optim.Adam(
-            model.parameters(), lr=training.lr, weight_decay=training.weight_decay
-        )
+        return torch.optim.Adam(params, lr=training.lr, weight_decay=training.weight_decay)
     return torch.optim.SGD(
-        model.parameters(),
+        params,
         lr=training.lr,
         momentum=training.momentum,
         weight_decay=training.weight_decay,

@@ -1,4 +1,4 @@
-"""``fedmarket project post | show | list | finish | cancel``: the owner's commands."""
+"""``fedmarket project post | show | model | list | finish | cancel``: the owner's commands."""
 
 from __future__ import annotations
 
@@ -131,6 +131,17 @@ def post(
     reveal_s: int = typer.Option(60, "--reveal-seconds", min=1),
     aggregate_s: int = typer.Option(120, "--aggregate-seconds", min=1),
     verify_s: int = typer.Option(60, "--verify-seconds", min=1),
+    lora_rank: int = typer.Option(0, "--lora-rank", min=0,
+                                  help="LoRA fine-tuning: adapter rank r (0: train the whole "
+                                       "model); needs --base-weights."),
+    lora_alpha: float = typer.Option(8.0, "--lora-alpha",
+                                     help="LoRA scale alpha (merged W + alpha/r * B @ A)."),
+    lora_freeze_a: bool = typer.Option(
+        False, "--lora-freeze-a",
+        help="FFA-LoRA: keep A at its seeded init, train and send only B (averages exactly)."),
+    base_weights: Path = typer.Option(None, "--base-weights",
+                                      help="Pre-trained weights of the declared arch "
+                                           "(.safetensors) that LoRA adapters fine-tune."),
     data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account",
                                                              help="Owner's dev account."),
     rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
@@ -161,7 +172,9 @@ def post(
             max_trainers=max_trainers, verifier_quorum=quorum, committee_size=committee,
             verifier_fee_bps=round(verifier_fee * 100), min_reputation=min_reputation,
             commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
-            verify_duration=verify_s)
+            verify_duration=verify_s, lora_rank=lora_rank, lora_alpha=lora_alpha,
+            lora_freeze_a=lora_freeze_a,
+            base_weights=None if base_weights is None else str(base_weights))
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             posted = post_project(ctx.contracts, ctx.store, request)
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
@@ -171,6 +184,7 @@ def post(
                        "input_shape": list(posted.spec.input_shape),
                        "num_classes": posted.spec.num_classes,
                        "num_params": posted.spec.num_params(),
+                       "lora": None if posted.spec.lora is None else posted.spec.lora.to_dict(),
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
              f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
@@ -222,13 +236,42 @@ def show(
             "model": spec.model, "input_kind": spec.input_kind,
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
             "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
-            "spec_version": spec.version}
+            "spec_version": spec.version,
+            "lora": None if spec.lora is None else spec.lora.to_dict()}
         lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
                      f"{spec.num_classes} classes; model {spec.model}, "
-                     f"{spec.num_params():,} parameters" if spec is not None else
+                     f"{spec.num_params():,} parameters"
+                     f"{f' (LoRA rank {spec.lora.rank} on a posted base)' if spec.lora else ''}"
+                     if spec is not None else
                      "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
         emit(as_json, data, "\n".join(lines))
+
+
+@app.command("model")
+def model_(
+    project: int = typer.Argument(..., help="Project id."),
+    out: Path = typer.Option(..., "--out", help="Where to write the model (.safetensors)."),
+    adapters: bool = typer.Option(False, "--adapters",
+                                  help="LoRA projects: write the adapters as the market holds "
+                                       "them, not merged into the base."),
+    data_dir: Path = DataDirOpt, account: int = AccountOpt, rpc_url: str = RpcOpt,
+    key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Write the project's latest finalized global model (LoRA: merged into the base)."""
+    from safetensors.torch import save_file
+
+    from fedmarket.final_model import final_model
+
+    with user_errors(), role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
+        check_project_exists(project, ctx.contracts.market.project_count())
+        model = final_model(ctx.contracts.market, ctx.store, project, merge=not adapters)
+        save_file(model.weights, str(out))
+        count = sum(t.numel() for t in model.weights.values())
+        emit(as_json, {"project": project, "model_cid": model.model_cid, "out": str(out),
+                       "merged": model.merged, "num_params": count},
+             f"project {project}: model {model.model_cid} -> {out} ({count:,} parameters"
+             f"{', LoRA adapters merged into the base' if model.merged else ''})")
 
 
 def _spec_or_none(store: Any, cid: str) -> ModelSpec | None:

@@ -105,19 +105,25 @@ class DemoConfig:
         """The escrowed budget, parsed exactly (refused if not a positive ether amount)."""
         return ether_to_wei(self.budget_ether, "--budget")
 
-    def project_request(self, windows: PhaseWindows,
-                        validation: str = "digits") -> ProjectRequest:
+    def project_request(self, windows: PhaseWindows, validation: str = "digits",
+                        base_weights: str | None = None) -> ProjectRequest:
         """The owner's project for this demo, with the given phase windows.
 
-        ``validation``: where the example's validation file was written (digits: built in).
+        ``validation``: where the example's validation file was written (digits: built in);
+        ``base_weights``: the pre-trained base a LoRA example fine-tunes (None: not yet made).
         """
         if self.example != "digits":
             example = get_example(self.example)
-            return replace(
+            request = replace(
                 self._digits_request(windows), model=example.model, hidden=None,
                 arch=example.arch, input_shape=example.input_shape,
                 num_classes=example.num_classes, training=example.training,
                 validation=validation)
+            if example.lora_rank and base_weights:
+                request = replace(request, lora_rank=example.lora_rank,
+                                  lora_alpha=example.lora_alpha,
+                                  lora_freeze_a=example.lora_freeze_a, base_weights=base_weights)
+            return request
         return self._digits_request(windows)
 
     def _digits_request(self, windows: PhaseWindows) -> ProjectRequest:

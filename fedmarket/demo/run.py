@@ -148,8 +148,11 @@ def _run(config: DemoConfig, settings: Settings, processes: DemoProcesses, conso
     validation = split.validation.dataset if split else owner_validation("digits")
     windows, measured = _windows(config, owner, data, validation, console)
     _enlist_verifiers(w3, local.deployment)
+    pretrain = get_example(config.example).pretrain if split else None
+    base_file = (str(pretrain(split.validation_path.parent / "base.safetensors"))
+                 if split and pretrain else None)  # a LoRA example: the owner pre-trains
     posted = post_project(owner, store, config.project_request(
-        windows, str(split.validation_path) if split else "digits"))
+        windows, str(split.validation_path) if split else "digits", base_file))
     project = posted.project
     spec = posted.spec
     console.print(f"example {config.example}: {spec.model} on {spec.input_kind} "

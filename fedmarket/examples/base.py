@@ -26,7 +26,7 @@ from fedmarket.architectures import (
 )
 from fedmarket.datasets import Dataset, holdout_indices, partition_indices
 from fedmarket.errors import ConfigError
-from fedmarket.examples import generate
+from fedmarket.examples import finetune, generate
 from fedmarket.modelspec import TrainingSpec
 from fedmarket.tokenizer import encode_texts
 
@@ -71,6 +71,12 @@ class Example:
     training: TrainingSpec
     make: Callable[[int], ExampleData]  # seed → all samples
     file_format: str  # "csv", "images" or "jsonl": what owner and trainers read
+    # LoRA fine-tuning (example 4): rank > 0 posts a pre-trained base that ``pretrain`` writes
+    # (a .safetensors path) and trains adapters on it.
+    lora_rank: int = 0
+    lora_alpha: float = 8.0
+    lora_freeze_a: bool = False
+    pretrain: Callable[[Path], Path] | None = None
 
     def split(self, trainers: int, folder: Path, seed: int = 0,
               alpha: float | None = None) -> ExampleSplit:
@@ -132,6 +138,10 @@ def _images(seed: int) -> ExampleData:
     return ExampleData(generate.shapes(n=800, size=16, seed=seed))
 
 
+def _finetune(seed: int) -> ExampleData:
+    return ExampleData(finetune.finetune_data())
+
+
 def _text(seed: int) -> ExampleData:
     texts, labels = generate.topics(n=600, seed=seed)
     ids = encode_texts(texts, TEXT_LENGTH).astype(np.float32)
@@ -160,6 +170,13 @@ EXAMPLES: dict[str, Example] = {
         arch=TransformerArch(width=32, heads=2, layers=1, ff_width=64, pooling="mean"),
         input_shape=(TEXT_LENGTH,), num_classes=3, training=_TRAINING, make=_text,
         file_format="jsonl"),
+    "finetune": Example(
+        name="finetune", summary="digits: owner pre-trains on classes 0-4, trainers fine-tune "
+                                 "rank-2 LoRA adapters (FFA-LoRA) on every class, CSV",
+        model="mlp", arch=finetune.FINETUNE_ARCH, input_shape=(64,), num_classes=10,
+        training=finetune.FINETUNE_TRAINING, make=_finetune, file_format="csv",
+        lora_rank=finetune.LORA_RANK, lora_alpha=finetune.LORA_ALPHA,
+        lora_freeze_a=finetune.LORA_FREEZE_A, pretrain=finetune.pretrain_base),
 }
 EXAMPLE_NAMES = ("digits", *EXAMPLES)
 

@@ -40,7 +40,8 @@ def test_projects_lists_the_finished_project(api: TestClient, published: Publish
     expected = sum(published.sample.rewards.values())
     assert project["total_rewarded"] == str(expected)
     assert project["task"] == {"model": "mlp", "input_kind": "features", "input_shape": [64],
-                               "num_classes": 10, "num_params": 64 * 32 + 32 + 32 * 10 + 10}
+                               "num_classes": 10, "num_params": 64 * 32 + 32 + 32 * 10 + 10,
+                               "lora_rank": None, "base_params": None}
 
 
 def test_projects_pagination_is_bounded(api: TestClient) -> None:

@@ -111,6 +111,10 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         request = replace(request, model=example.model, arch=example.arch,
                           input_shape=example.input_shape, num_classes=example.num_classes,
                           training=example.training, validation=str(split.validation_path))
+    if example and example.pretrain:  # the owner pre-trains the base before posting
+        base = example.pretrain(tmp_path / "example" / "base.safetensors")
+        request = replace(request, lora_rank=example.lora_rank, lora_alpha=example.lora_alpha,
+                          lora_freeze_a=example.lora_freeze_a, base_weights=str(base))
     posted = post_project(owner, store, request)
 
     verifiers = []

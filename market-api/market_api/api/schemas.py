@@ -44,6 +44,8 @@ class TaskPublic(BaseModel):
     input_shape: list[int] = Field(description="one sample's shape, e.g. [3, 16, 16]")
     num_classes: int
     num_params: int = Field(description="scalars in the model (each update's size)")
+    lora_rank: int | None = Field(None, description="LoRA adapter rank; null: full training")
+    base_params: int | None = Field(None, description="LoRA: scalars of the frozen base")
 
 
 class ProjectPublic(BaseModel):

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # Bump on any change to the tables: an index of another version is rebuilt from the chain.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 WEI = String(78)
 ADDRESS = String(42)
@@ -106,6 +106,8 @@ class Project(Base):
     task_input_shape: Mapped[str | None] = mapped_column(Text, nullable=True)
     task_num_classes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     task_num_params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    task_lora_rank: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    task_base_params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Membership(Base):

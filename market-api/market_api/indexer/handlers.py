@@ -99,6 +99,7 @@ def on_project_posted(ctx: HandlerContext, log: DecodedLog) -> None:
         project.task_model, project.task_input_kind = task.model, task.input_kind
         project.task_input_shape, project.task_num_classes = task.input_shape, task.num_classes
         project.task_num_params = task.num_params
+        project.task_lora_rank, project.task_base_params = task.lora_rank, task.base_params
     info = ctx.project_view(int(a["project"]), log.block_number)
     if info is not None:
         p = info.params

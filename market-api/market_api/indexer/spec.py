@@ -7,6 +7,7 @@ gives no task rather than stopping the index: the project still shows, without i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from fedmarket.errors import FedmarketError
@@ -24,7 +25,9 @@ class SpecTask:
     input_kind: str
     input_shape: str  # "3x16x16"
     num_classes: int
-    num_params: int
+    num_params: int  # what each update holds: with LoRA, the adapters
+    lora_rank: int | None = None  # None: the whole model is trained
+    base_params: int | None = None  # LoRA: scalars of the frozen base model
 
 
 def spec_task(fetch: ResultFetcher, cid: str) -> SpecTask | None:
@@ -36,5 +39,7 @@ def spec_task(fetch: ResultFetcher, cid: str) -> SpecTask | None:
         spec = ModelSpec.from_json(data)
     except FedmarketError:
         return None
+    lora = spec.lora
+    base = sum(math.prod(s) for s in spec.base_shapes().values()) if lora else None
     return SpecTask(spec.model, spec.input_kind, "x".join(map(str, spec.input_shape)),
-                    spec.num_classes, spec.num_params())
+                    spec.num_classes, spec.num_params(), lora.rank if lora else None, base)

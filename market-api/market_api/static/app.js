@@ -152,7 +152,8 @@ async function viewProject(id) {
       ${stat("Rewarded", fmtEth(project.total_rewarded, 3))}
       ${stat("Rounds verified", `${verified}`, `of ${project.rounds}`)}
       ${stat("Model", project.task ? esc(project.task.model) : "?",
-        project.task ? `${taskShape(project.task)} · ${project.task.num_params.toLocaleString()} parameters` : "spec unreadable")}
+        project.task ? `${taskShape(project.task)} · ${project.task.num_params.toLocaleString()} parameters${
+          project.task.lora_rank ? ` (LoRA r=${project.task.lora_rank} on a ${project.task.base_params.toLocaleString()}-parameter base)` : ""}` : "spec unreadable")}
       ${stat("Trainers", `${project.trainers}`)}
       ${stat("Committee", `${project.committee_size ?? "?"} seats`,
         `quorum ${project.verifier_quorum ?? "?"} · fee ${(project.verifier_fee_bps ?? 0) / 100}%`)}

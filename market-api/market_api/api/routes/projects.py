@@ -58,7 +58,8 @@ def _task(project: m.Project) -> TaskPublic | None:
     return TaskPublic(model=project.task_model, input_kind=project.task_input_kind or "",
                       input_shape=[int(d) for d in project.task_input_shape.split("x")],
                       num_classes=project.task_num_classes or 0,
-                      num_params=project.task_num_params or 0)
+                      num_params=project.task_num_params or 0,
+                      lora_rank=project.task_lora_rank, base_params=project.task_base_params)
 
 
 def _rewarded(session: Session, ids: list[int]) -> dict[int, int]:
