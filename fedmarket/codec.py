@@ -285,21 +285,42 @@ def _parse_raw(
         raise CodecError(
             f"file is truncated: header claims {header_len} bytes, only {size - 8} follow"
         )
+    kind, header, layout = parse_header_json(bytes(data[8 : 8 + header_len]))
+    data_len = size - 8 - header_len
+    entries: dict[str, tuple[str, tuple[int, ...]]] = {}
+    end = 0
+    for name, (shape, (_, stop)) in layout.items():
+        if stop > data_len:
+            raise CodecError(
+                f"file is truncated: tensor {name!r} ends at byte {stop} of the data section, "
+                f"which has only {data_len} bytes"
+            )
+        entries[name] = ("F32", shape)
+        end = max(end, stop)
+    if end != data_len:
+        raise CodecError(
+            f"{kind} file has {data_len - end} unexpected trailing byte(s) after its tensors"
+        )
+    return kind, header, entries
+
+
+def parse_header_json(text: bytes) -> tuple[
+        str, UpdateHeader | ModelHeader, dict[str, tuple[tuple[int, ...], tuple[int, int]]]]:
+    """Parse a safetensors header's JSON: kind, our header, name -> (shape, data offsets).
+
+    Every tensor must be float32 and span exactly its shape's bytes; the caller checks the
+    offsets against the data it has (a whole file, or a stream).
+    """
     try:
-        raw = json.loads(bytes(data[8 : 8 + header_len]))
+        raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CodecError(f"safetensors header is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise CodecError("safetensors header is not a JSON object")
-
-    metadata = raw.pop("__metadata__", None)
-    kind, header = parse_metadata(metadata)
-
+    kind, header = parse_metadata(raw.pop("__metadata__", None))
     if len(raw) > MAX_TENSORS:
         raise CodecError(f"{kind} has {len(raw)} tensors, more than the limit {MAX_TENSORS}")
-    data_len = size - 8 - header_len
-    entries: dict[str, tuple[str, tuple[int, ...]]] = {}
-    end = 0
+    layout: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
     for name, info in raw.items():
         dtype, shape, (start, stop) = parse_entry(kind, name, info)
         if dtype != "F32":
@@ -311,18 +332,8 @@ def _parse_raw(
                 f"{kind} tensor {name!r} spans {stop - start} bytes, shape {shape} needs "
                 f"{4 * math.prod(shape)}"
             )
-        if stop > data_len:
-            raise CodecError(
-                f"file is truncated: tensor {name!r} ends at byte {stop} of the data section, "
-                f"which has only {data_len} bytes"
-            )
-        entries[name] = (dtype, shape)
-        end = max(end, stop)
-    if end != data_len:
-        raise CodecError(
-            f"{kind} file has {data_len - end} unexpected trailing byte(s) after its tensors"
-        )
-    return kind, header, entries
+        layout[name] = (shape, (start, stop))
+    return kind, header, layout
 
 
 def parse_entry(kind: str, name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:

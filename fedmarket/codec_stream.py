@@ -40,8 +40,7 @@ from fedmarket.codec import (
     check_tensors,
     expected_shapes,
     first_non_finite,
-    parse_entry,
-    parse_metadata,
+    parse_header_json,
     unflatten,
 )
 from fedmarket.errors import CodecError
@@ -167,24 +166,7 @@ def _read_header(stream: BinaryIO) -> tuple[
     if len(text) < length:
         raise CodecError(f"file is truncated: header claims {length} bytes, only {len(text)} "
                          "follow")
-    try:
-        raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CodecError(f"safetensors header is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise CodecError("safetensors header is not a JSON object")
-    kind, header = parse_metadata(raw.pop("__metadata__", None))
-    layout = {}
-    for name, info in raw.items():
-        dtype, shape, (start, stop) = parse_entry(kind, name, info)
-        if dtype != "F32":
-            raise CodecError(f"{kind} tensor {name!r} has dtype {dtype}, only float32 (F32) "
-                             "is accepted")
-        if stop - start != 4 * math.prod(shape):
-            raise CodecError(f"{kind} tensor {name!r} spans {stop - start} bytes, shape {shape} "
-                             f"needs {4 * math.prod(shape)}")
-        layout[name] = (shape, (start, stop))
-    return kind, header, layout
+    return parse_header_json(text)
 
 
 def _read_exact(stream: BinaryIO, target: np.ndarray, kind: str, name: str) -> None:

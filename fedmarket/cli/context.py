@@ -46,6 +46,12 @@ AccountOpt = typer.Option(None, "--account", help="Local dev account index (loca
 RpcOpt = typer.Option(None, "--rpc-url", help="JSON-RPC URL (default: the local node).")
 KeyFileOpt = typer.Option(None, "--key-file", help="File holding a hex private key.")
 IpfsOpt = typer.Option(None, "--ipfs-api", help="Kubo RPC URL (default: embedded store).")
+# How a CSV or text file is read (the owner's validation data and every trainer's own data).
+LabelColumnOpt = typer.Option(None, "--label-column",
+                              help="Label column of a CSV (header name or index; default the "
+                                   "last) or field of text data (default 'label').")
+TextColumnOpt = typer.Option(None, "--text-column",
+                             help="Text field of .csv/.jsonl text data (default 'text').")
 ReadyFileOpt = typer.Option(None, "--ready-file", help="Write this file once connected and "
                             "about to work (a supervisor such as the demo waits for it).")
 

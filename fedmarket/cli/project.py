@@ -24,7 +24,9 @@ from fedmarket.cli.context import (
     DataDirOpt,
     IpfsOpt,
     KeyFileOpt,
+    LabelColumnOpt,
     RpcOpt,
+    TextColumnOpt,
     ether_to_wei,
     role_context,
     wei_to_ether,
@@ -86,11 +88,7 @@ def post(
                                    help="features, image or tokens (default: the model's)."),
     classes: int = typer.Option(None, "--classes", min=2,
                                 help="Number of classes (default: largest validation label + 1)."),
-    label_column: str = typer.Option(None, "--label-column",
-                                     help="Label column of a CSV (header name or index; default "
-                                          "the last) or field of text data (default 'label')."),
-    text_column: str = typer.Option(None, "--text-column",
-                                    help="Text field of .csv/.jsonl text data (default 'text')."),
+    label_column: str = LabelColumnOpt, text_column: str = TextColumnOpt,
     max_len: int = typer.Option(None, "--max-len", min=2,
                                 help="Token sequence length of a text task (default 64, or "
                                      "--input-shape)."),

@@ -24,8 +24,10 @@ from fedmarket.cli.context import (
     DataDirOpt,
     IpfsOpt,
     KeyFileOpt,
+    LabelColumnOpt,
     ReadyFileOpt,
     RpcOpt,
+    TextColumnOpt,
     role_context,
 )
 from fedmarket.data_fit import read_options
@@ -86,11 +88,7 @@ def run(
     data: str = typer.Option(..., "--data", help="Private data: 'digits', .csv, .npz, a "
                                                   "folder of class subfolders, or text "
                                                   "(.jsonl/.csv) for a token model."),
-    label_column: str = typer.Option(None, "--label-column",
-                                     help="Label column of a CSV (header name or index; default "
-                                          "the last) or field of text data (default 'label')."),
-    text_column: str = typer.Option(None, "--text-column",
-                                    help="Text field of .csv/.jsonl text data (default 'text')."),
+    label_column: str = LabelColumnOpt, text_column: str = TextColumnOpt,
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: cuda if "
                                                       "available)."),
     rounds: int = typer.Option(None, "--rounds", min=1, help="Stop after this many rounds."),

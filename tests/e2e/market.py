@@ -57,8 +57,9 @@ class Market:
         market = self.owner.market
         return market.round(self.project, market.project(self.project).current_round)
 
-    def play_round(self) -> None:
-        """Commit, reveal, aggregate, attest and finalize the current round."""
+    def commit_and_reveal(self) -> None:
+        """Every trainer commits and reveals; the clock then passes the reveal deadline, so the
+        current round waits for the aggregator's result."""
         info = self.round_info()
         for trainer in self.trainers:
             assert trainer.step(self.project) is True  # trained and committed
@@ -66,6 +67,10 @@ class Market:
         for trainer in self.trainers:
             trainer.step(self.project)  # revealed
         travel_past(self.w3, info.deadlines.reveal)
+
+    def play_round(self) -> None:
+        """Commit, reveal, aggregate, attest and finalize the current round."""
+        self.commit_and_reveal()
         assert self.aggregator.step(self.project)
         for verifier in self.verifiers:
             assert verifier.step(self.project)

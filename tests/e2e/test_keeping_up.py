@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fedmarket.chain.types import Attestation, RoundPhase, RoundStatus, SubmissionStatus
 from tests.contracts.scenario import travel_past
-from tests.e2e.market import Market, build_market
+from tests.e2e.market import build_market
 
 
 class _Notes:
@@ -30,16 +30,6 @@ class _Notes:
 
     def attested(self, attested: object) -> None:
         return None
-
-
-def _commit_and_reveal(market: Market) -> None:
-    info = market.round_info()
-    for trainer in market.trainers:
-        trainer.step(market.project)
-    travel_past(market.w3, info.deadlines.commit)
-    for trainer in market.trainers:
-        trainer.step(market.project)
-    travel_past(market.w3, info.deadlines.reveal)
 
 
 def test_a_trainer_whose_training_outlasts_the_commit_window_says_so_and_commits_nothing(
@@ -74,7 +64,7 @@ def test_a_trainer_whose_training_outlasts_the_commit_window_says_so_and_commits
 def test_an_aggregator_whose_computation_outlasts_the_result_window_says_so(
         client_for, tmp_path: Path) -> None:
     market = build_market(client_for, tmp_path, trainers=5, rounds=1)
-    _commit_and_reveal(market)
+    market.commit_and_reveal()
     deadline = market.round_info().deadlines.result
     notes = _Notes("computing the result", lambda: travel_past(market.w3, deadline))
     market.aggregator.reporter = notes  # type: ignore[assignment]
@@ -90,7 +80,7 @@ def test_an_aggregator_whose_computation_outlasts_the_result_window_says_so(
 def test_a_verifier_whose_reexecution_outlasts_the_verify_window_says_so(
         client_for, tmp_path: Path) -> None:
     market = build_market(client_for, tmp_path, trainers=5, rounds=1)
-    _commit_and_reveal(market)
+    market.commit_and_reveal()
     assert market.aggregator.step(market.project)
     verifier = market.verifiers[0]
     deadline = market.round_info().deadlines.verify

@@ -25,15 +25,6 @@ def market(client_for, tmp_path: Path) -> Market:
                         rounds=1, rule_params={"f": 1})
 
 
-def _commit_and_reveal(market: Market) -> None:
-    info = market.round_info()
-    for trainer in market.trainers:
-        trainer.step(market.project)
-    travel_past(market.w3, info.deadlines.commit)
-    for trainer in market.trainers:
-        trainer.step(market.project)
-
-
 def _publish(market: Market, tamper: Callable[[RoundResult], RoundResult]) -> None:
     """Post the honest outcome after ``tamper`` rewrote it (root and hash recomputed)."""
     agg, store, project = market.aggregator, market.store, market.project
@@ -91,8 +82,7 @@ def _inflate_a_contribution(result: RoundResult) -> RoundResult:
 @pytest.mark.parametrize("tamper", [_inflate_first_paid, _drop_an_honest_trainer,
                                     _accept_the_sign_flipper, _inflate_a_contribution])
 def test_a_lying_aggregator_is_disputed_and_its_bond_slashed(market: Market, tamper) -> None:
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
     owner_credit = market.owner.market.credit_of()
 
     _publish(market, tamper)
@@ -115,8 +105,7 @@ def test_a_lying_aggregator_is_disputed_and_its_bond_slashed(market: Market, tam
 
 
 def test_an_honest_round_finalizes_with_two_of_three_verifiers(market: Market) -> None:
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
     assert market.aggregator.step(market.project)
 
     for verifier in market.verifiers[:2]:  # the third stays silent
@@ -128,8 +117,7 @@ def test_an_honest_round_finalizes_with_two_of_three_verifiers(market: Market) -
 
 
 def test_absent_verifiers_do_not_stall_the_round(market: Market) -> None:
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
     assert market.aggregator.step(market.project)
     market.verifiers[0].step(market.project)  # one vote, quorum is two
 
@@ -145,8 +133,7 @@ def test_absent_verifiers_do_not_stall_the_round(market: Market) -> None:
 def test_audit_flags_the_round_a_lying_aggregator_posted(market: Market) -> None:
     from verifier.audit import audit_project
 
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
     _publish(market, _inflate_first_paid)
 
     audit = audit_project(market.owner, market.store, market.project,
@@ -161,8 +148,7 @@ def test_audit_flags_the_round_a_lying_aggregator_posted(market: Market) -> None
 def test_a_contribution_rounded_the_other_way_is_no_dispute(market: Market, shift: int) -> None:
     # Another device may round a score lying on a micro-unit boundary to the neighbouring
     # integer: the round's wei then follow from the published integers, and it finalizes.
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
 
     _publish(market, lambda result: _with_contribution_shift(result, shift))
     for verifier in market.verifiers[:2]:
@@ -175,8 +161,7 @@ def test_a_contribution_rounded_the_other_way_is_no_dispute(market: Market, shif
 
 def test_a_round_aggregated_on_one_thread_verifies_on_two(market: Market) -> None:
     threads = torch.get_num_threads()
-    _commit_and_reveal(market)
-    travel_past(market.w3, market.round_info().deadlines.reveal)
+    market.commit_and_reveal()
     try:
         torch.set_num_threads(1)
         assert market.aggregator.step(market.project)
