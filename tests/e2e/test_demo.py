@@ -1,7 +1,6 @@
 """A reduced `fedmarket demo` end to end: separate role processes, real chain and store."""
 
 import json
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,18 +13,13 @@ from fedmarket.demo.windows import MeasuredWork, size_windows
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
-    runner.invoke(app, ["chain", "down", "--data-dir", str(tmp_path / "data")])
-
-
 # The demo itself gives up after its own --timeout of 400 s; the hang guard sits above that.
 @pytest.mark.timeout(900)
-def test_reduced_demo_pays_honest_trainers_and_balances_to_the_wei(data_dir: Path) -> None:
+def test_reduced_demo_pays_honest_trainers_and_balances_to_the_wei(
+        demo_data_dir: Path) -> None:
     result = runner.invoke(app, ["demo", "--trainers", "5", "--malicious", "1", "--rounds", "2",
                                  "--budget", "2", "--timeout", "400", "--data-dir",
-                                 str(data_dir), "--json"])
+                                 str(demo_data_dir), "--json"])
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])

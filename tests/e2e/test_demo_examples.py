@@ -7,7 +7,6 @@ the most moving parts (tokenizer, token checks, transformer) and the slowest to 
 """
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,11 @@ from fedmarket.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
-    runner.invoke(app, ["chain", "down", "--data-dir", str(tmp_path / "data")])
-
-
 @pytest.mark.timeout(600)
-def test_text_example_demo_runs_through_the_market(data_dir: Path) -> None:
+def test_text_example_demo_runs_through_the_market(demo_data_dir: Path) -> None:
     result = runner.invoke(app, ["demo", "--example", "text", "--trainers", "3", "--malicious",
                                  "0", "--rounds", "1", "--budget", "1", "--timeout", "300",
-                                 "--data-dir", str(data_dir), "--json"])
+                                 "--data-dir", str(demo_data_dir), "--json"])
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -40,4 +33,4 @@ def test_text_example_demo_runs_through_the_market(data_dir: Path) -> None:
     assert claimed + int(report["verifier_fees_wei"]) + int(report["refund_wei"]) == int(
         report["budget_wei"])
     # Each trainer read its shard from a .jsonl file the demo wrote.
-    assert len(list(data_dir.glob("demo/example-text-*/trainer-*.jsonl"))) == 3
+    assert len(list(demo_data_dir.glob("demo/example-text-*/trainer-*.jsonl"))) == 3
