@@ -26,8 +26,8 @@ template InRange(n) {
 
 template RoundPayout(N) {
     assert(N >= 1 && N <= 64);
-    var SLOTS = 75;              // the measurements root: 5 Poseidon(16) chunks of 15 slots
-    var CHUNK = 15;
+    var CHUNK = 15;              // the measurements root: Poseidon(16) chunks of 15 elements,
+    var CHUNKS = 9;              // 2 per slot (leaf, trainer) for 64 slots, padded with 0
     var COS_BITS = 18;           // an offset cosine: c * 2^16 + 2^16, in [0, 2^17]
     var CONTRIB_BITS = 41;       // an offset contribution: c + 2^40, in [0, 2^41)
     var LEAF_BITS = 3 + 4 * COS_BITS + CONTRIB_BITS;
@@ -37,15 +37,16 @@ template RoundPayout(N) {
     var COUNT_BITS = 7;          // trainer counts <= 64
 
     // ---- public statement ----
-    signal input measurementsRoot;   // Poseidon chain over the 64 (padded) slot leaves
+    signal input measurementsRoot;   // Poseidon chain over (leaf, trainer) of 64 padded slots
     signal input params;             // packed rule parameters (see paramBits below)
     signal input pool;               // wei split among trainers
     signal input nActive;            // trainers in this round: slots 0..nActive-1
     signal input r;                  // payout challenge (computed on chain)
-    signal input h;                  // payout binding: sum (2 amount_i + accepted_i) r^i
+    signal input h;                  // binding: sum (2 amount_i + accepted_i) r^2i + trainer_i r^(2i+1)
 
     // ---- private: the committed measurements and the witness hints (all checked) ----
     signal input leaf[N];            // packed measurements of slot i (0 for an empty slot)
+    signal input trainer[N];         // slot i's trainer address as an integer (0 if empty)
     signal input share[N];           // floor(pool * w_i / W)
     signal input remainder[N];       // pool * w_i mod W
     signal input equalShare;         // floor(pool / k), k = accepted trainers
@@ -77,11 +78,13 @@ template RoundPayout(N) {
         isActive[i].in[0] <== i;
         isActive[i].in[1] <== nActive;
         leaf[i] * (1 - isActive[i].out) === 0;   // an empty slot commits nothing
+        trainer[i] * (1 - isActive[i].out) === 0;
     }
 
-    // ---- the commitment: acc_0 = 0, acc_{c+1} = Poseidon(acc_c, leaves of chunk c) ----
-    component chunk[5];
-    for (var c = 0; c < 5; c++) {
+    // ---- the commitment: acc_0 = 0, acc_{c+1} = Poseidon(acc_c, elements of chunk c),
+    // ---- elements leaf_0, trainer_0, leaf_1, trainer_1, ... then 0 ----
+    component chunk[CHUNKS];
+    for (var c = 0; c < CHUNKS; c++) {
         chunk[c] = Poseidon(CHUNK + 1);
         if (c == 0) {
             chunk[c].inputs[0] <== 0;
@@ -89,15 +92,18 @@ template RoundPayout(N) {
             chunk[c].inputs[0] <== chunk[c - 1].out;
         }
         for (var j = 0; j < CHUNK; j++) {
-            var slot = c * CHUNK + j;
-            if (slot < N) {
+            var e = c * CHUNK + j;
+            var slot = e \ 2;
+            if (slot < N && e % 2 == 0) {
                 chunk[c].inputs[1 + j] <== leaf[slot];
+            } else if (slot < N) {
+                chunk[c].inputs[1 + j] <== trainer[slot];
             } else {
                 chunk[c].inputs[1 + j] <== 0;
             }
         }
     }
-    chunk[4].out === measurementsRoot;
+    chunk[CHUNKS - 1].out === measurementsRoot;
 
     // ---- each slot: unpack, decide acceptance, positive contribution ----
     component bits[N];
@@ -199,8 +205,9 @@ template RoundPayout(N) {
     signal equalSlot[N];
     signal equalAmount[N];
     signal amount[N];
-    signal power[N];
+    signal power[2 * N];
     signal term[N];
+    signal addressTerm[N];
     var binding = 0;
     for (var i = 0; i < N; i++) {
         shareRange[i] = InRange(AMOUNT_BITS);
@@ -218,12 +225,14 @@ template RoundPayout(N) {
         amount[i] <== proportional[i] + equalAmount[i];
 
         if (i == 0) {
-            power[i] <== 1;
+            power[0] <== 1;
         } else {
-            power[i] <== power[i - 1] * r;
+            power[2 * i] <== power[2 * i - 1] * r;
         }
-        term[i] <== (2 * amount[i] + accepted[i]) * power[i];
-        binding += term[i];
+        power[2 * i + 1] <== power[2 * i] * r;
+        term[i] <== (2 * amount[i] + accepted[i]) * power[2 * i];
+        addressTerm[i] <== trainer[i] * power[2 * i + 1];
+        binding += term[i] + addressTerm[i];
     }
     h === binding;
 }

@@ -18,8 +18,9 @@ packs the committed measurements (bit offsets, little-endian)::
 
 The **params** element packs ``trusted``, ``one_vote``, ``equal fallback`` (bits 0-2) and the
 trust floor, the near-copy threshold and the readmission gain (18 bits each, same encoding).
-The **measurements root** is a Poseidon chain over 75 slots (5 chunks of 15; slots past the
-round's trainers are 0): ``acc_0 = 0``, ``acc_{c+1} = Poseidon(acc_c, leaf_{15c}..leaf_{15c+14})``
+The **measurements root** commits each slot's leaf and trainer address (an integer): a
+Poseidon chain over the elements ``leaf_0, trainer_0, leaf_1, trainer_1, ...`` padded with 0
+to 9 chunks of 15 (64 slots): ``acc_0 = 0``, ``acc_{c+1} = Poseidon(acc_c, e_{15c}..e_{15c+14})``
 — the same for every circuit size, so the claim posted with the result does not depend on
 which circuit later proves it.
 
@@ -43,7 +44,7 @@ from fedmarket.zk.poseidon import poseidon
 
 __all__ = [
     "COS_SCALE", "CONTRIBUTION_LIMIT", "MAX_SLOTS", "PAYOUT_SIZES", "PUBLIC_INPUTS",
-    "cos_fixed", "quantize_cosine", "SlotMeasurements", "PayoutParams", "measurements_root",
+    "cos_fixed", "quantize_cosine", "quantize_cosines", "SlotMeasurements", "PayoutParams", "measurements_root",
     "derived_acceptance", "payout_amounts", "PayoutStatement", "payout_circuit_size",
 ]
 
@@ -55,7 +56,7 @@ CONTRIBUTION_LIMIT = 1 << 40
 _CONTRIB_BITS = 41
 _AMOUNT_LIMIT = 1 << 96
 _CHUNK = 15
-_CHUNKS = 5
+_CHUNKS = 9
 #: Slots the measurements root covers (and the largest circuit).
 MAX_SLOTS = 64
 #: Circuit sizes with a committed trusted setup.
@@ -82,6 +83,15 @@ def quantize_cosine(value: float) -> float:
     comparisons, and the value survives JSON unchanged.
     """
     return cos_fixed(value) / COS_SCALE
+
+
+def quantize_cosines(matrix: Any) -> Any:
+    """:func:`quantize_cosine` of every entry of a float64 tensor (or numpy array).
+
+    ``round`` is half-to-even and multiplying by 2^16 is exact, so each entry is the same
+    float :func:`quantize_cosine` gives for it.
+    """
+    return (matrix.clip(-1.0, 1.0) * COS_SCALE).round() / COS_SCALE
 
 
 def _encode_cos(fixed: int) -> int:
@@ -132,11 +142,21 @@ class PayoutParams:
         return value
 
 
-def measurements_root(slots: Sequence[SlotMeasurements]) -> int:
-    """The Poseidon chain over the slots' leaves, padded with 0 to 75 slots."""
+def _address(trainer: str) -> int:
+    value = int(trainer, 16)
+    if not 0 < value < 1 << 160:
+        raise ValueError(f"{trainer!r} is not an address")
+    return value
+
+
+def measurements_root(slots: Sequence[SlotMeasurements], trainers: Sequence[str]) -> int:
+    """The Poseidon chain over the slots' (leaf, trainer) elements, padded with 0 (doc)."""
     if len(slots) > MAX_SLOTS:
         raise ValueError(f"{len(slots)} trainers: a payout proof holds at most {MAX_SLOTS}")
-    leaves = [s.leaf() for s in slots] + [0] * (_CHUNK * _CHUNKS - len(slots))
+    if len(trainers) != len(slots):
+        raise ValueError(f"{len(trainers)} trainers for {len(slots)} slots")
+    elements = [e for s, t in zip(slots, trainers, strict=True) for e in (s.leaf(), _address(t))]
+    leaves = elements + [0] * (_CHUNK * _CHUNKS - len(elements))
     acc = 0
     for c in range(_CHUNKS):
         acc = poseidon([acc, *leaves[c * _CHUNK:(c + 1) * _CHUNK]])
@@ -196,7 +216,7 @@ class PayoutStatement:
     @property
     def root(self) -> int:
         """The measurements root (posted in the claim)."""
-        return measurements_root(self.slots)
+        return measurements_root(self.slots, self.trainers)
 
     def check(self) -> None:
         """Raise ValueError naming the first thing the circuit would refuse."""
@@ -233,6 +253,7 @@ class PayoutStatement:
         pad = [0] * (size - self.n)
         data: dict[str, Any] = {k: str(v) for k, v in zip(PUBLIC_INPUTS, public, strict=True)}
         data["leaf"] = [str(s.leaf()) for s in self.slots] + ["0"] * len(pad)
+        data["trainer"] = [str(_address(t)) for t in self.trainers] + ["0"] * len(pad)
         data["share"] = [str(self.pool * w // total if total else 0)
                          for w in weights + pad]
         data["remainder"] = [str(self.pool * w % total if total else 0)
