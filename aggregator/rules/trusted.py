@@ -133,8 +133,8 @@ class Trusted(Rule):
         cos = [quantize_cosine(c) for c in raw_cos]
         scales = norm_scales(norms, float(reference.double().norm()))
         # ReLU trust is 0 at or below 0 anyway: the floor is never below 0.
-        floor = quantize_cosine(max(self.min_cosine, self.noise_sigmas / math.sqrt(updates.shape[1]),
-                                    0.0))
+        noise = self.noise_sigmas / math.sqrt(updates.shape[1])
+        floor = quantize_cosine(max(self.min_cosine, noise, 0.0))
         threshold = quantize_cosine(self.group_threshold)
         trust = [t if c > floor else 0.0 for t, c in zip(relu_trust(cos), cos, strict=True)]
         cosines = quantize_cosines(pairwise_cosines(updates))

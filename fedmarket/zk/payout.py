@@ -44,7 +44,8 @@ from fedmarket.zk.poseidon import poseidon
 
 __all__ = [
     "COS_SCALE", "CONTRIBUTION_LIMIT", "MAX_SLOTS", "PAYOUT_SIZES", "PUBLIC_INPUTS",
-    "cos_fixed", "quantize_cosine", "quantize_cosines", "SlotMeasurements", "PayoutParams", "measurements_root",
+    "cos_fixed", "quantize_cosine", "quantize_cosines", "SlotMeasurements", "PayoutParams",
+    "measurements_root",
     "derived_acceptance", "payout_amounts", "PayoutStatement", "payout_circuit_size",
 ]
 

@@ -7,65 +7,78 @@ depend on the state of the other contracts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 
-import numpy as np
 import pytest
 
 from fedmarket.chain.client import BoundContract
 from fedmarket.chain.compile import Artifact, compile_contracts, project_root
-from verifier.zk import (
-    Groth16Proof,
-    RoundStatement,
-    multi_krum_flags,
-    proportional_split,
-    prove_round,
-    sketch_round,
+from fedmarket.zk.payout import (
+    COS_SCALE,
+    PayoutParams,
+    PayoutStatement,
+    SlotMeasurements,
+    cos_fixed,
+    derived_acceptance,
 )
+from verifier.zk import Groth16Proof, prove_payout
 
-SEED = 0x5EED_F00D
+PARAMS = PayoutParams(trusted=True, equal_fallback=True, floor_cos=cos_fixed(0.043),
+                      group_cos=cos_fixed(0.9), gain_min=cos_fixed(0.15))
+
+
+def random_slots(rng: random.Random, n: int,
+                 params: PayoutParams = PARAMS) -> list[SlotMeasurements]:
+    """``n`` slots with random measurements and the verdicts they give under ``params``."""
+    slots = []
+    for _ in range(n):
+        slot = SlotMeasurements(
+            accepted=False, contribution=rng.randint(-50_000, 1_000_000),
+            usable=rng.random() < 0.9, rival=rng.random() < 0.2,
+            ref_cos=rng.randint(-COS_SCALE, COS_SCALE), max_cos=rng.randint(0, COS_SCALE),
+            consensus_cos=rng.randint(0, COS_SCALE), gain=rng.randint(-COS_SCALE, COS_SCALE))
+        slots.append(replace(slot, accepted=derived_acceptance(slot, params)))
+    return slots
+
+
+def addresses(n: int) -> tuple[str, ...]:
+    """``n`` distinct ascending addresses."""
+    return tuple(f"0x{(i + 1) * 0x1111:040x}" for i in range(n))
+
+
+def make_statement(n: int, seed: int = 0, pool: int = 10**18) -> PayoutStatement:
+    """A trusted-rule round of ``n`` trainers with random measurements, at least 2 accepted."""
+    rng = random.Random(n * 1000 + seed)
+    while True:
+        slots = random_slots(rng, n)
+        if sum(s.accepted and s.contribution > 0 for s in slots) >= 2:
+            return PayoutStatement(3, 2, addresses(n), tuple(slots), PARAMS, pool)
 
 
 @dataclass(frozen=True)
 class ProvenRound:
-    statement: RoundStatement
+    statement: PayoutStatement
     proof: Groth16Proof
     public_inputs: list[int]
-    n_max: int
+    size: int
 
 
-def make_statement(n: int, seed: int = SEED, outliers: int = 2, pool: int = 10**18,
-                   dim: int = 2000) -> RoundStatement:
-    """n honest-looking updates around a common direction, the first ``outliers`` flipped."""
-    rng = np.random.default_rng(n * 1000 + seed % 1000)
-    direction = rng.normal(0, 0.01, dim)
-    updates = [direction + rng.normal(0, 0.002, dim) for _ in range(n)]
-    for i in range(outliers):
-        updates[i] = -5.0 * updates[i]
-    sketches, _shift = sketch_round(updates, seed)
-    f = outliers
-    m = n - f
-    flags = multi_krum_flags(sketches, f, m)
-    scores = [int(s) for s in rng.integers(1_000, 1_000_000, n)]
-    amounts = proportional_split(pool, scores, flags)
-    return RoundStatement(sketches, flags, scores, amounts, pool, f, m, seed)
-
-
-def prove(statement: RoundStatement, n_max: int) -> ProvenRound:
-    proof, public = prove_round(statement, n_max)
-    return ProvenRound(statement, proof, public, n_max)
+def prove(statement: PayoutStatement, size: int | None = None) -> ProvenRound:
+    proof, public, used = prove_payout(statement, size)
+    return ProvenRound(statement, proof, public, used)
 
 
 @pytest.fixture(scope="session")
 def round8() -> ProvenRound:
-    """A 7-trainer round (one empty slot) proven with the N_MAX = 8 circuit."""
-    return prove(make_statement(7), 8)
+    """A 7-trainer round (one empty slot) proven with the N = 8 circuit."""
+    return prove(make_statement(7))
 
 
 @pytest.fixture(scope="session")
-def round16() -> ProvenRound:
-    """A full 16-trainer round proven with the N_MAX = 16 circuit."""
-    return prove(make_statement(16, outliers=3), 16)
+def round64() -> ProvenRound:
+    """A full 64-trainer round proven with the N = 64 circuit."""
+    return prove(make_statement(64))
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +89,12 @@ def zk_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Artifact
 
 @pytest.fixture
 def deploy_verifier(client_for, zk_artifacts):
-    """``deploy_verifier(n_max)``: a fresh RoundProofVerifier{n_max} on the reverted chain."""
+    """``deploy_verifier(size)``: a fresh RoundPayoutVerifier{size} on the reverted chain."""
 
-    def deploy(n_max: int) -> BoundContract:
+    def deploy(size: int) -> BoundContract:
         client = client_for(0)
         client.artifacts = zk_artifacts
-        contract, _receipt = client.deploy(f"RoundProofVerifier{n_max}")
+        contract, _receipt = client.deploy(f"RoundPayoutVerifier{size}")
         return contract
 
     return deploy
