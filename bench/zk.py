@@ -1,12 +1,17 @@
-"""Round-proof figures for N_MAX in {8, 16}: constraints, witness, proving, verification, gas.
+"""Payout-proof figures for N in {8, 16, 32, 64}: constraints, witness, proving, verification, gas.
 
-    .venv/bin/python bench/zk.py [--json] [--sizes 8 16] [--repeat 1]
+    .venv/bin/python bench/zk.py [--json] [--sizes 8 16 32 64] [--repeat 1]
 
-Each size proves a full round (N_MAX trainers, two of them sign-flipped outliers) with the
-committed artifacts, verifies it with py-ecc, and measures the generated verifier contract on a
-throwaway anvil: ``tx gas`` is the gas used by a ``verifyProof`` transaction, ``exec gas``
-the same less the 21000 intrinsic gas and the calldata gas (what another contract pays to call
-it). Times are wall-clock seconds and include Node's start for the snarkjs steps.
+Each size proves a full round (N trainers of the default rule with random measurements, the
+verdicts they give, a 10 ETH pool) with the committed artifacts: the witness with the
+circuit's WebAssembly, the proof with the snarkjs CLI (the prover the market uses) and, when
+the ``groth16py`` package is installed (``pip install groth16py``; GPL-3.0, so not a
+dependency), with its arkworks prover from the same zkey and witness — the baseline measured
+in the same run. The proof is verified with py-ecc (the audit's verifier) and by the generated
+verifier contract on a throwaway anvil: ``verify gas`` is what a ``verifyProof`` transaction
+uses less the 21000 intrinsic gas and its calldata gas (what RoundProofs pays to call it; the
+whole ``submitProof`` is measured by tests/contracts/test_proofs.py). Times are wall-clock
+seconds and include Node's start for the snarkjs steps.
 """
 
 from __future__ import annotations
@@ -18,85 +23,87 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.compile import compile_contracts, project_root
 from fedmarket.chain.node import LocalNode
-from fedmarket.zk.prover import ARTIFACTS, compute_witness, prove_witness
-from verifier.zk import (
-    RoundStatement,
-    multi_krum_flags,
-    proportional_split,
-    sketch_round,
-    verify_round_proof,
-)
-
-
-def synthetic_round(n: int, dim: int = 100_000, seed: int = 2024) -> RoundStatement:
-    rng = np.random.default_rng(n)
-    direction = rng.normal(0, 0.01, dim)
-    updates = [direction + rng.normal(0, 0.003, dim) for _ in range(n)]
-    f = 2
-    for i in range(f):
-        updates[i] = -4.0 * updates[i]
-    sketches, _ = sketch_round(updates, seed)
-    flags = multi_krum_flags(sketches, f, n - f)
-    scores = [int(s) for s in rng.integers(10_000, 1_000_000, n)]
-    pool = 5 * 10**18
-    return RoundStatement(sketches, flags, scores, proportional_split(pool, scores, flags),
-                          pool, f, n - f, seed)
+from fedmarket.zk.groth16 import Groth16Proof
+from fedmarket.zk.prover import ARTIFACTS, circuit_files, compute_witness, prove_witness
+from tests.zk.conftest import make_statement
+from verifier.zk import verify_payout_proof
 
 
 def calldata_gas(data: bytes) -> int:
     return sum(4 if byte == 0 else 16 for byte in data)
 
 
-def measure(n_max: int, client: ChainClient, repeat: int) -> dict[str, Any]:
+def arkworks_prover(size: int) -> Any | None:
+    """groth16py's proving key for ``size`` (imported from the committed zkey), or None."""
+    try:
+        import groth16py  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    files = circuit_files(size)
+    circuit = project_root() / "circuits" / f"round_payout_{size}.circom"
+    return groth16py.import_zkey(str(files.zkey), str(circuit))
+
+
+def measure(size: int, client: ChainClient, repeat: int) -> dict[str, Any]:
     manifest = json.loads((ARTIFACTS / "setup.json").read_text())
-    statement = synthetic_round(n_max)
-    witness_input = statement.witness_input(n_max)
-    witness_s, prove_s, verify_s = [], [], []
+    statement = make_statement(size, pool=10 * 10**18)
+    witness_input = statement.witness_input(size)
+    pk = arkworks_prover(size)
+    witness_s, prove_s, ark_s, verify_s = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
             t0 = time.perf_counter()
-            witness = compute_witness(witness_input, n_max, Path(tmp) / "round.wtns")
+            witness = compute_witness(witness_input, size, Path(tmp) / "round.wtns")
             t1 = time.perf_counter()
-            proof, public = prove_witness(witness, n_max)
+            proof, public = prove_witness(witness, size)
             t2 = time.perf_counter()
-            ok = verify_round_proof(proof, public, n_max)
+            ok = verify_payout_proof(proof, public, size)
             t3 = time.perf_counter()
-            if not ok:
-                raise SystemExit(f"N_MAX={n_max}: the proof did not verify in Python")
+            if not ok or public != statement.public_inputs():
+                raise SystemExit(f"N={size}: the snarkjs proof did not verify in Python")
             witness_s.append(t1 - t0)
             prove_s.append(t2 - t1)
             verify_s.append(t3 - t2)
-    verifier, _ = client.deploy(f"RoundProofVerifier{n_max}")
+            if pk is not None:
+                import groth16py
+
+                t4 = time.perf_counter()
+                raw = groth16py.prove_wtns(pk, str(witness))
+                ark_s.append(time.perf_counter() - t4)
+                words = [int.from_bytes(raw[i:i + 32], "big") for i in range(0, 256, 32)]
+                ark = Groth16Proof.from_solidity(words[0:2], [words[2:4], words[4:6]],
+                                                 words[6:8])
+                if not verify_payout_proof(ark, public, size):
+                    raise SystemExit(f"N={size}: the groth16py proof did not verify in Python")
+    verifier, _ = client.deploy(f"RoundPayoutVerifier{size}")
     a, b, c = proof.solidity_args()
     call = verifier.contract.functions.verifyProof(a, b, c, public)
     if not call.call():
-        raise SystemExit(f"N_MAX={n_max}: the proof did not verify on chain")
+        raise SystemExit(f"N={size}: the proof did not verify on chain")
     # A real transaction with ample gas: eth_estimateGas would find the least gas at which the
     # call does not revert, and the verifier *returns false* when the pairing runs out of gas.
     receipt = client.send(call, gas=2_000_000, label="verifyProof")
     tx_gas = int(receipt["gasUsed"])
     data = bytes(client.w3.eth.get_transaction(receipt["transactionHash"])["input"])
     return {
-        "n_max": n_max,
-        "constraints": manifest["circuits"][str(n_max)]["constraints"],
+        "n": size,
+        "constraints": manifest["circuits"][str(size)]["constraints"],
         "witness_s": round(min(witness_s), 3),
-        "prove_s": round(min(prove_s), 3),
+        "prove_snarkjs_s": round(min(prove_s), 3),
+        "prove_groth16py_s": round(min(ark_s), 3) if ark_s else None,
         "verify_python_s": round(min(verify_s), 3),
-        "verify_tx_gas": tx_gas,
         "verify_exec_gas": tx_gas - 21_000 - calldata_gas(data),
-        "zkey_bytes": (ARTIFACTS / f"round_proof_{n_max}.zkey").stat().st_size,
+        "zkey_bytes": (ARTIFACTS / f"round_payout_{size}.zkey").stat().st_size,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--repeat", type=int, default=1, help="best of this many runs")
     args = parser.parse_args()
 
@@ -113,13 +120,17 @@ def main() -> int:
     if args.json:
         print(json.dumps({"rows": rows}))
         return 0
-    header = ("N_MAX", "constraints", "witness s", "prove s", "py verify s", "tx gas",
-              "exec gas")
-    keys = ("n_max", "constraints", "witness_s", "prove_s", "verify_python_s", "verify_tx_gas",
-            "verify_exec_gas")
+    header = ("N", "constraints", "witness s", "snarkjs s", "groth16py s", "snarkjs/ark",
+              "py verify s", "verify gas", "zkey MB")
     print("  ".join(f"{h:>12}" for h in header))
     for row in rows:
-        print("  ".join(f"{row[k]:>12}" for k in keys))
+        ark = row["prove_groth16py_s"]
+        cells = (row["n"], row["constraints"], row["witness_s"], row["prove_snarkjs_s"],
+                 "-" if ark is None else ark,
+                 "-" if ark is None else f"{row['prove_snarkjs_s'] / ark:.1f}x",
+                 row["verify_python_s"], row["verify_exec_gas"],
+                 f"{row['zkey_bytes'] / 2**20:.1f}")
+        print("  ".join(f"{c!s:>12}" for c in cells))
     return 0
 
 

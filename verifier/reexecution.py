@@ -20,12 +20,23 @@ contributions is then re-derived from the *published* integers, exactly: the wei
 The slack is worth at most one micro-unit of score, so an aggregator gains nothing from it
 beyond what rounding already allowed, and a larger shift of any score is still a difference.
 (Scores that differ by more — a validation sample whose predicted class flips between devices —
-are a different measurement, and still disagree.) Not yet re-derived: the validation filter's
-choice of which accepted updates enter the new model (contribution > 0), so a score within half
-a micro-unit of zero (|score| < 5e-7) rounded differently would still show as a model
-difference; the fix is to recompute the aggregate from the published verdicts and
-contributions, left for the proof of the new pipeline (issue 16) which decides from the same
-published integers.
+are a different measurement, and still disagree.)
+
+The same holds for the ``trusted`` rule's measurements, which it puts on the payout proof's
+grid of 2^-16 (:mod:`fedmarket.zk.payout`): each may lie one grid step (:data:`GRID_SLACK`)
+from the verifier's own, and the verdicts are then re-derived from the *published*
+measurements, as the proof does: a published verdict that differs from the verifier's own is
+no difference when it is the one the published measurements give
+(:func:`fedmarket.zk.payout.derived_acceptance`) and those measurements passed the check.
+Left: a grid step that changes which updates are eligible also changes the consensus cosines
+(computed among the eligible) and the single-linkage rivals, which then differ by more than a
+step and still disagree — it takes a cosine within 2^-17 of a threshold *and* a last-bit
+difference between the machines, which the thread-count test has not produced — and the new
+model, recomputed with the verifier's own verdicts, then differs too (recomputing the
+aggregate from the published verdicts and contributions is not done yet). For the same reason,
+under a mean-of-selected rule (Multi-Krum), the validation filter's choice of which accepted
+updates enter the new model (contribution > 0) is not re-derived: a score within half a
+micro-unit of zero (|score| < 5e-7) rounded differently would still show as a model difference.
 """
 
 from __future__ import annotations
@@ -48,9 +59,11 @@ from fedmarket.merkle import reward_tree
 from fedmarket.modelspec import ModelSpec
 from fedmarket.round_result import ZERO_ROOT, RoundResult, canonical_json, payout_leaves
 from fedmarket.storage.base import ContentStore
+from fedmarket.zk.payout import COS_SCALE, derived_acceptance
+from fedmarket.zk.round import PROVEN_RULE, round_params, round_slots
 
 __all__ = ["ReexecutionReport", "reexecute_round", "FLOAT_TOLERANCE", "MODEL_TOLERANCE",
-           "CONTRIBUTION_SLACK"]
+           "CONTRIBUTION_SLACK", "GRID_SLACK"]
 
 FLOAT_TOLERANCE = 1e-6  # relative, for robustness scores and metrics
 FLOAT_ABS_FLOOR = 1e-9  # absolute floor so scores near zero compare sanely
@@ -58,6 +71,11 @@ MODEL_TOLERANCE = 1e-5  # max |w_published - w_recomputed| when the model CIDs d
 #: Micro-units a published contribution may differ from the recomputed one: the two sides of a
 #: rounding boundary (see the module docstring).
 CONTRIBUTION_SLACK = 1
+#: How far a published grid measurement of the trusted rule may lie from the recomputed one.
+GRID_SLACK = 1 / COS_SCALE
+#: The trusted rule's measurements on the proof's grid (records with these keys).
+GRID_KEYS = frozenset({"ref_cosine", "max_cosine", "consensus_cosine", "rival_class_gain",
+                       "trust_floor", "readmit_gain"})
 
 
 @dataclass
@@ -144,9 +162,12 @@ def _compare_results(report: ReexecutionReport, published: RoundResult,
         report.differ(f"{address}: listed in the result but revealed no update")
     for address in sorted(set(ours_by) - set(theirs_by)):
         report.differ(f"{address}: revealed an update but is missing from the result")
+    follows = _verdicts_from_measurements(published)
     for address in sorted(set(theirs_by) & set(ours_by)):
         t, o = theirs_by[address], ours_by[address]
         for name in ("update_cid", "samples", "accepted", "reason"):
+            if name in ("accepted", "reason") and follows.get(address, False):
+                continue  # re-derived from the published measurements, checked below
             if getattr(t, name) != getattr(o, name):
                 report.differ(f"{address}: {name} published {getattr(t, name)!r}, "
                               f"recomputed {getattr(o, name)!r}")
@@ -155,13 +176,32 @@ def _compare_results(report: ReexecutionReport, published: RoundResult,
                           f"{o.contribution} (more than {CONTRIBUTION_SLACK} micro-unit apart)")
         for key in sorted(set(t.robustness) | set(o.robustness)):
             a, b = t.robustness.get(key), o.robustness.get(key)
-            if a is None or b is None or not _close(a, b):
+            grid = published.rule == PROVEN_RULE and key in GRID_KEYS
+            if a is None or b is None or not (
+                    _close(a, b) or (grid and abs(a - b) <= GRID_SLACK + FLOAT_ABS_FLOOR)):
                 report.differ(f"{address}: robustness {key} published {a}, recomputed {b}")
     _check_payout(report, published)
     for key in sorted(set(published.metrics) | set(mine.metrics)):
         a, b = published.metrics.get(key), mine.metrics.get(key)
         if a is None or b is None or not _close(a, b):
             report.differ(f"metric {key}: published {a}, recomputed {b}")
+
+
+def _verdicts_from_measurements(published: RoundResult) -> dict[str, bool]:
+    """Per trainer of a trusted-rule round: whether its verdict is what its measurements give.
+
+    Only verdicts the rule itself gave (accepted, or ``rejected_by_rule``) are re-derived;
+    rejections before the rule (validation) must match exactly. Empty for other rules.
+    """
+    if published.rule != PROVEN_RULE:
+        return {}
+    params = round_params(published)
+    ruled = f"rejected_by_rule:{PROVEN_RULE}"
+    out = {}
+    for entry, slot in zip(published.trainers, round_slots(published), strict=True):
+        by_rule = entry.accepted or entry.reason == ruled
+        out[entry.address] = by_rule and entry.accepted == derived_acceptance(slot, params)
+    return out
 
 
 def _check_payout(report: ReexecutionReport, published: RoundResult) -> None:

@@ -26,7 +26,8 @@ def demo(
                                 help="digits, tabular (breast cancer, MLP), images (3x16x16 "
                                      "shapes, CNN) or text (topic sentences, transformer)."),
     rule: str = typer.Option("trusted", "--rule", help="Robust rule (default: the project "
-                             "default, trusted); multi_krum's proofs show in the round table."),
+                             "default, trusted); every round's payout proof shows in the "
+                             "round table."),
     byzantine: int = typer.Option(None, "--f", help="f of a rule that takes one "
                                   "(default: floor((trainers - 3) / 2))."),
     scoring: str = typer.Option("group_shapley", "--scoring",

@@ -1,4 +1,10 @@
-"""Round proofs: valid ones verify in Python and on chain; tampered ones fail in both."""
+"""Payout proofs: valid ones verify in Python and on chain; tampered ones fail in both.
+
+A corpus of valid and tampered proofs — every non-canonical encoding of each point coordinate
+and of each public input included — gets the same answer from py-ecc (the audit's verifier)
+and the generated Solidity verifier, except the one malleation the generated verifier accepts
+(A's y + q + 2^256 mod q), which is why RoundProofs refuses non-canonical coordinates itself.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +16,21 @@ from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import G1, b2, is_inf, is_on_curve, multiply, normalize
 
 from fedmarket.errors import VerificationError
+from fedmarket.zk.binding import payout_challenge
 from fedmarket.zk.groth16 import BASE_FIELD, SCALAR_FIELD
 from fedmarket.zk.prover import compute_witness
-from fedmarket.zk.sketch import SKETCH_OFFSET
-from tests.zk.conftest import ProvenRound, make_statement, onchain_verify
-from verifier.zk import (
-    Groth16Proof,
-    circuit_size,
-    commitment,
-    proportional_split,
-    prove_round,
-    round_public_inputs,
-    verify_round,
-    verify_round_proof,
-)
+from tests.zk.conftest import ProvenRound, make_statement, onchain_verify, prove
+from verifier.zk import Groth16Proof, prove_payout, verify_payout_proof
 
 
-def inputs_with(round_: ProvenRound, **changes) -> list[int]:
-    """Public inputs of the round as published, with some published values replaced."""
+def with_payout(round_: ProvenRound, amounts=None, accepted=None, trainers=None) -> list[int]:
+    """The round's public inputs with the binding recomputed for another payout."""
     s = round_.statement
-    fields = dict(commitments=s.commitments(), flags=list(s.flags), scores=list(s.scores),
-                  amounts=list(s.amounts), pool=s.pool, f=s.f, m=s.m, seed=s.seed)
-    fields.update(changes)
-    return round_public_inputs(n_max=round_.n_max, **fields)
+    amounts = list(s.amounts) if amounts is None else amounts
+    accepted = [x.accepted for x in s.slots] if accepted is None else accepted
+    trainers = list(s.trainers) if trainers is None else trainers
+    r, h = payout_challenge(s.project, s.round, s.root, trainers, amounts, accepted)
+    return [*round_.public_inputs[:4], r, h]
 
 
 def g1_point(k: int) -> tuple[int, int]:
@@ -40,71 +38,49 @@ def g1_point(k: int) -> tuple[int, int]:
     return int(x.n), int(y.n)
 
 
-def test_prove_round_valid_proof_verifies_in_python(round8: ProvenRound):
-    assert verify_round_proof(round8.proof, round8.public_inputs, 8)
+def test_a_proof_verifies_in_python_and_on_chain(round8: ProvenRound, deploy_verifier):
+    assert round8.size == 8 and round8.public_inputs[3] == 7
+    assert verify_payout_proof(round8.proof, round8.public_inputs, 8)
+    assert verify_payout_proof(round8.proof, round8.public_inputs)  # any size holding it
+    assert onchain_verify(deploy_verifier(8), round8.proof, round8.public_inputs)
 
 
-def test_verify_proof_valid_proof_accepted_onchain(round8: ProvenRound, deploy_verifier):
-    verifier = deploy_verifier(8)
-    assert onchain_verify(verifier, round8.proof, round8.public_inputs)
+def test_a_full_64_trainer_round_verifies(round64: ProvenRound, deploy_verifier):
+    assert round64.size == 64 and round64.public_inputs[3] == 64
+    assert verify_payout_proof(round64.proof, round64.public_inputs)
+    assert onchain_verify(deploy_verifier(64), round64.proof, round64.public_inputs)
 
 
-def test_verify_proof_full_sixteen_trainer_round(round16: ProvenRound, deploy_verifier):
-    verifier = deploy_verifier(16)
-    assert round16.public_inputs[3] == 16
-    assert verify_round_proof(round16.proof, round16.public_inputs)
-    assert onchain_verify(verifier, round16.proof, round16.public_inputs)
+def test_a_small_round_proven_with_a_larger_circuit_verifies_by_default():
+    statement = make_statement(5, seed=1)
+    proof, public, size = prove_payout(statement, 16)
+
+    assert size == 16 and verify_payout_proof(proof, public)
+    assert not verify_payout_proof(proof, public, 8)  # a proof is for the circuit it used
 
 
-def test_verify_proof_tampered_flag_rejected(round8: ProvenRound, deploy_verifier):
-    verifier = deploy_verifier(8)
-    flags = list(round8.statement.flags)
-    honest = flags.index(False)
-    flags[honest] = True
-    inputs = inputs_with(round8, flags=flags, m=round8.statement.m - 1)
-    assert not verify_round_proof(round8.proof, inputs, 8)
-    assert not onchain_verify(verifier, round8.proof, inputs)
-
-
-def test_verify_proof_tampered_amount_rejected(round8: ProvenRound, deploy_verifier):
+def test_one_wei_moved_between_trainers_is_refused(round8: ProvenRound, deploy_verifier):
     verifier = deploy_verifier(8)
     amounts = list(round8.statement.amounts)
     paid = [i for i, a in enumerate(amounts) if a > 0]
-    amounts[paid[0]] += 1000
-    amounts[paid[1]] -= 1000
-    inputs = inputs_with(round8, amounts=amounts)
-    assert not verify_round_proof(round8.proof, inputs, 8)
+    amounts[paid[0]] += 1
+    amounts[paid[1]] -= 1
+    inputs = with_payout(round8, amounts=amounts)
+    assert not verify_payout_proof(round8.proof, inputs, 8)
     assert not onchain_verify(verifier, round8.proof, inputs)
 
 
-def test_verify_proof_tampered_commitment_rejected(round8: ProvenRound, deploy_verifier):
+def test_a_flipped_verdict_or_another_address_is_refused(round8: ProvenRound, deploy_verifier):
     verifier = deploy_verifier(8)
-    commitments = round8.statement.commitments()
-    other = list(round8.statement.sketches[3])
-    other[0] += 1
-    commitments[3] = commitment(other)
-    inputs = inputs_with(round8, commitments=commitments)
-    assert not verify_round_proof(round8.proof, inputs, 8)
-    assert not onchain_verify(verifier, round8.proof, inputs)
-
-
-def test_verify_proof_tampered_proof_point_rejected(round8: ProvenRound, deploy_verifier):
-    verifier = deploy_verifier(8)
-    proof = replace(round8.proof, c=g1_point(7))
-    assert not verify_round_proof(proof, round8.public_inputs, 8)
-    assert not onchain_verify(verifier, proof, round8.public_inputs)
-
-
-def test_a_small_round_proven_with_the_market_circuit_verifies_by_default():
-    # The market proves every round with N_MAX = 16; a 7-trainer proof must not need n_max.
-    statement = make_statement(7)
-    proof, public = prove_round(statement, 16)
-
-    assert verify_round_proof(proof, public)
-    assert verify_round(proof, statement.commitments(), statement.flags, statement.scores,
-                        statement.amounts, statement.pool, statement.f, statement.m,
-                        statement.seed)
-    assert not verify_round_proof(proof, public, 8)  # a proof is for the circuit it used
+    s = round8.statement
+    unpaid = next(i for i, a in enumerate(s.amounts) if a == 0)
+    accepted = [x.accepted for x in s.slots]
+    accepted[unpaid] = not accepted[unpaid]
+    trainers = list(s.trainers)
+    trainers[unpaid] = "0x" + "ee" * 20
+    for inputs in (with_payout(round8, accepted=accepted), with_payout(round8, trainers=trainers)):
+        assert not verify_payout_proof(round8.proof, inputs, 8)
+        assert not onchain_verify(verifier, round8.proof, inputs)
 
 
 def malleated(proof: Groth16Proof) -> Groth16Proof:
@@ -121,40 +97,10 @@ def malleated(proof: Groth16Proof) -> Groth16Proof:
 
 def test_a_malleated_encoding_passes_the_generated_verifier_but_not_py_ecc(
         round8: ProvenRound, deploy_verifier):
-    # Why RoundProofs accepts canonical coordinates only (tests/zk/test_market_integration.py):
-    # without that check a third party could record this copy first and fail the audit.
-    verifier = deploy_verifier(8)
+    # Why RoundProofs accepts canonical coordinates only (tests/contracts/test_proofs.py).
     forged = malleated(round8.proof)
-    assert onchain_verify(verifier, forged, round8.public_inputs)
-    assert not verify_round_proof(forged, round8.public_inputs, 8)
-
-
-def test_prove_round_wrong_flags_refused():
-    statement = make_statement(6, outliers=1)
-    flags = list(statement.flags)
-    flags[0], flags[-1] = flags[-1], flags[0]  # flag an honest trainer, accept the outlier
-    with pytest.raises(VerificationError, match="not the integer Multi-Krum"):
-        prove_round(replace(statement, flags=flags))
-
-
-def test_circuit_rejects_wrong_selection_even_with_consistent_hints(tmp_path: Path):
-    # Bypass the Python pre-check: the circuit's own constraints must refuse the witness.
-    statement = make_statement(6, outliers=1)
-    flags = list(statement.flags)
-    flags[0], flags[-1] = flags[-1], flags[0]
-    amounts = proportional_split(statement.pool, statement.scores, flags)
-    bad = replace(statement, flags=flags, amounts=amounts)
-    with pytest.raises(VerificationError, match="wtns calculate failed"):
-        compute_witness(bad.witness_input(8), 8, tmp_path / "bad.wtns")
-
-
-def test_circuit_rejects_wrong_amount_split(tmp_path: Path):
-    statement = make_statement(6, outliers=1)
-    amounts = list(statement.amounts)
-    amounts[-1] -= 1  # one wei short: no longer the floor of the proportional share
-    bad = replace(statement, amounts=amounts)
-    with pytest.raises(VerificationError, match="wtns calculate failed"):
-        compute_witness(bad.witness_input(8), 8, tmp_path / "bad.wtns")
+    assert onchain_verify(deploy_verifier(8), forged, round8.public_inputs)
+    assert not verify_payout_proof(forged, round8.public_inputs, 8)
 
 
 def twist_point_outside_subgroup() -> tuple[tuple[int, int], tuple[int, int]]:
@@ -176,65 +122,100 @@ def twist_point_outside_subgroup() -> tuple[tuple[int, int], tuple[int, int]]:
     raise AssertionError("no twist point found")
 
 
-def _corpus(round8: ProvenRound, round16: ProvenRound) -> list[tuple[str, Groth16Proof,
-                                                                      list[int], bool]]:
+def _plus_q(proof: Groth16Proof, which: str, k: int) -> Groth16Proof:
+    """``proof`` with coordinate ``k`` of point ``which`` replaced by itself + q."""
+    if which == "a" or which == "c":
+        point = list(getattr(proof, which))
+        point[k] += BASE_FIELD
+        return replace(proof, **{which: tuple(point)})
+    coords = [list(c) for c in proof.b]
+    coords[k // 2][k % 2] += BASE_FIELD
+    return replace(proof, b=(tuple(coords[0]), tuple(coords[1])))
+
+
+def _corpus(round8: ProvenRound, other: ProvenRound) -> list[tuple[str, Groth16Proof,
+                                                                   list[int], bool]]:
     proof, inputs = round8.proof, round8.public_inputs
     (bx0, bx1), (by0, by1) = proof.b
     cases: list[tuple[str, Groth16Proof, list[int], bool]] = [
         ("valid", proof, inputs, True),
         ("pool + 1", proof, [*inputs[:2], inputs[2] + 1, *inputs[3:]], False),
-        ("seed changed", proof, [*inputs[:6], inputs[6] ^ 1], False),
-        ("sketchRoot + r", proof, [inputs[0] + SCALAR_FIELD, *inputs[1:]], False),
-        ("decisionsRoot = r - 1", proof, [inputs[0], SCALAR_FIELD - 1, *inputs[2:]], False),
+        ("nActive - 1", proof, [*inputs[:3], inputs[3] - 1, *inputs[4:]], False),
+        ("params changed", proof, [inputs[0], inputs[1] ^ 8, *inputs[2:]], False),
+        ("root changed", proof, [inputs[0] ^ 1, *inputs[1:]], False),
         ("A negated", replace(proof, a=(proof.a[0], BASE_FIELD - proof.a[1])), inputs, False),
         ("A off curve", replace(proof, a=(proof.a[0], proof.a[1] ^ 1)), inputs, False),
-        ("A x + q", replace(proof, a=(proof.a[0] + BASE_FIELD, proof.a[1])), inputs, False),
         ("A at infinity", replace(proof, a=(0, 0)), inputs, False),
         ("B coordinates swapped", replace(proof, b=((bx1, bx0), (by1, by0))), inputs, False),
         ("B off twist", replace(proof, b=((bx0, bx1), (by0, by1 ^ 1))), inputs, False),
         ("B outside subgroup", replace(proof, b=twist_point_outside_subgroup()), inputs, False),
-        ("B y + q", replace(proof, b=((bx0, bx1), (by0 + BASE_FIELD, by1))), inputs, False),
         ("C = A", replace(proof, c=proof.a), inputs, False),
-        ("other round's proof", round16.proof, inputs, False),
+        ("C other point", replace(proof, c=g1_point(7)), inputs, False),
+        ("other round's proof", other.proof, inputs, False),
     ]
+    # Every input + R: the same field element, a different byte string.
+    for k, name in enumerate(("measurementsRoot", "params", "pool", "nActive", "r", "h")):
+        shifted = list(inputs)
+        shifted[k] += SCALAR_FIELD
+        cases.append((f"{name} + R", proof, shifted, False))
+    # Every coordinate + q but A's y (which the generated verifier reduces: test above).
+    for which, count in (("a", 1), ("b", 4), ("c", 2)):
+        for k in range(count):
+            cases.append((f"{which}[{k}] + q", _plus_q(proof, which, k), inputs, False))
     return cases
 
 
-def test_python_and_solidity_verifiers_agree_on_corpus(round8, round16, deploy_verifier):
+def test_python_and_solidity_verifiers_agree_on_corpus(round8, deploy_verifier):
     verifier = deploy_verifier(8)
-    for name, proof, inputs, expected in _corpus(round8, round16):
-        python = verify_round_proof(proof, inputs, 8)
+    other = prove(make_statement(7, seed=5))
+    for name, proof, inputs, expected in _corpus(round8, other):
+        python = verify_payout_proof(proof, inputs, 8)
         solidity = onchain_verify(verifier, proof, inputs)
         assert (name, python, solidity) == (name, expected, expected)
 
 
-def test_verify_round_proof_rejects_wrong_input_count(round8: ProvenRound):
-    assert not verify_round_proof(round8.proof, round8.public_inputs[:-1], 8)
-    assert not verify_round_proof(round8.proof, [*round8.public_inputs, 0], 8)
-
-
-def test_verify_round_proof_rejects_non_integer_values(round8: ProvenRound):
+def test_verify_rejects_wrong_input_count_and_types(round8: ProvenRound):
+    assert not verify_payout_proof(round8.proof, round8.public_inputs[:-1], 8)
+    assert not verify_payout_proof(round8.proof, [*round8.public_inputs, 0], 8)
     proof = replace(round8.proof, a=(str(round8.proof.a[0]), round8.proof.a[1]))
-    assert not verify_round_proof(proof, round8.public_inputs, 8)
-    assert not verify_round_proof(round8.proof, [True, *round8.public_inputs[1:]], 8)
+    assert not verify_payout_proof(proof, round8.public_inputs, 8)
+    assert not verify_payout_proof(round8.proof, [True, *round8.public_inputs[1:]], 8)
+    assert not verify_payout_proof(round8.proof, round8.public_inputs, 12)
 
 
-def test_verify_round_published_values(round8: ProvenRound):
-    s = round8.statement
-    args = (s.commitments(), s.flags, s.scores, s.amounts, s.pool, s.f, s.m, s.seed)
-    assert verify_round(round8.proof, *args)
-    assert not verify_round(round8.proof, *args[:4], s.pool - 1, *args[5:])
+def test_the_prover_refuses_a_verdict_the_measurements_do_not_give():
+    statement = make_statement(6, seed=2)
+    i = next(i for i, s in enumerate(statement.slots) if not s.accepted)
+    slots = list(statement.slots)
+    slots[i] = replace(slots[i], accepted=True)
+    with pytest.raises(VerificationError, match="not the one its measurements give"):
+        prove_payout(replace(statement, slots=tuple(slots)))
 
 
-def test_prove_round_too_many_trainers():
-    with pytest.raises(ValueError, match="at most 16 trainers"):
-        circuit_size(17)
+def test_the_circuit_refuses_it_too_without_the_python_check(tmp_path: Path):
+    statement = make_statement(6, seed=2)
+    i = next(i for i, s in enumerate(statement.slots) if not s.accepted)
+    slots = list(statement.slots)
+    slots[i] = replace(slots[i], accepted=True)
+    bad = replace(statement, slots=tuple(slots))  # root, hints and binding consistent with it
+    with pytest.raises(VerificationError, match="wtns calculate failed"):
+        compute_witness(bad.witness_input(8), 8, tmp_path / "bad.wtns")
 
 
-def test_empty_slot_sketch_must_be_zero(tmp_path: Path):
-    # Slots past nActive carry no sketch: a non-zero one breaks the circuit's constraints.
-    statement = make_statement(5, outliers=1)
+def test_the_circuit_refuses_a_share_that_is_not_the_floor(tmp_path: Path):
+    statement = make_statement(6, seed=3)
     data = statement.witness_input(8)
-    data["sketch"][7] = [str(SKETCH_OFFSET)] * 16
+    paid = next(i for i, a in enumerate(statement.amounts) if a > 0)
+    data["share"][paid] = str(int(data["share"][paid]) - 1)
+    data["remainder"][paid] = str(int(data["remainder"][paid]) + sum(
+        s.contribution for s in statement.slots if s.accepted and s.contribution > 0))
+    with pytest.raises(VerificationError, match="wtns calculate failed"):
+        compute_witness(data, 8, tmp_path / "bad.wtns")
+
+
+def test_an_empty_slot_must_commit_nothing(tmp_path: Path):
+    statement = make_statement(5, seed=4)
+    data = statement.witness_input(8)
+    data["trainer"][7] = str(0xABC)
     with pytest.raises(VerificationError, match="wtns calculate failed"):
         compute_witness(data, 8, tmp_path / "bad.wtns")
