@@ -17,6 +17,7 @@ from fedmarket.protocol import load_spec
 from fedmarket.round_result import RoundResult, payout_leaves
 from tests.contracts.scenario import travel_past
 from tests.e2e.market import Market, build_market
+from verifier.reexecution import GRID_SLACK
 
 
 @pytest.fixture
@@ -179,3 +180,35 @@ def test_a_round_aggregated_on_one_thread_verifies_on_two(market: Market) -> Non
 def _finalize(market: Market) -> None:
     travel_past(market.w3, market.round_info().deadlines.verify)
     assert market.aggregator.step(market.project)
+
+
+@pytest.fixture
+def trusted_market(client_for, tmp_path: Path) -> Market:
+    return build_market(client_for, tmp_path, trainers=6, attacks={5: "sign_flip"}, rounds=1,
+                        rule=None)
+
+
+def _with_ref_cosine_moved(result: RoundResult, steps: int) -> RoundResult:
+    """The first accepted trainer's published reference cosine moved ``steps`` grid steps."""
+    trainers = list(result.trainers)
+    i = next(i for i, t in enumerate(trainers) if t.accepted)
+    record = dict(trainers[i].robustness)
+    record["ref_cosine"] += steps * GRID_SLACK
+    trainers[i] = replace(trainers[i], robustness=record)
+    return replace(result, trainers=tuple(trainers))
+
+
+@pytest.mark.parametrize(("steps", "agree"), [(1, True), (-1, True), (3, False)])
+def test_a_measurement_one_grid_step_off_is_no_dispute(trusted_market: Market, steps: int,
+                                                        agree: bool) -> None:
+    # The trusted rule decides on cosines rounded to 2^-16; another device may round one to the
+    # neighbouring step. One step is the two sides of a rounding boundary; three is a lie.
+    market = trusted_market
+    market.commit_and_reveal()
+
+    _publish(market, lambda result: _with_ref_cosine_moved(result, steps))
+    for verifier in market.verifiers[:2]:
+        assert verifier.step(market.project)
+
+    info = market.owner.market.round(market.project, 1)
+    assert (info.agrees, info.disagrees) == ((2, 0) if agree else (0, 2))
