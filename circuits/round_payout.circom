@@ -27,7 +27,7 @@ template InRange(n) {
 template RoundPayout(N) {
     assert(N >= 1 && N <= 64);
     var CHUNK = 15;              // the measurements root: Poseidon(16) chunks of 15 elements,
-    var CHUNKS = 9;              // 2 per slot (leaf, trainer) for 64 slots, padded with 0
+    var CHUNKS = (2 * N + CHUNK - 1) \ CHUNK;  // 2 per slot (leaf, trainer), padded with 0
     var COS_BITS = 18;           // an offset cosine: c * 2^16 + 2^16, in [0, 2^17]
     var CONTRIB_BITS = 41;       // an offset contribution: c + 2^40, in [0, 2^41)
     var LEAF_BITS = 3 + 4 * COS_BITS + CONTRIB_BITS;
@@ -37,7 +37,7 @@ template RoundPayout(N) {
     var COUNT_BITS = 7;          // trainer counts <= 64
 
     // ---- public statement ----
-    signal input measurementsRoot;   // Poseidon chain over (leaf, trainer) of 64 padded slots
+    signal input measurementsRoot;   // Poseidon chain over (leaf, trainer) of the round's slots
     signal input params;             // packed rule parameters (see paramBits below)
     signal input pool;               // wei split among trainers
     signal input nActive;            // trainers in this round: slots 0..nActive-1
@@ -81,8 +81,9 @@ template RoundPayout(N) {
         trainer[i] * (1 - isActive[i].out) === 0;
     }
 
-    // ---- the commitment: acc_0 = 0, acc_{c+1} = Poseidon(acc_c, elements of chunk c),
-    // ---- elements leaf_0, trainer_0, leaf_1, trainer_1, ... then 0 ----
+    // ---- the commitment: acc_0 = 0, acc_{c+1} = Poseidon(acc_c, elements of chunk c), over
+    // ---- leaf_0, trainer_0, ..., trainer_{n-1} then 0: ceil(2n / 15) chunks for n trainers,
+    // ---- so the root depends on the round, not on the circuit's size ----
     component chunk[CHUNKS];
     for (var c = 0; c < CHUNKS; c++) {
         chunk[c] = Poseidon(CHUNK + 1);
@@ -103,7 +104,23 @@ template RoundPayout(N) {
             }
         }
     }
-    chunk[CHUNKS - 1].out === measurementsRoot;
+    signal chunksUsed;                      // ceil(2 nActive / 15), in [1, CHUNKS]
+    chunksUsed <-- (2 * nActive + CHUNK - 1) \ CHUNK;
+    component usedHigh = InRange(COUNT_BITS + 1);   // 15 k - 2n >= 0
+    usedHigh.in <== CHUNK * chunksUsed - 2 * nActive;
+    component usedLow = InRange(4);                 // 2n - 15 (k - 1) - 1 in [0, 14]
+    usedLow.in <== 2 * nActive - CHUNK * chunksUsed + CHUNK - 1;
+    component isLast[CHUNKS];
+    signal picked[CHUNKS];
+    var rootSum = 0;
+    for (var c = 0; c < CHUNKS; c++) {
+        isLast[c] = IsEqual();
+        isLast[c].in[0] <== chunksUsed;
+        isLast[c].in[1] <== c + 1;
+        picked[c] <== isLast[c].out * chunk[c].out;
+        rootSum += picked[c];
+    }
+    rootSum === measurementsRoot;
 
     // ---- each slot: unpack, decide acceptance, positive contribution ----
     component bits[N];

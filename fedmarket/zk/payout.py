@@ -19,10 +19,11 @@ packs the committed measurements (bit offsets, little-endian)::
 The **params** element packs ``trusted``, ``one_vote``, ``equal fallback`` (bits 0-2) and the
 trust floor, the near-copy threshold and the readmission gain (18 bits each, same encoding).
 The **measurements root** commits each slot's leaf and trainer address (an integer): a
-Poseidon chain over the elements ``leaf_0, trainer_0, leaf_1, trainer_1, ...`` padded with 0
-to 9 chunks of 15 (64 slots): ``acc_0 = 0``, ``acc_{c+1} = Poseidon(acc_c, e_{15c}..e_{15c+14})``
-— the same for every circuit size, so the claim posted with the result does not depend on
-which circuit later proves it.
+Poseidon chain over the elements ``leaf_0, trainer_0, ..., trainer_{n-1}`` padded with 0 to
+``ceil(2n / 15)`` chunks of 15: ``acc_0 = 0``, ``acc_{c+1} = Poseidon(acc_c, e_{15c}..e_{15c+14})``
+— it depends on the round only, not on the circuit's size, so the claim posted with the result
+does not depend on which circuit later proves it (each circuit selects the accumulator after
+the round's chunk count).
 
 Decisions (rule ``trusted``): accepted exactly when ``usable``, ``ref > floor``, (``one_vote``
 or ``max < threshold``), ``consensus < threshold``, and (not ``rival`` or ``gain >= bar``).
@@ -57,7 +58,6 @@ CONTRIBUTION_LIMIT = 1 << 40
 _CONTRIB_BITS = 41
 _AMOUNT_LIMIT = 1 << 96
 _CHUNK = 15
-_CHUNKS = 9
 #: Slots the measurements root covers (and the largest circuit).
 MAX_SLOTS = 64
 #: Circuit sizes with a committed trusted setup.
@@ -157,9 +157,10 @@ def measurements_root(slots: Sequence[SlotMeasurements], trainers: Sequence[str]
     if len(trainers) != len(slots):
         raise ValueError(f"{len(trainers)} trainers for {len(slots)} slots")
     elements = [e for s, t in zip(slots, trainers, strict=True) for e in (s.leaf(), _address(t))]
-    leaves = elements + [0] * (_CHUNK * _CHUNKS - len(elements))
+    chunks = -(-len(elements) // _CHUNK)
+    leaves = elements + [0] * (_CHUNK * chunks - len(elements))
     acc = 0
-    for c in range(_CHUNKS):
+    for c in range(chunks):
         acc = poseidon([acc, *leaves[c * _CHUNK:(c + 1) * _CHUNK]])
     return acc
 
