@@ -1,20 +1,18 @@
-"""Prove a published round with Groth16 and have the market verify it on chain.
+"""Prove a published round's payout with Groth16 and have the market verify it on chain.
 
-The aggregator proves (it is the party whose decisions are at stake and has every input at
-hand); since all inputs are public, anyone else can run :func:`prove_published_round` too.
-Two steps, around the result's submission:
+The aggregator proves (its decisions are at stake and it has the result at hand); every input
+is in the published result, so anyone else can run :func:`prove_published_round` too — a
+trainer whose aggregator went silent after posting, for one. Two steps, around the result's
+submission:
 
-1. :func:`plan_proof`, before ``submitResult``: rebuild the round's inputs, sketch the updates
-   with the round's on-chain seed and build the statement from the result
-   (:mod:`fedmarket.zk.round`); its :class:`~fedmarket.zk.round.RoundClaim` goes on chain with
-   the result as ``proofClaim``, binding ``sketchRoot``, ``decisionsRoot``, ``f`` and ``m`` to
-   the posted result.
-2. :func:`prove_published_round`, after it: prove with snarkjs against the on-chain circuit
-   size and call ``submitProof``; the market supplies pool, reveal count and seed itself.
-
-A round that cannot carry a proof (see :mod:`fedmarket.zk.round`: not multi_krum, more than
-16 trainers, an update rejected before the rule, integer Multi-Krum on sketches disagreeing
-with the float selection) gets none: ``None`` with the reason passed to ``note``.
+1. :func:`plan_proof`, before ``submitResult``: the payout statement of the result
+   (:mod:`fedmarket.zk.round`); its claim, ``keccak256(measurementsRoot, params)``, goes on
+   chain with the result as ``proofClaim``. A claimed round must be proven before it can
+   finalize, so the plan also proves nothing is off (the statement is checked against the
+   published verdicts and amounts).
+2. :func:`prove_published_round`, after it: prove with snarkjs (the smallest committed circuit
+   that holds the round) and call ``submitProof`` with the payout (trainers, amounts,
+   verdicts, tree order), from which the market rebuilds the rewards tree and the binding.
 """
 
 from __future__ import annotations
@@ -24,21 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aggregator.inputs import gather_round
 from fedmarket.chain.market import MarketContracts
-from fedmarket.chain.types import RoundProof
-from fedmarket.modelspec import ModelSpec
+from fedmarket.chain.types import RoundPayout, RoundProof
 from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import RoundResult
 from fedmarket.storage.base import ContentStore
-from fedmarket.zk import ONCHAIN_N_MAX, RoundStatement, prove_round
-from fedmarket.zk.round import (
-    PROVABLE_RULE,
-    RoundClaim,
-    UnprovableRound,
-    round_claim,
-    round_statement,
-)
+from fedmarket.zk import PayoutStatement, prove_payout
+from fedmarket.zk.round import RoundClaim, UnprovableRound, payout_statement, round_claim
 
 __all__ = ["ProofPlan", "ProofReceipt", "plan_proof", "prove_published_round"]
 
@@ -47,11 +37,10 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProofPlan:
-    """A round's statement and the claim posted for it."""
+    """A round's payout statement and the claim posted for it."""
 
-    project: int
-    round: int
-    statement: RoundStatement
+    result: RoundResult
+    statement: PayoutStatement
     claim: RoundClaim
 
 
@@ -61,37 +50,21 @@ class ProofReceipt:
 
     project: int
     round: int
-    n_max: int
+    size: int
     public_inputs: tuple[int, ...]
     tx: str
     gas_used: int
     prove_seconds: float
 
 
-def plan_proof(contracts: MarketContracts, store: ContentStore, spec: ModelSpec, project: int,
-               round_: int, result: RoundResult, from_block: int = 0) -> ProofPlan:
+def plan_proof(result: RoundResult) -> ProofPlan:
     """The statement of ``result``'s proof; raises UnprovableRound (with why) if it has none."""
-    if spec.aggregation.rule != PROVABLE_RULE:
-        raise UnprovableRound(f"rule {spec.aggregation.rule!r}: proofs cover "
-                              f"{PROVABLE_RULE} only")
-    market = contracts.market
-    info = market.round(project, round_)
-    seed = market.sketch_seed(project, round_)
-    inputs = gather_round(market, store, spec, project, round_, from_block).inputs
-    if [t.lower() for t in inputs.trainers] != [t.address.lower() for t in result.trainers]:
-        raise UnprovableRound("the result's trainers are not the round's revealed trainers")
-    if len(inputs.trainers) != info.reveals or result.pool != info.trainer_pool_wei:
-        raise UnprovableRound(f"{len(inputs.trainers)} updates and pool {result.pool} do not "
-                              f"match the round's {info.reveals} reveals and pool "
-                              f"{info.trainer_pool_wei}")
-    updates = [row.double().numpy() for row in inputs.updates]
-    statement = round_statement(result, updates, seed)
-    return ProofPlan(project, round_, statement, round_claim(statement))
+    statement = payout_statement(result)
+    return ProofPlan(result, statement, round_claim(statement))
 
 
-def prove_published_round(contracts: MarketContracts, store: ContentStore, spec: ModelSpec,
-                          project: int, round_: int, *, from_block: int = 0,
-                          plan: ProofPlan | None = None,
+def prove_published_round(contracts: MarketContracts, store: ContentStore, project: int,
+                          round_: int, *, plan: ProofPlan | None = None,
                           note: Callable[[str], None] | None = None) -> ProofReceipt | None:
     """Prove the posted result of a round and have the market verify it.
 
@@ -114,21 +87,25 @@ def prove_published_round(contracts: MarketContracts, store: ContentStore, spec:
         return None
     try:
         if plan is None:
-            result = round_result_of(store, info.result_cid, info.result_hash)
-            plan = plan_proof(contracts, store, spec, project, round_, result, from_block)
+            plan = plan_proof(round_result_of(store, info.result_cid, info.result_hash))
     except UnprovableRound as exc:
         say(f"round {round_}: no proof: {exc}")
         return None
     if plan.claim.claim != state.claim:
         say(f"round {round_}: no proof: the posted claim is not this result's")
         return None
+    if plan.statement.n != info.reveals or plan.statement.pool != info.trainer_pool_wei:
+        say(f"round {round_}: no proof: the result's {plan.statement.n} trainers and pool "
+            f"{plan.statement.pool} are not the round's {info.reveals} reveals and pool "
+            f"{info.trainer_pool_wei}")
+        return None
     started = time.perf_counter()
-    proof, public = prove_round(plan.statement, ONCHAIN_N_MAX)
+    proof, public, size = prove_payout(plan.statement)
     seconds = time.perf_counter() - started
     a, b, c = proof.solidity_args()
-    claim = plan.claim
     receipt = market.submit_proof(project, round_, RoundProof(
         (a[0], a[1]), ((b[0][0], b[0][1]), (b[1][0], b[1][1])), (c[0], c[1]),
-        claim.sketch_root, claim.decisions_root, claim.f, claim.m))
-    return ProofReceipt(project, round_, ONCHAIN_N_MAX, tuple(public),
+        plan.claim.measurements_root, plan.claim.params, size),
+        RoundPayout.from_result(plan.result))
+    return ProofReceipt(project, round_, size, tuple(public),
                         receipt["transactionHash"].hex(), int(receipt["gasUsed"]), seconds)

@@ -19,7 +19,9 @@ on clean validation data separates "the only carrier of class c" from "the only 
 c, plus a trigger" (measured 23-61 points for such groups).
 
 Deterministic from the rule's weights, scales and rivals and the validation set; each member's
-``rival_class_gain`` (its group's largest per-class gain) is recorded.
+``rival_class_gain`` (its group's largest per-class gain) and every trainer's ``readmit_gain``
+(the bar) are recorded, both on the payout proof's fixed-point grid
+(:func:`fedmarket.zk.payout.quantize_cosine`), so the readmission is the circuit's comparison.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 
 from aggregator.rules import RuleResult
 from aggregator.rules.fltrust import weighted_scaled_mean
+from fedmarket.zk.payout import quantize_cosine
 
 __all__ = ["CLASS_GAIN", "readmit_class_carriers"]
 
@@ -50,6 +53,7 @@ def readmit_class_carriers(result: RuleResult, updates: torch.Tensor,
     """
     if not result.rivals or result.weights is None or result.scales is None:
         return result
+    bar = quantize_cosine(gain)
     before = result.scores["weight_before_rivals"]
     without = class_accuracies(result.aggregate)
     n = len(result.weights)
@@ -61,13 +65,15 @@ def readmit_class_carriers(result: RuleResult, updates: torch.Tensor,
             trial[i] = before[i]
         rows = [i for i in range(n) if trial[i] > 0.0]
         with_group = class_accuracies(weighted_scaled_mean(updates, trial, result.scales, rows))
-        best = max(a - b for a, b in zip(with_group, without, strict=True))
+        # On the payout proof's grid, as the bar: the comparison is the circuit's.
+        best = quantize_cosine(max(a - b for a, b in zip(with_group, without, strict=True)))
         for i in group:
             gains[i] = best
-            if best >= gain:
+            if best >= bar:
                 weights[i] = before[i]
     scores = dict(result.scores)
     scores["rival_class_gain"] = gains
+    scores["readmit_gain"] = [bar] * n
     if weights == list(result.weights):
         return replace(result, scores=scores)
     accepted = [i for i in range(n) if weights[i] > 0.0]

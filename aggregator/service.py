@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -146,6 +146,7 @@ class AggregatorService:
     # that do not need it, since proving takes seconds. Proving never blocks publishing.
     prove: bool = True
     _settled: dict[int, set[int]] = field(default_factory=dict)
+    _proof_tried: set[tuple[int, int]] = field(default_factory=set)
     # Rounds whose result could not be computed, with why (said once, reported by the CLI).
     uncomputable: dict[tuple[int, int], str] = field(default_factory=dict)
 
@@ -197,8 +198,7 @@ class AggregatorService:
         plan: ProofPlan | None = None
         if self.prove:
             try:
-                plan = plan_proof(self.contracts, self.store, spec, project, round_,
-                                  outcome.result, self.from_block)
+                plan = plan_proof(outcome.result)
             except Exception as exc:  # a proof is optional; the result is not
                 self.reporter.note(f"round {round_}: no proof: {exc}")
         receipt = self.contracts.market.submit_result(project, round_, RoundResult(
@@ -208,9 +208,9 @@ class AggregatorService:
             proof_claim=plan.claim.claim if plan is not None else NO_PROOF_CLAIM))
         if plan is not None:
             try:
-                proven = prove_published_round(
-                    self.contracts, self.store, spec, project, round_,
-                    from_block=self.from_block, plan=plan, note=self.reporter.note)
+                proven = prove_published_round(self.contracts, self.store, project, round_,
+                                               plan=plan, note=self.reporter.note)
+                self._proof_tried.add((project, round_))
                 if proven is not None:
                     self.reporter.note(f"round {round_}: proof verified on chain "
                                        f"({proven.gas_used} gas, proved in "
@@ -274,12 +274,39 @@ class AggregatorService:
                 return True
             self.reporter.published(done)
             return done
+        if self._prove_pending(project, info.current_round, round_info):
+            return True
         if keep_round_moving(market, project, round_info, self.reporter.note):
             return True
         if self.settle_rejections(project, info.current_round):
             return True
         return self._finish_if_done(project, info.current_round, info.params.rounds,
                                     round_info.status)
+
+    def _prove_pending(self, project: int, round_: int, round_info: Any) -> bool:
+        """Prove a posted, claimed round that has no proof yet (after a restart, say).
+
+        A claimed round cannot finalize without its proof; tried once per round and process
+        (proving the same result fails the same way), True when a proof was verified.
+        """
+        if (not self.prove or round_info.status != RoundStatus.POSTED
+                or round_info.proof_verified or (project, round_) in self._proof_tried):
+            return False
+        self._proof_tried.add((project, round_))
+        try:
+            proven = prove_published_round(self.contracts, self.store, project, round_,
+                                           note=self.reporter.note)
+        except (ChainError, StorageError):
+            self._proof_tried.discard((project, round_))
+            raise
+        except Exception as exc:  # anyone may still prove the claim
+            self.reporter.note(f"round {round_}: proving failed: {exc}")
+            return False
+        if proven is None:
+            return False
+        self.reporter.note(f"round {round_}: proof verified on chain ({proven.gas_used} gas, "
+                           f"proved in {proven.prove_seconds:.1f} s)")
+        return True
 
     def settle_rejections(self, project: int, up_to_round: int) -> bool:
         """Settle the zero leaves of rejected trainers in finalized rounds, one per call.

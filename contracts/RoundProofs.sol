@@ -175,14 +175,18 @@ contract RoundProofs is IRoundProofs {
         }
     }
 
-    /// @dev h = sum_i (2 amount_i + accepted_i) r^i mod R (Horner, from the last slot).
+    /// @dev h = sum_i ((2 amount_i + accepted_i) r^(2i) + trainer_i r^(2i+1)) mod R, as
+    /// fedmarket.zk.binding (Horner from the top coefficient, trainer_{n-1}, down). Binding the
+    /// trainers too keeps a slot without a leaf (accepted, paid 0) from being proven for
+    /// another address.
     function _binding(Payout calldata payout, uint256 r) private pure returns (uint256 h) {
         uint256[] calldata slots = payout.slots;
         uint256 bits = payout.acceptedBits;
         for (uint256 i = slots.length; i > 0;) {
             --i;
-            uint256 value = 2 * (slots[i] & AMOUNT_MASK) + ((bits >> i) & 1);
-            h = addmod(mulmod(h, r, R), value, R);
+            uint256 slot = slots[i];
+            h = addmod(mulmod(h, r, R), slot >> 96, R);
+            h = addmod(mulmod(h, r, R), 2 * (slot & AMOUNT_MASK) + ((bits >> i) & 1), R);
         }
     }
 

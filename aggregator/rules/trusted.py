@@ -50,6 +50,7 @@ import math
 import torch
 
 from fedmarket.errors import AggregationError
+from fedmarket.zk.payout import quantize_cosine, quantize_cosines
 
 from .base import Rule, RuleResult, float_param, register
 from .distances import check_finite
@@ -126,12 +127,18 @@ class Trusted(Rule):
                               reference: torch.Tensor) -> RuleResult:
         check_finite(updates)
         n = updates.shape[0]
-        cos, norms = reference_cosines(updates, reference)
+        # Every cosine the decisions compare is put on the payout proof's fixed-point grid
+        # first (fedmarket.zk.payout), so each comparison below is the circuit's integer one.
+        raw_cos, norms = reference_cosines(updates, reference)
+        cos = [quantize_cosine(c) for c in raw_cos]
         scales = norm_scales(norms, float(reference.double().norm()))
-        floor = max(self.min_cosine, self.noise_sigmas / math.sqrt(updates.shape[1]))
+        # ReLU trust is 0 at or below 0 anyway: the floor is never below 0.
+        floor = quantize_cosine(max(self.min_cosine, self.noise_sigmas / math.sqrt(updates.shape[1]),
+                                    0.0))
+        threshold = quantize_cosine(self.group_threshold)
         trust = [t if c > floor else 0.0 for t, c in zip(relu_trust(cos), cos, strict=True)]
-        cosines = pairwise_cosines(updates)
-        groups, largest = similarity_groups(cosines, self.group_threshold)
+        cosines = quantize_cosines(pairwise_cosines(updates))
+        groups, largest = similarity_groups(cosines, threshold)
         size = [0] * n
         for group in groups:
             for i in group:
@@ -142,9 +149,9 @@ class Trusted(Rule):
         eligible = [i for i in range(n) if keep[i] and trust[i] > 0.0]
         consensus = [0.0] * n
         for i, c in zip(eligible, consensus_cosines(cosines, eligible), strict=True):
-            consensus[i] = c
+            consensus[i] = quantize_cosine(c)
         # A near-copy of the others' mean is one more copy of them (same bar as for pairs).
-        keep = [keep[i] and consensus[i] < self.group_threshold for i in range(n)]
+        keep = [keep[i] and consensus[i] < threshold for i in range(n)]
         eligible = [i for i in eligible if keep[i]]
         rivals = self._dropped_by_majority(cosines, eligible)
         dropped = {i for g in rivals for i in g}
@@ -157,7 +164,7 @@ class Trusted(Rule):
         aggregate = weighted_scaled_mean(updates, weight, scales, accepted)
         scores = {"ref_cosine": cos, "norm": norms, "scale": scales, "trust": trust,
                   "max_cosine": largest, "group_size": [float(s) for s in size],
-                  "weight": weight, "consensus_cosine": consensus}
+                  "weight": weight, "consensus_cosine": consensus, "trust_floor": [floor] * n}
         if self.majority != "off":
             scores["in_cluster"] = in_cluster
             scores["weight_before_rivals"] = before

@@ -9,14 +9,19 @@ calldata it also rebuilds the rewards tree from:
 - ``r = keccak256(abi.encode(project, round, measurementsRoot, trainers, amounts, acceptedBits))
   mod R`` (``R`` the BN254 scalar field; ``acceptedBits`` has bit ``i`` set when slot ``i``
   was accepted), and
-- ``h = sum_i (2 * amount_i + accepted_i) * r^i mod R`` over the round's slots.
+- ``h = sum_i ((2 * amount_i + accepted_i) * r^(2i) + trainer_i * r^(2i+1)) mod R`` over the
+  round's slots (``trainer_i`` the address as an integer).
 
-The circuit computes ``h`` from *its* amounts with the public ``r``. A proof for amounts
-``a'`` other than the calldata's ``a`` verifies only if the polynomial ``sum (v'_i - v_i) x^i``
-(degree < N, not zero) vanishes at ``r``: ``r`` is fixed by the calldata (and by the
-measurements root, committed earlier with the result), and the circuit's amounts are fixed by
-the measurements, so each try succeeds with probability at most ``N / R < 2^-247`` (Schwartz-
-Zippel). Grinding calldata costs a keccak and a proof per try.
+The circuit computes ``h`` from *its* amounts and verdicts and from the trainer addresses
+committed in the measurements root, with the public ``r``. A proof for values ``v'`` other
+than the calldata's ``v`` verifies only if the polynomial ``sum (v'_k - v_k) x^k`` (degree
+< 2N, not zero) vanishes at ``r``: ``r`` is fixed by the calldata (and by the measurements
+root, committed earlier with the result), and the circuit's values are fixed by the
+measurements, so each try succeeds with probability at most ``2N / R < 2^-246``
+(Schwartz-Zippel); grinding calldata costs a keccak and a proof per try. Binding the
+addresses matters even where the rewards tree does not hold them (an accepted trainer paid 0
+has no leaf): otherwise anyone could front-run the genuine proof with one over other
+addresses for those slots, which the audit, re-deriving ``r`` from the result, would fail.
 """
 
 from __future__ import annotations
@@ -47,7 +52,9 @@ def payout_challenge(project: int, round_: int, measurements_root: int, trainers
                    list(amounts), accepted_bits(accepted)])
     r = int.from_bytes(keccak(data), "big") % SCALAR_FIELD
     h, power = 0, 1
-    for amount, ok in zip(amounts, accepted, strict=True):
+    for trainer, amount, ok in zip(trainers, amounts, accepted, strict=True):
         h = (h + (2 * amount + int(bool(ok))) * power) % SCALAR_FIELD
+        power = power * r % SCALAR_FIELD
+        h = (h + int(to_checksum_address(trainer), 16) * power) % SCALAR_FIELD
         power = power * r % SCALAR_FIELD
     return r, h

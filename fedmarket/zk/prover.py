@@ -1,4 +1,4 @@
-"""Proving a round with snarkjs (Node) against the committed trusted-setup artifacts.
+"""Proving a round's payout with snarkjs (Node) against the committed trusted-setup artifacts.
 
 The witness is computed by the circuit's own WebAssembly (``snarkjs wtns calculate``) and the
 proof by ``snarkjs groth16 prove`` with the committed final zkey. Both are the tools that made
@@ -19,31 +19,31 @@ from typing import Any
 from fedmarket.chain.compile import project_root
 from fedmarket.errors import VerificationError
 from fedmarket.zk.groth16 import Groth16Proof
-from fedmarket.zk.statement import RoundStatement, circuit_size
+from fedmarket.zk.payout import PayoutStatement, payout_circuit_size
 
 __all__ = ["ARTIFACTS", "CircuitFiles", "circuit_files", "compute_witness", "prove_witness",
-           "prove_round"]
+           "prove_payout"]
 
 ARTIFACTS = Path(__file__).with_name("artifacts")
 
 
 @dataclass(frozen=True)
 class CircuitFiles:
-    """The committed setup output for one ``N_MAX``."""
+    """The committed setup output for one circuit size."""
 
-    n_max: int
+    size: int
     wasm: Path
     zkey: Path
     verification_key: Path
 
 
-def circuit_files(n_max: int) -> CircuitFiles:
-    """Paths of the artifacts for ``n_max`` (8 or 16), checked to exist."""
+def circuit_files(size: int) -> CircuitFiles:
+    """Paths of the artifacts of the ``size``-slot payout circuit, checked to exist."""
     files = CircuitFiles(
-        n_max,
-        ARTIFACTS / f"round_proof_{n_max}.wasm",
-        ARTIFACTS / f"round_proof_{n_max}.zkey",
-        ARTIFACTS / f"verification_key_{n_max}.json",
+        size,
+        ARTIFACTS / f"round_payout_{size}.wasm",
+        ARTIFACTS / f"round_payout_{size}.zkey",
+        ARTIFACTS / f"payout_verification_key_{size}.json",
     )
     for path in (files.wasm, files.zkey, files.verification_key):
         if not path.is_file():
@@ -62,18 +62,18 @@ def _snarkjs(*args: str) -> None:
         raise VerificationError(f"snarkjs {args[0]} {args[1]} failed: {detail}")
 
 
-def compute_witness(witness_input: dict[str, Any], n_max: int, out: Path) -> Path:
+def compute_witness(witness_input: dict[str, Any], size: int, out: Path) -> Path:
     """Run the circuit on ``witness_input``; a broken constraint raises VerificationError."""
-    files = circuit_files(n_max)
+    files = circuit_files(size)
     input_file = out.with_suffix(".input.json")
     input_file.write_text(json.dumps(witness_input))
     _snarkjs("wtns", "calculate", str(files.wasm), str(input_file), str(out))
     return out
 
 
-def prove_witness(witness: Path, n_max: int) -> tuple[Groth16Proof, list[int]]:
+def prove_witness(witness: Path, size: int) -> tuple[Groth16Proof, list[int]]:
     """Groth16-prove a computed witness; returns the proof and its public inputs."""
-    files = circuit_files(n_max)
+    files = circuit_files(size)
     proof_file = witness.with_suffix(".proof.json")
     public_file = witness.with_suffix(".public.json")
     _snarkjs("groth16", "prove", str(files.zkey), str(witness), str(proof_file),
@@ -82,20 +82,23 @@ def prove_witness(witness: Path, n_max: int) -> tuple[Groth16Proof, list[int]]:
     return proof, [int(x) for x in json.loads(public_file.read_text())]
 
 
-def prove_round(statement: RoundStatement,
-                n_max: int | None = None) -> tuple[Groth16Proof, list[int]]:
-    """Prove that ``statement``'s flags and amounts follow from its sketches.
+def prove_payout(statement: PayoutStatement,
+                 size: int | None = None) -> tuple[Groth16Proof, list[int], int]:
+    """Prove ``statement`` with the ``size``-slot circuit (default: the smallest that fits).
 
-    Checks the decisions against the integer reference first, so a wrong flag or amount is
-    reported by name rather than as a failed constraint. Returns ``(proof, public_inputs)``.
+    Checks it against the Python reference first, so a wrong verdict or amount is reported by
+    name rather than as a failed constraint. Returns ``(proof, public_inputs, size)``.
     """
-    statement.check()
-    size = n_max or circuit_size(statement.n)
+    try:
+        statement.check()
+    except ValueError as exc:
+        raise VerificationError(f"the round's decisions are not provable: {exc}") from exc
+    size = size or payout_circuit_size(statement.n)
     witness_input = statement.witness_input(size)
     with tempfile.TemporaryDirectory(prefix="fedmarket-zk-") as tmp:
         witness = compute_witness(witness_input, size, Path(tmp) / "round.wtns")
         proof, public = prove_witness(witness, size)
-    expected = statement.public_inputs(size)
+    expected = statement.public_inputs()
     if public != expected:
         raise VerificationError(f"snarkjs public inputs {public} differ from {expected}")
-    return proof, public
+    return proof, public, size

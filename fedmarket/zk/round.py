@@ -1,95 +1,119 @@
-"""From a published round result to the statement of its proof, and back to its claim.
+"""From a published round result to the statement of its payout proof, and to its claim.
 
-Shared by the aggregator (which proves) and the verifier (which re-derives the public inputs),
-so both build the very same slots from the same data:
+Shared by the aggregator (which proves), anyone else who proves (every input is in the
+result) and the auditor (which re-derives the public inputs), so all build the very same
+slots from the same bytes:
 
 - slots are the result's trainers in its (canonical, ascending address) order, one per
   revealed update, so ``nActive`` is the round's on-chain reveal count;
-- ``flag_i`` is ``not accepted``; ``score_i`` is the published fixed-point contribution,
-  floored at 0 (the reward split pays only positive scores, so a negative one weighs what 0
-  does); ``amount_i`` is the published reward;
-- ``f`` and ``m`` are the published Multi-Krum parameters (``m`` defaults to ``n - f``);
-- sketches are :func:`~fedmarket.zk.sketch.sketch_round` of the updates with the round's
-  on-chain seed.
+- every slot commits the published verdict and fixed-point contribution; under the rule
+  ``trusted`` also the measurements the verdict is derived from, read from the trainer's
+  ``robustness`` record (all on the fixed-point grid already: the rule decides on it):
+  ``ref_cosine``, ``max_cosine``, ``consensus_cosine``, ``in_cluster`` (0 = rival),
+  ``rival_class_gain``; ``usable`` is "reached the rule with a non-zero update" (accepted, or
+  rejected by the rule itself, and ``scale > 0``);
+- the parameters are the result's: ``replicas`` and ``group_threshold`` from its rule
+  parameters, the trust floor (``trust_floor``, which depends on the model size) and the
+  readmission bar (``readmit_gain``, recorded only in rounds with rival groups: without one
+  the bar decides nothing and is 0) from the records, the fallback from the result.
 
-A round has no proof (:class:`UnprovableRound`, with the reason) when its rule is not
-``multi_krum``, when it has more than :data:`ONCHAIN_N_MAX` trainers, when an update was
-rejected before the rule saw it (malformed, copied: it holds a slot the float rule never
-scored), or when the published decisions are not the integer reference's: the integer
-Multi-Krum on the 16-dimensional sketches may select other trainers than the float Multi-Krum
-on the full updates (a random projection keeps distances only approximately), and the "equal"
-fallback split is not the circuit's proportional one. Re-execution (layer 1) settles such
-rounds alone.
+A round cannot carry a proof (:class:`UnprovableRound`, with the reason) only when it has more
+than 64 trainers or a contribution outside ``(-2^40, 2^40)`` micro-units (a score above
+a million: no scorer here produces one), or when its published verdicts are not the ones
+its measurements give — which is then a fault of the result, not of the proof system.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
+from eth_abi import encode
+from eth_utils import keccak
 
-from fedmarket.chain.types import proof_claim_for
 from fedmarket.errors import VerificationError
-from fedmarket.round_result import RoundResult
-from fedmarket.zk.krum import check_parameters
-from fedmarket.zk.sketch import sketch_round
-from fedmarket.zk.statement import ONCHAIN_N_MAX, PUBLIC_INPUTS, RoundStatement
+from fedmarket.round_result import RoundResult, TrainerEntry
+from fedmarket.zk.payout import (
+    MAX_SLOTS,
+    PayoutParams,
+    PayoutStatement,
+    SlotMeasurements,
+    cos_fixed,
+)
 
-__all__ = ["PROVABLE_RULE", "UnprovableRound", "RoundClaim", "round_decisions",
-           "round_parameters", "round_statement", "round_claim"]
+__all__ = ["PROVEN_RULE", "UnprovableRound", "RoundClaim", "claim_hash", "round_params",
+           "round_slots", "payout_statement", "round_claim"]
 
-PROVABLE_RULE = "multi_krum"
-# Reasons the aggregator gives trainers its rule rejected; any other reason came before it.
-_RULE_REJECTION = f"rejected_by_rule:{PROVABLE_RULE}"
+#: The rule whose acceptance decisions the circuit derives; other rules' verdicts are committed.
+PROVEN_RULE = "trusted"
 
 
 class UnprovableRound(VerificationError):
-    """The round cannot carry a proof; the message says why (not an error of anyone's)."""
+    """The round cannot carry a proof; the message says why."""
 
 
-def round_parameters(result: RoundResult) -> tuple[int, int]:
-    """``(f, m)`` of the round's Multi-Krum; raises :class:`UnprovableRound` if it has none."""
-    if result.rule != PROVABLE_RULE:
-        raise UnprovableRound(f"rule {result.rule!r}: proofs cover {PROVABLE_RULE} only")
-    n = len(result.trainers)
-    if n > ONCHAIN_N_MAX:
-        raise UnprovableRound(f"{n} trainers: an on-chain proof holds at most {ONCHAIN_N_MAX}")
+def claim_hash(measurements_root: int, params: int) -> bytes:
+    """``keccak256(abi.encode(measurementsRoot, params))``: the ``proofClaim`` of a result."""
+    return bytes(keccak(encode(["uint256", "uint256"], [measurements_root, params])))
+
+
+def _record_value(result: RoundResult, key: str) -> float:
     for t in result.trainers:
-        if not t.accepted and t.reason != _RULE_REJECTION:
-            raise UnprovableRound(f"{t.address} was rejected before the rule ({t.reason})")
-    f = int(result.rule_params.get("f", 0))
-    m_param = result.rule_params.get("m")
-    m = n - f if m_param is None else int(m_param)
+        if key in t.robustness:
+            return float(t.robustness[key])
+    return 0.0
+
+
+def round_params(result: RoundResult) -> PayoutParams:
+    """The statement's parameters (module docstring)."""
+    equal = result.fallback == "equal"
+    if result.rule != PROVEN_RULE:
+        return PayoutParams(trusted=False, equal_fallback=equal)
+    params = result.rule_params
+    return PayoutParams(
+        trusted=True, equal_fallback=equal,
+        one_vote=params.get("replicas", "reject") == "one_vote",
+        floor_cos=cos_fixed(_record_value(result, "trust_floor")),
+        group_cos=cos_fixed(float(params.get("group_threshold", 0.9))),
+        gain_min=cos_fixed(_record_value(result, "readmit_gain")))
+
+
+def _slot(entry: TrainerEntry, rule: str) -> SlotMeasurements:
+    if rule != PROVEN_RULE:
+        return SlotMeasurements(accepted=entry.accepted, contribution=int(entry.contribution))
+    rec = entry.robustness
+    usable = ((entry.accepted or entry.reason == f"rejected_by_rule:{rule}")
+              and float(rec.get("scale", 0.0)) > 0.0)
+    return SlotMeasurements(
+        accepted=entry.accepted, contribution=int(entry.contribution), usable=usable,
+        rival=float(rec.get("in_cluster", 1.0)) == 0.0,
+        ref_cos=cos_fixed(float(rec.get("ref_cosine", 0.0))),
+        max_cos=cos_fixed(float(rec.get("max_cosine", 0.0))),
+        consensus_cos=cos_fixed(float(rec.get("consensus_cosine", 0.0))),
+        gain=cos_fixed(float(rec.get("rival_class_gain", 0.0))))
+
+
+def round_slots(result: RoundResult) -> tuple[SlotMeasurements, ...]:
+    """The committed measurements, one slot per trainer in the result's order."""
+    return tuple(_slot(t, result.rule) for t in result.trainers)
+
+
+def payout_statement(result: RoundResult, *, check: bool = True) -> PayoutStatement:
+    """The statement of the round's proof; ``check`` refuses what the circuit would."""
+    n = len(result.trainers)
+    if n > MAX_SLOTS:
+        raise UnprovableRound(f"{n} trainers: a payout proof holds at most {MAX_SLOTS}")
     try:
-        check_parameters(n, f, m)
+        statement = PayoutStatement(result.project, result.round,
+                                    tuple(t.address for t in result.trainers),
+                                    round_slots(result), round_params(result), result.pool)
+        if check:
+            statement.check()
+            published = [int(t.reward) for t in result.trainers]
+            if statement.amounts != published:
+                raise ValueError(f"published rewards {published} are not the statement's "
+                                 f"{statement.amounts}")
     except ValueError as exc:
         raise UnprovableRound(str(exc)) from exc
-    return f, m
-
-
-def round_decisions(result: RoundResult) -> tuple[list[bool], list[int], list[int]]:
-    """Published ``(flags, scores, amounts)`` in slot order (see the module docstring)."""
-    flags = [not t.accepted for t in result.trainers]
-    scores = [max(int(t.contribution), 0) for t in result.trainers]
-    amounts = [int(t.reward) for t in result.trainers]
-    return flags, scores, amounts
-
-
-def round_statement(result: RoundResult, updates: Sequence[np.ndarray], seed: int, *,
-                    check: bool = True) -> RoundStatement:
-    """The statement of the round's proof; ``check`` refuses decisions the circuit rejects."""
-    f, m = round_parameters(result)
-    if len(updates) != len(result.trainers):
-        raise UnprovableRound(f"{len(updates)} updates for {len(result.trainers)} trainers")
-    flags, scores, amounts = round_decisions(result)
-    sketches, _shift = sketch_round(list(updates), seed)
-    statement = RoundStatement(sketches, flags, scores, amounts, result.pool, f, m, seed)
-    if check:
-        try:
-            statement.check()
-        except (VerificationError, ValueError) as exc:
-            raise UnprovableRound(str(exc)) from exc
     return statement
 
 
@@ -97,21 +121,15 @@ def round_statement(result: RoundResult, updates: Sequence[np.ndarray], seed: in
 class RoundClaim:
     """What the aggregator posts with the result (``proofClaim``) and what it commits to."""
 
-    sketch_root: int
-    decisions_root: int
-    f: int
-    m: int
-    public_inputs: tuple[int, ...]  # for the on-chain circuit size
+    measurements_root: int
+    params: int
 
     @property
     def claim(self) -> bytes:
-        """``keccak256(abi.encode(sketchRoot, decisionsRoot, f, m))``."""
-        return proof_claim_for(self.sketch_root, self.decisions_root, self.f, self.m)
+        """``keccak256(abi.encode(measurementsRoot, params))``."""
+        return claim_hash(self.measurements_root, self.params)
 
 
-def round_claim(statement: RoundStatement) -> RoundClaim:
-    """The claim of a statement proven with the on-chain circuit (``ONCHAIN_N_MAX`` slots)."""
-    inputs = statement.public_inputs(ONCHAIN_N_MAX)
-    named = dict(zip(PUBLIC_INPUTS, inputs, strict=True))
-    return RoundClaim(named["sketchRoot"], named["decisionsRoot"], named["f"], named["m"],
-                      tuple(inputs))
+def round_claim(statement: PayoutStatement) -> RoundClaim:
+    """The claim of a statement."""
+    return RoundClaim(statement.root, statement.params.packed())

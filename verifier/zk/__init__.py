@@ -1,57 +1,41 @@
-"""Layer 2 of verification: Groth16/BN254 proofs of a round's outlier flags and reward split.
+"""Layer 2 of verification: Groth16/BN254 proofs that a round's verdicts and wei follow.
 
-A proof states that, on the committed fixed-point sketches of the round's updates, the
-published flags are exactly the integer Multi-Krum selection and the published amounts exactly
-the proportional split of the pool over the published scores of accepted trainers. What that
-covers, and what only re-execution (layer 1) covers, is in ``verifier/zk/README.md``.
+A payout proof states that every trainer's acceptance (for the default rule, ``trusted``) and
+every wei it is paid follow exactly from the round's committed per-trainer measurements, and
+that those are the amounts and verdicts of the rewards tree posted on chain. What that covers,
+and what only re-execution (layer 1) covers, is in ``verifier/zk/README.md``.
 
 Public surface::
 
-    sketches, shift = sketch_round(updates, seed)              # integer sketches of a round
-    statement = RoundStatement(sketches, flags, scores, amounts, pool, f, m, seed)
-    proof, public_inputs = prove_round(statement)              # snarkjs, committed zkey
-    verify_round_proof(proof, public_inputs)                   # py-ecc pairing check
-    verify_round(proof, commitments, flags, scores, amounts, pool, f, m, seed)
-    proof.solidity_args()                                      # (pA, pB, pC) for verifyProof
-    check_round_proof(contracts, store, project, round_)       # a round's on-chain proof
+    statement = payout_statement(result)                  # from a published RoundResult
+    proof, public_inputs, size = prove_payout(statement)  # snarkjs, committed zkey
+    verify_payout_proof(proof, public_inputs)             # py-ecc pairing check
+    verify_round(proof, result)                           # inputs re-derived from the result
+    proof.solidity_args()                                 # (pA, pB, pC) for submitProof
+    check_round_proof(contracts, store, project, round_)  # a round's on-chain proof
 
 The pure parts and the prover live in :mod:`fedmarket.zk` (the aggregator proves, and
 components never import each other); they are re-exported here.
 """
 
 from fedmarket.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
-from fedmarket.zk.krum import krum_scores, multi_krum_flags, proportional_split
+from fedmarket.zk.payout import PayoutStatement
 from fedmarket.zk.poseidon import poseidon
-from fedmarket.zk.prover import prove_round
-from fedmarket.zk.sketch import commitment, sketch_round
-from fedmarket.zk.statement import (
-    N_MAX_SIZES,
-    PUBLIC_INPUTS,
-    RoundStatement,
-    circuit_size,
-    round_public_inputs,
-)
+from fedmarket.zk.prover import prove_payout
+from fedmarket.zk.round import payout_statement
 from verifier.zk.market import check_round_proof
-from verifier.zk.verify import verify_round, verify_round_proof, verifying_key
+from verifier.zk.verify import verify_payout_proof, verify_round, verifying_key
 
 __all__ = [
-    "check_round_proof",
     "Groth16Proof",
     "VerifyingKey",
     "verify_groth16",
-    "krum_scores",
-    "multi_krum_flags",
-    "proportional_split",
+    "PayoutStatement",
     "poseidon",
-    "prove_round",
-    "commitment",
-    "sketch_round",
-    "N_MAX_SIZES",
-    "PUBLIC_INPUTS",
-    "RoundStatement",
-    "circuit_size",
-    "round_public_inputs",
+    "prove_payout",
+    "payout_statement",
+    "check_round_proof",
+    "verify_payout_proof",
     "verify_round",
-    "verify_round_proof",
     "verifying_key",
 ]

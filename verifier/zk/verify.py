@@ -1,63 +1,59 @@
-"""Verifying round proofs in Python against the committed verification keys."""
+"""Verifying payout proofs in Python against the committed verification keys."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
 
+from fedmarket.round_result import RoundResult
 from fedmarket.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
+from fedmarket.zk.payout import PAYOUT_SIZES, PUBLIC_INPUTS
 from fedmarket.zk.prover import ARTIFACTS
-from fedmarket.zk.statement import N_MAX_SIZES, PUBLIC_INPUTS, round_public_inputs
+from fedmarket.zk.round import UnprovableRound, payout_statement
 
-__all__ = ["verifying_key", "verify_round_proof", "verify_round"]
-
-
-@lru_cache(maxsize=len(N_MAX_SIZES))
-def verifying_key(n_max: int) -> VerifyingKey:
-    """The committed verification key of the ``n_max``-slot circuit."""
-    if n_max not in N_MAX_SIZES:
-        raise ValueError(f"no round circuit for N_MAX={n_max} (have {N_MAX_SIZES})")
-    return VerifyingKey.load(ARTIFACTS / f"verification_key_{n_max}.json")
+__all__ = ["verifying_key", "verify_payout_proof", "verify_round"]
 
 
-def verify_round_proof(proof: Groth16Proof, public_inputs: Sequence[int],
-                       n_max: int | None = None) -> bool:
-    """True when ``proof`` proves ``public_inputs`` (see ``statement.PUBLIC_INPUTS``).
+@lru_cache(maxsize=len(PAYOUT_SIZES))
+def verifying_key(size: int) -> VerifyingKey:
+    """The committed verification key of the ``size``-slot payout circuit."""
+    if size not in PAYOUT_SIZES:
+        raise ValueError(f"no payout circuit for N={size} (have {PAYOUT_SIZES})")
+    return VerifyingKey.load(ARTIFACTS / f"payout_verification_key_{size}.json")
 
-    ``n_max`` picks one circuit; by default the proof is checked against every committed
-    circuit that holds ``nActive`` trainers: the market proves with :data:`ONCHAIN_N_MAX`
-    whatever the round's size while ``prove_round`` alone picks the smallest, and each key
-    proves the same statement, so either proof is a proof. Malformed proofs or inputs give
-    False, never an exception.
+
+def verify_payout_proof(proof: Groth16Proof, public_inputs: Sequence[int],
+                        size: int | None = None) -> bool:
+    """True when ``proof`` proves ``public_inputs`` (:data:`~fedmarket.zk.payout.PUBLIC_INPUTS`).
+
+    ``size`` picks one circuit; by default every committed circuit that holds ``nActive``
+    trainers is tried (each proves the same statement: the measurements root covers 64 padded
+    slots whatever the size). Malformed proofs or inputs — a coordinate or input at or above
+    its modulus included — give False, never an exception, exactly where the contract's
+    verifier refuses them.
     """
     inputs = list(public_inputs)
     if len(inputs) != len(PUBLIC_INPUTS):
         return False
-    if n_max is not None:
-        return verify_groth16(verifying_key(n_max), proof, inputs)
+    if size is not None:
+        return size in PAYOUT_SIZES and verify_groth16(verifying_key(size), proof, inputs)
     try:
         active = int(inputs[PUBLIC_INPUTS.index("nActive")])
     except (TypeError, ValueError):
         return False
-    return any(verify_groth16(verifying_key(size), proof, inputs)
-               for size in N_MAX_SIZES if active <= size)
+    return any(verify_groth16(verifying_key(s), proof, inputs)
+               for s in PAYOUT_SIZES if active <= s)
 
 
-def verify_round(proof: Groth16Proof, commitments: Sequence[int], flags: Sequence[bool],
-                 scores: Sequence[int], amounts: Sequence[int], pool: int, f: int, m: int,
-                 seed: int, n_max: int | None = None) -> bool:
-    """Check a proof against what a round published (the auditor's entry point).
+def verify_round(proof: Groth16Proof, result: RoundResult, size: int | None = None) -> bool:
+    """Check a proof against what a round published (the result JSON alone).
 
-    Without ``n_max``, every committed circuit that holds the round is tried (the public
-    inputs are padded to each size), as :func:`verify_round_proof` does.
+    The public inputs are re-derived from the result: its measurements and parameters, its
+    pool and trainer count, and the payout binding of its trainers, rewards and verdicts.
     """
-    sizes = [n_max] if n_max is not None else [s for s in N_MAX_SIZES if len(flags) <= s]
-    for size in sizes:
-        try:
-            inputs = round_public_inputs(commitments, flags, scores, amounts, pool, f, m, seed,
-                                         size)
-        except ValueError:
-            continue
-        if verify_round_proof(proof, inputs, size):
-            return True
-    return False
+    try:
+        statement = payout_statement(result, check=False)
+        inputs = statement.public_inputs()
+    except (UnprovableRound, ValueError):
+        return False
+    return verify_payout_proof(proof, inputs, size)
