@@ -300,6 +300,12 @@ class VerifiedProof:
     binding: int  # h
     block: int
 
+    def __getattr__(self, name: str) -> Any:
+        """The proof's own fields (``a``, ``measurements_root``, ``size``...) read through."""
+        if name in RoundProof.__dataclass_fields__:
+            return getattr(self.proof, name)
+        raise AttributeError(name)
+
 
 @dataclass(frozen=True)
 class RoundPayout:
