@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
-
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IRoundProofs} from "./interfaces/IRoundProofs.sol";
 import {ProjectId} from "./libraries/Ids.sol";
-import {RewardLeaf} from "./libraries/RewardLeaf.sol";
 import {IRoundPayoutVerifier} from "./zk/IRoundPayoutVerifier.sol";
 
 /// @title RoundProofs
@@ -98,13 +95,16 @@ contract RoundProofs is IRoundProofs {
         uint256 sum;
         uint256 leaves;
         uint256 previous;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 slot = slots[i];
-            uint256 trainer = slot >> 96;
-            if (trainer <= previous) revert ProofsSlotsNotAscending(i);
-            previous = trainer;
-            sum += slot & AMOUNT_MASK;
-            if (_hasLeaf(slot, bits, i)) ++leaves;
+        // Unchecked: n <= 256 amounts below 2^96 cannot overflow the sum.
+        unchecked {
+            for (uint256 i = 0; i < n; ++i) {
+                uint256 slot = slots[i];
+                uint256 trainer = slot >> 96;
+                if (trainer <= previous) revert ProofsSlotsNotAscending(i);
+                previous = trainer;
+                sum += slot & AMOUNT_MASK;
+                if (_hasLeaf(slot, bits, i)) ++leaves;
+            }
         }
         if (sum != s.totalRewarded) revert ProofsTotalMismatch(s.totalRewarded, sum);
         bytes32 root = _rewardsRoot(project, round, slots, bits, payout.treeOrder, leaves);
@@ -129,21 +129,55 @@ contract RoundProofs is IRoundProofs {
         if (m == 0) return bytes32(0);
         bytes32[] memory tree = new bytes32[](2 * m - 1);
         bytes32 previous;
-        for (uint256 k = 0; k < m; ++k) {
-            uint256 i = uint8(order[k]);
-            if (i >= slots.length || !_hasLeaf(slots[i], bits, i)) revert ProofsNotALeaf(k, i);
-            uint256 slot = slots[i];
-            bytes32 leaf = RewardLeaf.hash(project, round, address(uint160(slot >> 96)),
-                slot & AMOUNT_MASK);
-            if (k > 0 && leaf <= previous) revert ProofsTreeOrderNotAscending(k);
-            previous = leaf;
-            tree[2 * m - 2 - k] = leaf;
+        // Unchecked, and the tree read and written in assembly: every index is below 2m - 1 by
+        // construction (m >= 1), and the checks cost more than the hashing at 64 leaves.
+        unchecked {
+            for (uint256 k = 0; k < m; ++k) {
+                uint256 i = uint8(order[k]);
+                if (i >= slots.length || !_hasLeaf(slots[i], bits, i)) {
+                    revert ProofsNotALeaf(k, i);
+                }
+                bytes32 leaf = _leaf(project, round, slots[i]);
+                if (k > 0 && leaf <= previous) revert ProofsTreeOrderNotAscending(k);
+                previous = leaf;
+                assembly ("memory-safe") {
+                    mstore(add(tree, shl(5, sub(shl(1, m), add(k, 1)))), leaf)
+                }
+            }
         }
-        for (uint256 j = m - 1; j > 0;) {
-            --j;
-            tree[j] = Hashes.commutativeKeccak256(tree[2 * j + 1], tree[2 * j + 2]);
+        bytes32 root;
+        assembly ("memory-safe") {
+            // node j (1-based word j + 1 of the array) = sorted-pair hash of 2j+1 and 2j+2
+            for { let j := sub(m, 1) } gt(j, 0) {} {
+                j := sub(j, 1)
+                let a := mload(add(tree, shl(5, add(shl(1, j), 2))))
+                let b := mload(add(tree, shl(5, add(shl(1, j), 3))))
+                switch lt(a, b)
+                case 1 { mstore(0x00, a) mstore(0x20, b) }
+                default { mstore(0x00, b) mstore(0x20, a) }
+                mstore(add(tree, shl(5, add(j, 1))), keccak256(0x00, 0x40))
+            }
+            root := mload(add(tree, 0x20))
         }
-        return tree[0];
+        return root;
+    }
+
+    /// @dev RewardLeaf.hash of a slot, hashed in scratch memory (RewardLeaf allocates twice
+    /// per leaf); test_proofs checks every rebuilt root against fedmarket.merkle.
+    function _leaf(ProjectId project, uint256 round, uint256 slot)
+        private
+        pure
+        returns (bytes32 leaf)
+    {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, project)
+            mstore(add(p, 0x20), round)
+            mstore(add(p, 0x40), shr(96, slot))
+            mstore(add(p, 0x60), and(slot, AMOUNT_MASK))
+            mstore(0x00, keccak256(p, 0x80))
+            leaf := keccak256(0x00, 0x20)
+        }
     }
 
     /// @dev r = keccak256(abi.encode(project, round, measurementsRoot, address[] trainers,
@@ -182,11 +216,13 @@ contract RoundProofs is IRoundProofs {
     function _binding(Payout calldata payout, uint256 r) private pure returns (uint256 h) {
         uint256[] calldata slots = payout.slots;
         uint256 bits = payout.acceptedBits;
-        for (uint256 i = slots.length; i > 0;) {
-            --i;
-            uint256 slot = slots[i];
-            h = addmod(mulmod(h, r, R), slot >> 96, R);
-            h = addmod(mulmod(h, r, R), 2 * (slot & AMOUNT_MASK) + ((bits >> i) & 1), R);
+        unchecked {
+            for (uint256 i = slots.length; i > 0;) {
+                --i;
+                uint256 slot = slots[i];
+                h = addmod(mulmod(h, r, R), slot >> 96, R);
+                h = addmod(mulmod(h, r, R), 2 * (slot & AMOUNT_MASK) + ((bits >> i) & 1), R);
+            }
         }
     }
 
