@@ -26,6 +26,8 @@ contract RoundProofs is IRoundProofs {
     uint256 private constant AMOUNT_MASK = (1 << 96) - 1;
     /// @dev Largest circuit size: slot indices are one byte, acceptance bits one word.
     uint256 private constant MAX_SIZE = 256;
+    /// @dev "No failing slot" in the assembly loops.
+    uint256 private constant NONE = type(uint256).max;
 
     /// @notice The market whose rounds are proven.
     IFedMarket public immutable market;
@@ -83,7 +85,9 @@ contract RoundProofs is IRoundProofs {
 
     /// @dev One slot per revealed trainer, strictly ascending trainers (so each trainer once),
     /// no acceptance bit beyond the slots, amounts summing to the posted total and leaves
-    /// rebuilding the posted rewards root: the payout *is* the posted one.
+    /// rebuilding the posted rewards root: the payout *is* the posted one. A slot has a leaf
+    /// when it is paid or rejected (fedmarket.round_result.payout_leaves: a settled zero leaf
+    /// records the rejection); an accepted slot paid nothing has none.
     function _checkPayout(ProjectId project, uint256 round, Payout calldata payout,
         IFedMarket.RoundProofState memory s) private pure
     {
@@ -94,27 +98,28 @@ contract RoundProofs is IRoundProofs {
         if (bits >> n != 0) revert ProofsStrayAcceptedBits(bits, n);
         uint256 sum;
         uint256 leaves;
-        uint256 previous;
-        // Unchecked: n <= 256 amounts below 2^96 cannot overflow the sum.
-        unchecked {
-            for (uint256 i = 0; i < n; ++i) {
-                uint256 slot = slots[i];
-                uint256 trainer = slot >> 96;
-                if (trainer <= previous) revert ProofsSlotsNotAscending(i);
-                previous = trainer;
-                sum += slot & AMOUNT_MASK;
-                if (_hasLeaf(slot, bits, i)) ++leaves;
+        uint256 unordered = NONE;
+        // In assembly (the loop is most of the gas at 64 slots); n <= 256 amounts below 2^96
+        // cannot overflow the sum. A slot has a leaf when amount != 0 or its bit is 0.
+        assembly ("memory-safe") {
+            let previous := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let slot := calldataload(add(slots.offset, shl(5, i)))
+                let trainer := shr(96, slot)
+                if iszero(gt(trainer, previous)) {
+                    unordered := i
+                    break
+                }
+                previous := trainer
+                let amount := and(slot, AMOUNT_MASK)
+                sum := add(sum, amount)
+                leaves := add(leaves, or(iszero(iszero(amount)), iszero(and(shr(i, bits), 1))))
             }
         }
+        if (unordered != NONE) revert ProofsSlotsNotAscending(unordered);
         if (sum != s.totalRewarded) revert ProofsTotalMismatch(s.totalRewarded, sum);
         bytes32 root = _rewardsRoot(project, round, slots, bits, payout.treeOrder, leaves);
         if (root != s.rewardsRoot) revert ProofsRewardsRootMismatch(s.rewardsRoot, root);
-    }
-
-    /// @dev fedmarket.round_result.payout_leaves: a paid slot or a rejected one has a leaf (a
-    /// settled zero leaf records the rejection); an accepted slot paid nothing has none.
-    function _hasLeaf(uint256 slot, uint256 bits, uint256 i) private pure returns (bool) {
-        return slot & AMOUNT_MASK != 0 || (bits >> i) & 1 == 0;
     }
 
     /// @dev The OpenZeppelin standard tree over the leaves in `order` (fedmarket/merkle.py):
@@ -128,24 +133,46 @@ contract RoundProofs is IRoundProofs {
         if (m != expected) revert ProofsLeafCount(m, expected);
         if (m == 0) return bytes32(0);
         bytes32[] memory tree = new bytes32[](2 * m - 1);
-        bytes32 previous;
-        // Unchecked, and the tree read and written in assembly: every index is below 2m - 1 by
-        // construction (m >= 1), and the checks cost more than the hashing at 64 leaves.
-        unchecked {
-            for (uint256 k = 0; k < m; ++k) {
-                uint256 i = uint8(order[k]);
-                if (i >= slots.length || !_hasLeaf(slots[i], bits, i)) {
-                    revert ProofsNotALeaf(k, i);
+        uint256 failure; // 0 none, 1 not a leaf, 2 not ascending (at position k, slot i)
+        uint256 k;
+        uint256 i;
+        bytes32 root;
+        // In assembly, like the slot loop: every index is below 2m - 1 by construction (m >= 1)
+        // and the checks cost more than the hashing. Leaf k of the sorted list goes to node
+        // 2m-2-k; a leaf is RewardLeaf.hash (keccak of keccak of abi.encode(project, round,
+        // trainer, amount)), hashed at the free memory pointer without allocating.
+        assembly ("memory-safe") {
+            let n := slots.length
+            let p := mload(0x40)
+            let previous := 0
+            for {} lt(k, m) { k := add(k, 1) } {
+                i := byte(0, calldataload(add(order.offset, k)))
+                if iszero(lt(i, n)) {
+                    failure := 1
+                    break
                 }
-                bytes32 leaf = _leaf(project, round, slots[i]);
-                if (k > 0 && leaf <= previous) revert ProofsTreeOrderNotAscending(k);
-                previous = leaf;
-                assembly ("memory-safe") {
-                    mstore(add(tree, shl(5, sub(shl(1, m), add(k, 1)))), leaf)
+                let slot := calldataload(add(slots.offset, shl(5, i)))
+                let amount := and(slot, AMOUNT_MASK)
+                if and(iszero(amount), and(shr(i, bits), 1)) {
+                    failure := 1
+                    break
                 }
+                mstore(p, project)
+                mstore(add(p, 0x20), round)
+                mstore(add(p, 0x40), shr(96, slot))
+                mstore(add(p, 0x60), amount)
+                mstore(0x00, keccak256(p, 0x80))
+                let leaf := keccak256(0x00, 0x20)
+                if and(gt(k, 0), iszero(gt(leaf, previous))) {
+                    failure := 2
+                    break
+                }
+                previous := leaf
+                mstore(add(tree, shl(5, sub(shl(1, m), add(k, 1)))), leaf)
             }
         }
-        bytes32 root;
+        if (failure == 1) revert ProofsNotALeaf(k, i);
+        if (failure == 2) revert ProofsTreeOrderNotAscending(k);
         assembly ("memory-safe") {
             // node j (1-based word j + 1 of the array) = sorted-pair hash of 2j+1 and 2j+2
             for { let j := sub(m, 1) } gt(j, 0) {} {
@@ -160,24 +187,6 @@ contract RoundProofs is IRoundProofs {
             root := mload(add(tree, 0x20))
         }
         return root;
-    }
-
-    /// @dev RewardLeaf.hash of a slot, hashed in scratch memory (RewardLeaf allocates twice
-    /// per leaf); test_proofs checks every rebuilt root against fedmarket.merkle.
-    function _leaf(ProjectId project, uint256 round, uint256 slot)
-        private
-        pure
-        returns (bytes32 leaf)
-    {
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, project)
-            mstore(add(p, 0x20), round)
-            mstore(add(p, 0x40), shr(96, slot))
-            mstore(add(p, 0x60), and(slot, AMOUNT_MASK))
-            mstore(0x00, keccak256(p, 0x80))
-            leaf := keccak256(0x00, 0x20)
-        }
     }
 
     /// @dev r = keccak256(abi.encode(project, round, measurementsRoot, address[] trainers,
@@ -216,12 +225,13 @@ contract RoundProofs is IRoundProofs {
     function _binding(Payout calldata payout, uint256 r) private pure returns (uint256 h) {
         uint256[] calldata slots = payout.slots;
         uint256 bits = payout.acceptedBits;
-        unchecked {
-            for (uint256 i = slots.length; i > 0;) {
-                --i;
-                uint256 slot = slots[i];
-                h = addmod(mulmod(h, r, R), slot >> 96, R);
-                h = addmod(mulmod(h, r, R), 2 * (slot & AMOUNT_MASK) + ((bits >> i) & 1), R);
+        assembly ("memory-safe") {
+            for { let i := slots.length } gt(i, 0) {} {
+                i := sub(i, 1)
+                let slot := calldataload(add(slots.offset, shl(5, i)))
+                h := addmod(mulmod(h, r, R), shr(96, slot), R)
+                let value := add(shl(1, and(slot, AMOUNT_MASK)), and(shr(i, bits), 1))
+                h := addmod(mulmod(h, r, R), value, R)
             }
         }
     }
