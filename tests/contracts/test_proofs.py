@@ -88,7 +88,7 @@ def _posted(sc: Scenario, payout: RoundPayout, indices: tuple[int, ...],
     """Open a project, reveal ``indices``, post ``payout``'s tree with a proof claim."""
     project = sc.open_project(trainers=indices, max_trainers=64)
     sc.commit_reveal(project, 1, indices)
-    leaves = [(t, a) for i, (t, a) in enumerate(zip(payout.trainers, payout.amounts))
+    leaves = [(t, a) for i, (t, a) in enumerate(zip(payout.trainers, payout.amounts, strict=True))
               if payout.has_leaf(i)]
     tree = reward_tree(project, 1, leaves)
     sc.actor(AGGREGATOR).market.submit_result(project, 1, RoundResult(
@@ -379,3 +379,21 @@ def test_unproven_claim_at_the_verify_deadline_disputes_the_round(
     assert left == psc.actor(OWNER).market.project(project).params.aggregator_bond_wei
     assert per_trainer == left // len(INDICES)
     psc.assert_solvent()
+
+
+@pytest.mark.parametrize(("amounts", "rejected"), [
+    ({}, ()),  # nobody paid, nobody rejected: no leaf, the zero root
+    ({6: ETHER}, ()),  # one leaf: the root is that leaf
+    ({}, (6, 7, 8)),  # only zero leaves (every trainer rejected)
+], ids=["no-leaf", "one-leaf", "all-rejected"])
+def test_submit_proof_edge_trees_accepted(psc: Scenario, standin: BoundContract,
+                                          amounts: dict[int, int], rejected: tuple[int, ...]
+                                          ) -> None:
+    indices = (6, 7, 8)
+    payout = _payout(psc, indices, amounts, rejected)
+    project = _posted(psc, payout, indices)
+    _expect(psc, standin, project, payout, _proof())
+
+    psc.actor(0).market.submit_proof(project, 1, _proof(), payout)
+
+    assert psc.actor(0).market.round(project, 1).proof_verified
