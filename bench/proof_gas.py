@@ -108,8 +108,8 @@ def _round(w3: Web3, deployment, standin, n: int) -> int:  # type: ignore[no-unt
     accepted = [True] * n
     accepted[1] = False
     payout = RoundPayout(tuple(addresses), tuple(amounts), tuple(accepted))
-    tree = reward_tree(project, 1, [(a, x) for i, (a, x) in enumerate(zip(addresses, amounts))
-                                    if payout.has_leaf(i)])
+    pairs = enumerate(zip(addresses, amounts, strict=True))
+    tree = reward_tree(project, 1, [(a, x) for i, (a, x) in pairs if payout.has_leaf(i)])
     assert tree is not None
     actor(AGGREGATOR).market.submit_result(project, 1, RoundResult(
         "bafkreimodel", "bafkreiresult", Web3.keccak(text="r"), tree.root, sum(amounts),

@@ -5,10 +5,11 @@ the market's (it asks the market who revealed in a round), ``RoundProofs`` the m
 reads the round it checks), the market the distributor's and ``RoundProofs``' (a round whose
 result claimed a proof finalizes only once proven). The distributor and ``RoundProofs`` are
 deployed first with the address the market *will* have — a CREATE address follows from the
-deployer and its nonce — and the deploy checks that the market landed there. Wiring then grants each contract the one role it needs on another — the
-market binds and slashes stakes (``MARKET_ROLE``) and funds rounds (``FUNDER_ROLE``), the
-distributor records reputation (``REPUTATION_ROLE``) — and, unless told otherwise, the
-deployer renounces its admin roles so no account can rewire the market later.
+deployer and its nonce — and the deploy checks that the market landed there. Wiring then
+grants each contract the one role it needs on another — the market binds and slashes stakes
+(``MARKET_ROLE``) and funds rounds (``FUNDER_ROLE``), the distributor records reputation
+(``REPUTATION_ROLE``) — and, unless told otherwise, the deployer renounces its admin roles so
+no account can rewire the market later.
 
 Payout proofs are checked by ``RoundProofs`` (kept out of the market so that the market stays
 under the EVM's 24 KiB code-size limit) with the generated ``RoundPayoutVerifier{N}``, one per

@@ -247,8 +247,10 @@ class RoundResult:
 
 
 def proof_claim_for(measurements_root: int, params: int) -> bytes:
-    """``keccak256(abi.encode(uint256 measurementsRoot, uint256 params))``: the ``proofClaim``
-    a result posts for the payout proof the aggregator stands behind."""
+    """``keccak256(abi.encode(uint256 measurementsRoot, uint256 params))``, the ``proofClaim``.
+
+    A result posts it for the payout proof the aggregator stands behind.
+    """
     return bytes(keccak(abi_encode(["uint256", "uint256"], [measurements_root, params])))
 
 
