@@ -6,6 +6,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IFedMarket} from "./interfaces/IFedMarket.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
+import {IRoundProofs} from "./interfaces/IRoundProofs.sol";
 import {ProjectId} from "./libraries/Ids.sol";
 import {RoundClock} from "./libraries/RoundClock.sol";
 
@@ -37,7 +38,8 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     uint8 private constant DISAGREE = 2;
     /// @dev Where expired compensation goes: an address nobody holds a key for.
     address private constant BURN = 0x000000000000000000000000000000000000dEaD;
-    /// @dev BN254 scalar field: the sketch seed is a public input of the proof, so below it.
+    /// @dev BN254 scalar field: the round seed stays below it (aggregation and audit tools
+    /// derive field elements from it).
     uint256 private constant SNARK_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
@@ -50,6 +52,8 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     uint256 public immutable minPhaseDuration;
     /// @notice How long a slashed bond's compensation may be claimed, in seconds.
     uint256 public immutable claimWindow;
+    /// @notice Where payout proofs are recorded (a claimed round finalizes only once proven).
+    IRoundProofs public immutable proofs;
 
     /// @dev A project member: its role, the first round it may commit in, and whether its seat
     /// was released for not committing (a released trainer may not rejoin).
@@ -77,7 +81,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     mapping(ProjectId project => mapping(uint256 round => address[])) private _voters;
     mapping(ProjectId project => mapping(uint256 round => Compensation)) private _compensation;
     mapping(address account => uint256) private _credits;
-    mapping(ProjectId project => mapping(uint256 round => RoundProofState)) private _proofStates;
+    mapping(ProjectId project => mapping(uint256 round => bytes32)) private _proofClaims;
 
     /// @notice Ether held as escrow of created and running projects.
     uint256 public totalEscrow;
@@ -92,9 +96,12 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
     /// @param distributor_ The reward distributor.
     /// @param minPhaseDuration_ Shortest phase in seconds (60 on a chain with 12-second blocks).
     /// @param claimWindow_ Seconds a slashed bond's compensation may be claimed.
+    /// @param proofs_ The RoundProofs contract of this market (asked only about rounds whose
+    /// result claimed a proof).
     constructor(IParticipantRegistry registry_, IRewardDistributor distributor_,
-        uint256 minPhaseDuration_, uint256 claimWindow_)
+        uint256 minPhaseDuration_, uint256 claimWindow_, IRoundProofs proofs_)
     {
+        proofs = proofs_;
         registry = registry_;
         distributor = distributor_;
         minPhaseDuration = minPhaseDuration_ == 0 ? 1 : minPhaseDuration_;
@@ -306,10 +313,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         r.rewardsRoot = result.rewardsRoot;
         r.modelCid = result.modelCid;
         r.resultCid = result.resultCid;
-        RoundProofState storage ps = _proofStates[project][round];
-        ps.seed = _seed(project, round, r);
-        emit RoundSeedFixed(project, round, ps.seed);
-        if (result.proofClaim != bytes32(0)) ps.claim = result.proofClaim;
+        if (result.proofClaim != bytes32(0)) _proofClaims[project][round] = result.proofClaim;
         emit ResultSubmitted(project, round, result.modelCid, result.resultCid, result.resultHash,
             result.rewardsRoot, result.totalRewarded, r.postedAt + p.params.verifyDuration);
     }
@@ -347,6 +351,7 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         {
             revert FedMarketNotFinalizable(project, round, phase, r.agrees, p.params.verifierQuorum);
         }
+        if (_unproven(project, p, r, round)) revert FedMarketProofMissing(project, round);
         _settleVotes(project, r, round, AGREE);
         _finalizeRound(project, p, r, round);
     }
@@ -360,11 +365,14 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         if (phase != RoundPhase.Expired) revert FedMarketNothingToAdvance(project, round, phase);
         if (r.status == RoundStatus.Posted) {
             uint8 verdict = _verdict(p, r);
+            // The committee's work is paid on its own verdict; a missing claimed proof then
+            // disputes the round: the aggregator failed what it claimed.
+            bool failed = verdict != DISAGREE && _unproven(project, p, r, round);
             _settleVotes(project, r, round, verdict);
-            if (verdict == AGREE) {
-                _finalizeRound(project, p, r, round);
-            } else if (verdict == DISAGREE) {
+            if (verdict == DISAGREE || failed) {
                 _disputeRound(project, p, r, round);
+            } else if (verdict == AGREE) {
+                _finalizeRound(project, p, r, round);
             } else {
                 _refundRound(project, p, r, round, r.agrees > 0 && r.disagrees > 0
                     ? RefundReason.Contested : RefundReason.NoVerifierQuorum);
@@ -507,7 +515,10 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         view
         returns (RoundProofState memory)
     {
-        return _proofStates[project][round];
+        Round storage r = _rounds[project][round];
+        return RoundProofState(_proofClaims[project][round], r.status, r.reveals,
+            r.pool - r.fee, r.totalRewarded, r.rewardsRoot,
+            _verifyDeadline(_projects[project], r));
     }
 
     /// @inheritdoc IFedMarket
@@ -846,6 +857,26 @@ contract FedMarket is IFedMarket, ReentrancyGuard {
         returns (uint256)
     {
         return uint256(keccak256(abi.encode(r.seedMix, project, round))) % SNARK_FIELD;
+    }
+
+    /// @dev True when the result claimed a proof and none was recorded by the verify deadline;
+    /// reverts before that deadline, while the proof may still come.
+    function _unproven(ProjectId project, Project storage p, Round storage r, uint256 round)
+        private
+        view
+        returns (bool)
+    {
+        if (_proofClaims[project][round] == bytes32(0) || proofs.isVerified(project, round)) {
+            return false;
+        }
+        uint64 deadline = _verifyDeadline(p, r);
+        if (block.timestamp <= deadline) revert FedMarketRoundUnproven(project, round, deadline);
+        return true;
+    }
+
+    /// @dev RoundClock's `verify` deadline of a posted round, without the other three.
+    function _verifyDeadline(Project storage p, Round storage r) private view returns (uint64) {
+        return uint64(r.postedAt) + p.params.verifyDuration;
     }
 
     function _next(ProjectId project, Project storage p, uint256 round) private {

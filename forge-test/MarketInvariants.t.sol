@@ -7,6 +7,7 @@ import {RewardDistributor} from "../contracts/RewardDistributor.sol";
 import {IFedMarket} from "../contracts/interfaces/IFedMarket.sol";
 import {IParticipantRegistry} from "../contracts/interfaces/IParticipantRegistry.sol";
 import {IRewardDistributor} from "../contracts/interfaces/IRewardDistributor.sol";
+import {IRoundProofs} from "../contracts/interfaces/IRoundProofs.sol";
 import {ProjectId} from "../contracts/libraries/Ids.sol";
 import {MarketHandler} from "./handlers/MarketHandler.sol";
 import {InvariantTest} from "./utils/Vm.sol";
@@ -36,7 +37,9 @@ contract MarketInvariantsTest is InvariantTest {
         address expected = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         distributor = new RewardDistributor(address(this), registry, IFedMarket(expected),
             CLAIM_WINDOW);
-        market = new FedMarket(registry, distributor, MIN_PHASE, CLAIM_WINDOW);
+        // No result here claims a proof, so the market never asks a proofs contract.
+        market = new FedMarket(registry, distributor, MIN_PHASE, CLAIM_WINDOW,
+            IRoundProofs(address(0)));
         require(address(market) == expected, "market not at the address the distributor expects");
         registry.grantRole(registry.MARKET_ROLE(), address(market));
         registry.grantRole(registry.REPUTATION_ROLE(), address(distributor));

@@ -111,9 +111,10 @@ interface IFedMarket {
     }
 
     /// @notice The aggregator's result of one round.
-    /// @dev `proofClaim` binds the round's zero-knowledge proof to this result:
-    /// `keccak256(abi.encode(sketchRoot, decisionsRoot, f, m))` of the proof the aggregator
-    /// stands behind (verifier/zk/README.md), or zero when it offers none.
+    /// @dev `proofClaim` binds the round's payout proof to this result:
+    /// `keccak256(abi.encode(uint256 measurementsRoot, uint256 params))` of the proof the
+    /// aggregator stands behind, or zero when it offers none. A claimed round finalizes only
+    /// once RoundProofs recorded its proof; unproven at the verify deadline, it is disputed.
     struct RoundResult {
         string modelCid;
         string resultCid;
@@ -123,10 +124,15 @@ interface IFedMarket {
         bytes32 proofClaim;
     }
 
-    /// @notice What a round proof (RoundProofs) is checked against.
+    /// @notice What a payout proof (RoundProofs) is checked against, read in one call.
     struct RoundProofState {
-        uint256 seed; // sketch seed, recorded when the result is posted (0 before)
         bytes32 claim; // the posted result's proofClaim (0: no proof offered)
+        RoundStatus status;
+        uint32 reveals; // the proof's nActive and the payout's slot count
+        uint128 trainerPool; // pool - fee: the proof's pool
+        uint128 totalRewarded;
+        bytes32 rewardsRoot;
+        uint64 verifyDeadline; // proofs are accepted until then (meaningful once posted)
     }
 
     /// @dev Packed so that commit and reveal touch one slot of the round.
@@ -207,6 +213,10 @@ interface IFedMarket {
     error FedMarketCompensationOpen(ProjectId project, uint256 round, uint256 expiresAt);
     error FedMarketUnexpectedEther(address sender, uint256 amount);
     error FedMarketNotDistributor(address caller);
+    /// @notice The result claimed a proof that is not recorded yet; it may be until `deadline`.
+    error FedMarketRoundUnproven(ProjectId project, uint256 round, uint256 deadline);
+    /// @notice The verify window closed without the claimed proof: `advance` disputes the round.
+    error FedMarketProofMissing(ProjectId project, uint256 round);
 
     event ProjectPosted(ProjectId indexed project, address indexed owner,
         address indexed aggregator, uint256 budget, uint256 rounds, string modelSpecCid,
@@ -245,7 +255,6 @@ interface IFedMarket {
         address indexed trainer, uint256 amount);
     event CompensationBurned(ProjectId indexed project, uint256 indexed round, uint256 amount);
     event UnclaimedReturned(ProjectId indexed project, uint256 indexed round, uint256 amount);
-    event RoundSeedFixed(ProjectId indexed project, uint256 indexed round, uint256 seed);
     event Credited(address indexed account, ProjectId indexed project, uint256 amount,
         CreditReason reason);
     event Withdrawn(address indexed account, uint256 amount);
@@ -285,10 +294,14 @@ interface IFedMarket {
     function attest(ProjectId project, uint256 round, bool agree, string calldata reportCid)
         external;
 
-    /// @notice Finalize the current round once its committee's agreeing majority is final.
+    /// @notice Finalize the current round once its committee's agreeing majority is final
+    /// and, when its result claimed a proof, that proof is recorded.
     function finalize(ProjectId project) external;
 
-    /// @notice Close the current round whose deadline passed (anyone; see the contract doc).
+    /// @notice Close the current round whose deadline passed (anyone; see the contract doc). A
+    /// result that claimed a proof still unproven at its verify deadline is disputed, whatever
+    /// the votes (the aggregator failed its claim); before that deadline it cannot be closed
+    /// unless the committee's verdict is disagree.
     function advance(ProjectId project) external;
 
     /// @notice After the last round closed: credit the escrow left to the owner, the bond back.
@@ -337,7 +350,8 @@ interface IFedMarket {
     /// @notice One round's state.
     function getRound(ProjectId project, uint256 round) external view returns (Round memory);
 
-    /// @notice One round's sketch seed and posted proof claim.
+    /// @notice What a payout proof of the round is checked against (its claim, pool, reveals,
+    /// rewards root and total, verify deadline).
     function getRoundProof(ProjectId project, uint256 round)
         external view returns (RoundProofState memory);
 

@@ -1,22 +1,25 @@
-"""Deploy and wire the fedmarket contracts: registry, reward distributor, proof verifier, market.
+"""Deploy and wire the fedmarket contracts: registry, payout verifiers, distributor, proofs, market.
 
 Order matters for constructor arguments: the distributor needs the registry's address and
-the market's (it asks the market who revealed in a round), the market needs the
-distributor's. The distributor is deployed first with the address the market *will* have —
-a CREATE address follows from the deployer and its nonce — and the deploy checks that the
-market landed there. Wiring then grants each contract the one role it needs on another — the
-market binds and slashes stakes (``MARKET_ROLE``) and funds rounds (``FUNDER_ROLE``), the
-distributor records reputation (``REPUTATION_ROLE``) — and, unless told otherwise, the
-deployer renounces its admin roles so no account can rewire the market later.
+the market's (it asks the market who revealed in a round), ``RoundProofs`` the market's (it
+reads the round it checks), the market the distributor's and ``RoundProofs``' (a round whose
+result claimed a proof finalizes only once proven). The distributor and ``RoundProofs`` are
+deployed first with the address the market *will* have — a CREATE address follows from the
+deployer and its nonce — and the deploy checks that the market landed there. Wiring then
+grants each contract the one role it needs on another — the market binds and slashes stakes
+(``MARKET_ROLE``) and funds rounds (``FUNDER_ROLE``), the distributor records reputation
+(``REPUTATION_ROLE``) — and, unless told otherwise, the deployer renounces its admin roles so
+no account can rewire the market later.
 
-Round proofs are checked by ``RoundProofs`` (kept out of the market so that the market stays
-under the EVM's 24 KiB code-size limit) with the generated ``RoundProofVerifier16`` (rounds of
-up to 16 trainers; a larger round simply has no proof, since proofs are optional and
-re-execution settles every round).
+Payout proofs are checked by ``RoundProofs`` (kept out of the market so that the market stays
+under the EVM's 24 KiB code-size limit) with the generated ``RoundPayoutVerifier{N}``, one per
+circuit size N in :data:`PAYOUT_SIZES`; those whose artifacts are compiled are deployed (a round
+larger than every wired size simply offers no proof: re-execution settles every round).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import rlp  # type: ignore[import-untyped]
@@ -24,17 +27,23 @@ from eth_utils import keccak
 from web3 import Web3
 
 from fedmarket.chain.client import BoundContract, ChainClient
+from fedmarket.chain.compile import compile_contracts
 from fedmarket.chain.deployment import DeployedContract, Deployment
 from fedmarket.errors import ChainError
 
-__all__ = ["DeployParams", "deploy_contracts", "CONTRACT_NAMES", "PROOF_VERIFIER",
-           "ZERO_ADDRESS", "create_address"]
+__all__ = ["DeployParams", "deploy_contracts", "CONTRACT_NAMES", "PAYOUT_SIZES",
+           "payout_verifier_name", "ZERO_ADDRESS", "create_address"]
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # Names under which the deployment file records the contracts (also their artifact names).
 CONTRACT_NAMES = ("ParticipantRegistry", "RewardDistributor", "FedMarket")
-# The generated Groth16 verifier deployed by default (N_MAX = 16: fedmarket.zk.ONCHAIN_N_MAX).
-PROOF_VERIFIER = "RoundProofVerifier16"
+# Circuit sizes N of the generated payout verifiers (circuits/round_payout.circom).
+PAYOUT_SIZES = (8, 16, 32, 64)
+
+
+def payout_verifier_name(size: int) -> str:
+    """The artifact (and deployment) name of the generated payout verifier of size ``size``."""
+    return f"RoundPayoutVerifier{size}"
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,9 @@ class DeployParams:
     min_trainer_stake_wei: int = Web3.to_wei(0.1, "ether")
     # Verifiers decide disputes, so their stake is higher than a trainer's.
     min_verifier_stake_wei: int = Web3.to_wei(0.5, "ether")
-    # None: deploy PROOF_VERIFIER; else an existing verifier's address (ZERO_ADDRESS: none).
-    proof_verifier: str | None = None
+    # None: deploy every generated payout verifier that is compiled; else circuit size ->
+    # address of an existing verifier ({}: no proofs can be checked).
+    payout_verifiers: Mapping[int, str] | None = None
     # Shortest phase a project may set: 5 blocks of a 12-second chain, so every party can act.
     min_phase_seconds: int = 60
     # How long rewards and slashed-bond compensation may be claimed before they expire.
@@ -71,26 +81,26 @@ def deploy_contracts(client: ChainClient, params: DeployParams | None = None) ->
     registry, r_receipt = client.deploy(
         "ParticipantRegistry", client.address, params.min_trainer_stake_wei,
         params.min_verifier_stake_wei)
+    contracts: dict[str, DeployedContract] = {}
+    verifiers = params.payout_verifiers
+    if verifiers is None:
+        verifiers = _deploy_payout_verifiers(client, contracts)
+    sizes = sorted(verifiers)
     nonce = client.w3.eth.get_transaction_count(client.account.address, "pending")
-    expected_market = create_address(client.address, nonce + 1)
+    expected_market = create_address(client.address, nonce + 2)
     distributor, d_receipt = client.deploy("RewardDistributor", client.address, registry.address,
                                            expected_market, params.claim_window_seconds)
+    proofs, p_receipt = client.deploy(
+        "RoundProofs", expected_market,
+        [Web3.to_checksum_address(verifiers[size]) for size in sizes], sizes)
+    contracts["RoundProofs"] = DeployedContract(proofs.address, _block(p_receipt))
     market, m_receipt = client.deploy(
         "FedMarket", registry.address, distributor.address, params.min_phase_seconds,
-        params.claim_window_seconds)
+        params.claim_window_seconds, proofs.address)
     if market.address != expected_market:
         raise ChainError(f"FedMarket landed at {market.address}, not at {expected_market} "
-                         "where the distributor expects it (another transaction from the "
-                         "deployer interleaved): deploy again")
-    contracts: dict[str, DeployedContract] = {}
-    verifier_address = params.proof_verifier
-    if verifier_address is None:
-        verifier, v_receipt = client.deploy(PROOF_VERIFIER)
-        verifier_address = verifier.address
-        contracts[PROOF_VERIFIER] = DeployedContract(verifier.address, _block(v_receipt))
-    proofs, p_receipt = client.deploy("RoundProofs", market.address,
-                                      Web3.to_checksum_address(verifier_address))
-    contracts["RoundProofs"] = DeployedContract(proofs.address, _block(p_receipt))
+                         "where the distributor and RoundProofs expect it (another transaction "
+                         "from the deployer interleaved): deploy again")
 
     _grant(registry, "MARKET_ROLE", market.address)
     _grant(registry, "REPUTATION_ROLE", distributor.address)
@@ -110,6 +120,21 @@ def deploy_contracts(client: ChainClient, params: DeployParams | None = None) ->
         },
         deployer=client.address,
     )
+
+
+def _deploy_payout_verifiers(client: ChainClient, contracts: dict[str, DeployedContract]
+                             ) -> dict[int, str]:
+    """Deploy the generated payout verifiers that are compiled; size -> address."""
+    available = set(compile_contracts()) | set(client.artifacts or {})
+    deployed: dict[int, str] = {}
+    for size in PAYOUT_SIZES:
+        name = payout_verifier_name(size)
+        if name not in available:
+            continue
+        verifier, receipt = client.deploy(name)
+        contracts[name] = DeployedContract(verifier.address, _block(receipt))
+        deployed[size] = verifier.address
+    return deployed
 
 
 def _grant(contract: BoundContract, role_name: str, account: str) -> None:

@@ -169,17 +169,43 @@ MESSAGES: dict[str, str] = {
                              "{currentRound} of {rounds} (phase {phase}) and finishes once its "
                              "last round closes",
     "FedMarketNothingToWithdraw": "nothing is credited to {account}",
+    "FedMarketRoundUnproven": "the result of project {project} round {round} claimed a proof "
+                              "that is not verified yet; it may be until {deadline:time}",
+    "FedMarketProofMissing": "the verify window of project {project} round {round} closed "
+                             "without its claimed proof: advance disputes the round",
     "FedMarketTransferFailed": _TRANSFER,
-    # -- RoundProofs: zero-knowledge proofs
-    "ProofsNoVerifier": "this deployment has no zero-knowledge proof verifier",
+    # -- RoundProofs: payout proofs
+    "ProofsNoVerifier": "this deployment has no payout proof verifier of circuit size {size}",
+    "ProofsBadVerifierSizes": "the payout verifiers and their sizes do not match one to one "
+                              "(each size once, between 1 and 256)",
     "ProofsRejected": "the proof for project {project} round {round} does not verify",
-    "ProofsNonCanonical": "the proof for project {project} round {round} has a coordinate "
-                          "that is not below the field modulus (only canonical encodings count)",
-    "ProofsRoundNotPosted": "project {project} round {round} has no posted result yet",
+    "ProofsNonCanonical": "the proof for project {project} round {round} has a coordinate or "
+                          "input that is not below its field modulus (only canonical "
+                          "encodings count)",
+    "ProofsRoundNotPosted": "project {project} round {round} has no result awaiting its verdict",
+    "ProofsWindowClosed": "the verify window of project {project} round {round} closed at "
+                          "{deadline:time}: its claimed proof can no longer be submitted",
     "ProofsAlreadyVerified": "the proof of project {project} round {round} is already verified",
     "ProofsNoClaim": "the result of project {project} round {round} claims no proof",
     "ProofsClaimMismatch": "this proof is not the one the result of project {project} round "
                            "{round} claims ({given} given, {claimed} claimed)",
+    "ProofsRoundTooLarge": "the round has {reveals} revealed trainers, more than the proof's "
+                           "circuit size {size}",
+    "ProofsWrongSlotCount": "the payout has {slots} slots but the round has {reveals} revealed "
+                            "trainers",
+    "ProofsSlotsNotAscending": "payout slot {slot}'s trainer is not above the previous slot's "
+                               "(slots go in strictly ascending address order)",
+    "ProofsStrayAcceptedBits": "the accepted bitmap {acceptedBits} has bits beyond its {slots} "
+                               "slots",
+    "ProofsTotalMismatch": "the payout's amounts sum to {sum:eth}, not the posted total "
+                           "{posted:eth}",
+    "ProofsNotALeaf": "tree order position {position} names slot {slot}, which has no rewards "
+                      "leaf",
+    "ProofsTreeOrderNotAscending": "the leaf at tree order position {position} does not hash "
+                                   "above the previous one",
+    "ProofsLeafCount": "the tree order lists {listed} leaves but {expected} slots have one",
+    "ProofsRewardsRootMismatch": "the payout rebuilds rewards root {rebuilt}, not the posted "
+                                 "{posted}",
     "ProofsGasTooLow": "verifying the proof needs {needed} gas but only {gasLeft} was left: "
                        "raise the transaction's gas limit",
     # -- RewardDistributor: expiry and payees

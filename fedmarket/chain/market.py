@@ -25,11 +25,13 @@ from fedmarket.chain.types import (
     ProjectParams,
     RevealedUpdate,
     RoundInfo,
+    RoundPayout,
     RoundPhase,
     RoundProof,
     RoundProofState,
     RoundResult,
     SubmissionStatus,
+    VerifiedProof,
     commitment_for,
 )
 from fedmarket.errors import ChainError
@@ -136,13 +138,16 @@ class Market:
         """Anyone: after the last round, credit unspent escrow to the owner and the bond back."""
         return self.contract.transact("finish", project)
 
-    def submit_proof(self, project: int, round_: int, proof: RoundProof) -> TxReceipt:
-        """Anyone: have the deployment's Groth16 verifier check a posted round's proof.
+    def submit_proof(self, project: int, round_: int, proof: RoundProof,
+                     payout: RoundPayout) -> TxReceipt:
+        """Anyone, until the verify deadline: have the payout verifier check a round's proof.
 
-        The market supplies pool, reveal count and seed itself; ``proof``'s roots, f and m
-        must hash to the result's posted ``proofClaim``.
+        The market supplies pool and reveal count; ``payout`` must rebuild the posted rewards
+        root and total, and gives the payout binding (r, h); ``proof``'s measurements root and
+        params must hash to the result's posted ``proofClaim``.
         """
-        return self._proofs().transact("submitProof", project, round_, proof.to_abi())
+        return self._proofs().transact("submitProof", project, round_, proof.to_abi(),
+                                       payout.to_abi(project, round_))
 
     def _proofs(self) -> BoundContract:
         if self.proofs is None:
@@ -178,9 +183,8 @@ class Market:
         return self.round(project, self.project(project).current_round)
 
     def round_proof(self, project: int, round_: int) -> RoundProofState:
-        """A round's sketch seed and posted proof claim (whether verified: ``round()``)."""
-        seed, claim = self.contract.call("getRoundProof", project, round_)
-        return RoundProofState(int(seed), bytes(claim))
+        """What a round's payout proof is checked against (whether verified: ``round()``)."""
+        return RoundProofState.from_abi(self.contract.call("getRoundProof", project, round_))
 
     def sketch_seed(self, project: int, round_: int) -> int:
         """The round's seed (sketches and committee draw), final once reveals are over."""
@@ -207,14 +211,19 @@ class Market:
         return int(self.contract.call("minPhaseDuration"))
 
     def verified_proof(self, project: int, round_: int, from_block: int = 0
-                       ) -> RoundProof | None:
-        """The proof recorded for the round (from ``RoundProofVerified``), if any."""
+                       ) -> VerifiedProof | None:
+        """The proof recorded for the round and its payout binding (``RoundProofVerified``)."""
         if self.proofs is None:
             return None
         event = self.proofs.contract.events.RoundProofVerified()
         logs = event.get_logs(argument_filters={"project": project, "round": round_},
                               from_block=from_block, to_block="latest")
-        return RoundProof.from_abi(logs[-1]["args"]["proof"]) if logs else None
+        if not logs:
+            return None
+        args = logs[-1]["args"]
+        return VerifiedProof(RoundProof.from_abi(args["proof"]), str(args["prover"]),
+                             int(args["challenge"]), int(args["binding"]),
+                             int(logs[-1]["blockNumber"]))
 
     def phase(self, project: int, round_: int) -> RoundPhase:
         """A round's phase at the chain's current time."""

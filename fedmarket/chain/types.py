@@ -20,7 +20,8 @@ __all__ = [
     "ParticipantKind", "ProjectStatus", "RoundStatus", "RoundPhase", "RefundReason",
     "Membership", "SubmissionStatus", "Attestation", "ProjectParams", "ProjectInfo",
     "Deadlines", "RoundInfo", "RoundResult", "Reputation", "RewardClaim", "RevealedUpdate",
-    "RoundProof", "RoundProofState", "commitment_for", "proof_claim_for", "NO_PROOF_CLAIM",
+    "RoundProof", "RoundPayout", "RoundProofState", "VerifiedProof", "commitment_for",
+    "proof_claim_for", "NO_PROOF_CLAIM",
 ]
 
 #: ``RoundResult.proof_claim`` of a result that offers no zero-knowledge proof.
@@ -245,60 +246,154 @@ class RoundResult:
                 self.total_rewarded_wei, self.proof_claim)
 
 
-def proof_claim_for(sketch_root: int, decisions_root: int, f: int, m: int) -> bytes:
-    """``keccak256(abi.encode(sketchRoot, decisionsRoot, f, m))``, as ``submitProof`` checks."""
-    return bytes(keccak(abi_encode(["uint256"] * 4, [sketch_root, decisions_root, f, m])))
+def proof_claim_for(measurements_root: int, params: int) -> bytes:
+    """``keccak256(abi.encode(uint256 measurementsRoot, uint256 params))``, the ``proofClaim``.
+
+    A result posts it for the payout proof the aggregator stands behind.
+    """
+    return bytes(keccak(abi_encode(["uint256", "uint256"], [measurements_root, params])))
 
 
 @dataclass(frozen=True)
 class RoundProof:
-    """A Groth16 round proof as ``submitProof`` takes it (``IRoundProofs.RoundProof``).
+    """A Groth16 payout proof as ``submitProof`` takes it (``IRoundProofs.RoundProof``).
 
     ``a``, ``b``, ``c`` are the verifier contract's ``(pA, pB, pC)`` (G2 in the EVM's
-    ``(c1, c0)`` order, as ``Groth16Proof.solidity_args`` gives them).
+    ``(c1, c0)`` order, as ``Groth16Proof.solidity_args`` gives them); ``size`` is the circuit
+    size N the proof was made for (it picks ``RoundPayoutVerifier{N}``).
     """
 
     a: tuple[int, int]
     b: tuple[tuple[int, int], tuple[int, int]]
     c: tuple[int, int]
-    sketch_root: int
-    decisions_root: int
-    f: int
-    m: int
+    measurements_root: int
+    params: int
+    size: int
 
     @property
     def claim(self) -> bytes:
         """The ``proofClaim`` these public inputs hash to."""
-        return proof_claim_for(self.sketch_root, self.decisions_root, self.f, self.m)
+        return proof_claim_for(self.measurements_root, self.params)
 
     def to_abi(self) -> tuple[Any, ...]:
         """The struct as the ABI encoder wants it."""
         return (list(self.a), [list(self.b[0]), list(self.b[1])], list(self.c),
-                self.sketch_root, self.decisions_root, self.f, self.m)
+                self.measurements_root, self.params, self.size)
 
     @classmethod
     def from_abi(cls, raw: Any) -> RoundProof:
         """Build from the decoded struct (a tuple, or a dict as event logs give it)."""
         if isinstance(raw, Mapping):
-            raw = (raw["pA"], raw["pB"], raw["pC"], raw["sketchRoot"], raw["decisionsRoot"],
-                   raw["f"], raw["m"])
+            raw = (raw["pA"], raw["pB"], raw["pC"], raw["measurementsRoot"], raw["params"],
+                   raw["size"])
         a, b, c = raw[0], raw[1], raw[2]
         return cls((int(a[0]), int(a[1])),
                    ((int(b[0][0]), int(b[0][1])), (int(b[1][0]), int(b[1][1]))),
-                   (int(c[0]), int(c[1])), *(int(v) for v in raw[3:7]))
+                   (int(c[0]), int(c[1])), *(int(v) for v in raw[3:6]))
+
+
+@dataclass(frozen=True)
+class VerifiedProof:
+    """What ``RoundProofVerified`` carries: the proof, its prover and the payout binding."""
+
+    proof: RoundProof
+    prover: str
+    challenge: int  # r
+    binding: int  # h
+    block: int
+
+    def __getattr__(self, name: str) -> Any:
+        """The proof's own fields (``a``, ``measurements_root``, ``size``...) read through."""
+        if name in RoundProof.__dataclass_fields__:
+            return getattr(self.proof, name)
+        raise AttributeError(name)
+
+
+@dataclass(frozen=True)
+class RoundPayout:
+    """A round's payout slot by slot, as ``submitProof`` checks it (``IRoundProofs.Payout``).
+
+    Slots are the round's revealed trainers in strictly ascending address order (the order
+    the payout proof's witness uses); a slot has a rewards leaf when it is paid or rejected
+    (``fedmarket.round_result.payout_leaves``).
+    """
+
+    trainers: tuple[str, ...]
+    amounts: tuple[int, ...]
+    accepted: tuple[bool, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.trainers) == len(self.amounts) == len(self.accepted):
+            raise ValueError("trainers, amounts and accepted must have the same length")
+        keys = [int(t, 16) for t in self.trainers]
+        if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+            raise ValueError("payout slots must be in strictly ascending trainer order")
+        if any(not 0 <= a < 2**96 for a in self.amounts):
+            raise ValueError("payout amounts must be in [0, 2**96)")
+
+    @classmethod
+    def from_result(cls, result: Any) -> RoundPayout:
+        """Slots from a ``fedmarket.round_result.RoundResult``'s trainers, in its order."""
+        return cls(tuple(Web3.to_checksum_address(t.address) for t in result.trainers),
+                   tuple(int(t.reward) for t in result.trainers),
+                   tuple(bool(t.accepted) for t in result.trainers))
+
+    @property
+    def accepted_bits(self) -> int:
+        """Bit ``i`` set when slot ``i`` was accepted."""
+        return sum(1 << i for i, ok in enumerate(self.accepted) if ok)
+
+    def has_leaf(self, i: int) -> bool:
+        """Whether slot ``i`` has a rewards leaf: paid, or rejected (a zero leaf)."""
+        return self.amounts[i] > 0 or not self.accepted[i]
+
+    def tree_order(self, project: int, round_: int) -> bytes:
+        """The slots with a leaf, one byte each, sorted by leaf hash (the tree's leaf order)."""
+        from fedmarket.merkle import REWARD_LEAF_ENCODING, leaf_hash
+
+        leaves = [(leaf_hash((project, round_, self.trainers[i], self.amounts[i]),
+                             REWARD_LEAF_ENCODING), i)
+                  for i in range(len(self.trainers)) if self.has_leaf(i)]
+        return bytes(i for _, i in sorted(leaves))
+
+    def slots(self) -> list[int]:
+        """``trainer << 96 | amount`` per slot, as the contract takes them."""
+        return [(int(t, 16) << 96) | a for t, a in zip(self.trainers, self.amounts, strict=True)]
+
+    def challenge(self, project: int, round_: int, measurements_root: int) -> tuple[int, int]:
+        """``(r, h)`` the contract computes (``fedmarket.zk.binding``, the one Python source)."""
+        from fedmarket.zk.binding import payout_challenge  # lazy: fedmarket.zk imports this
+
+        return payout_challenge(project, round_, measurements_root, self.trainers,
+                                self.amounts, self.accepted)
+
+    def to_abi(self, project: int, round_: int) -> tuple[Any, ...]:
+        """The struct as the ABI encoder wants it (the tree order depends on the round)."""
+        return (self.slots(), self.accepted_bits, self.tree_order(project, round_))
 
 
 @dataclass(frozen=True)
 class RoundProofState:
-    """A round's sketch seed (recorded when the result is posted) and posted proof claim."""
+    """What a payout proof of a round is checked against (``getRoundProof``)."""
 
-    seed: int
     claim: bytes
+    status: RoundStatus
+    reveals: int
+    trainer_pool_wei: int
+    total_rewarded_wei: int
+    rewards_root: bytes
+    verify_deadline: int
 
     @property
     def claimed(self) -> bool:
         """True when the posted result offers a proof."""
         return self.claim != NO_PROOF_CLAIM
+
+    @classmethod
+    def from_abi(cls, raw: Any) -> RoundProofState:
+        """Build from the decoded struct."""
+        return cls(bytes(raw[0]), RoundStatus(raw[1]), int(raw[2]), int(raw[3]), int(raw[4]),
+                   bytes(raw[5]), int(raw[6]))
 
 
 @dataclass(frozen=True)
