@@ -21,6 +21,7 @@ from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fedmarket.zk.payout import pack_statement  # noqa: E402
 from fedmarket.chain.client import ChainClient, connect, dev_account  # noqa: E402
 from fedmarket.chain.compile import compile_contracts  # noqa: E402
 from fedmarket.chain.deploy import DeployParams, deploy_contracts  # noqa: E402
@@ -116,7 +117,8 @@ def _round(w3: Web3, deployment, standin, n: int) -> int:  # type: ignore[no-unt
         proof_claim_for(11, 22)))
     proof = RoundProof(G1, G2, G1, 11, 22, n)  # type: ignore[arg-type]
     r, h = payout.challenge(project, 1, 11)
-    standin.transact("expect", G1, G2, G1, [11, 22, info.trainer_pool_wei, n, r, h])
+    standin.transact("expect", G1, G2, G1,
+                     [11, pack_statement(22, n, info.trainer_pool_wei), r, h])
     receipt = owner.submit_proof(project, 1, proof, payout)
     return int(receipt["gasUsed"])
 

@@ -38,9 +38,7 @@ template RoundPayout(N) {
 
     // ---- public statement ----
     signal input measurementsRoot;   // Poseidon chain over (leaf, trainer) of the round's slots
-    signal input params;             // packed rule parameters (see paramBits below)
-    signal input pool;               // wei split among trainers
-    signal input nActive;            // trainers in this round: slots 0..nActive-1
+    signal input statement;          // params | nActive << 57 | pool << 64 (one input: gas)
     signal input r;                  // payout challenge (computed on chain)
     signal input h;                  // binding: sum (2 amount_i + accepted_i) r^2i + trainer_i r^(2i+1)
 
@@ -52,9 +50,19 @@ template RoundPayout(N) {
     signal input equalShare;         // floor(pool / k), k = accepted trainers
     signal input equalRemainder;     // pool mod k
 
-    // ---- parameters ----
-    component paramBits = Num2Bits(PARAM_BITS);
-    paramBits.in <== params;
+    // ---- the packed statement: rule parameters (57 bits), nActive (7), pool (96, wei) ----
+    component paramBits = Num2Bits(PARAM_BITS + COUNT_BITS + AMOUNT_BITS);
+    paramBits.in <== statement;
+    var nActiveSum = 0;
+    for (var b = 0; b < COUNT_BITS; b++) {
+        nActiveSum += paramBits.out[PARAM_BITS + b] * (1 << b);
+    }
+    signal nActive <== nActiveSum;       // trainers in this round: slots 0..nActive-1
+    var poolSum = 0;
+    for (var b = 0; b < AMOUNT_BITS; b++) {
+        poolSum += paramBits.out[PARAM_BITS + COUNT_BITS + b] * (1 << b);
+    }
+    signal pool <== poolSum;             // wei split among trainers (< 2^96 by construction)
     signal trustedRule <== paramBits.out[0];     // 1: derive acceptance (rule `trusted`)
     signal oneVote <== paramBits.out[1];         // 1: near-copies share a vote (not rejected)
     signal equalFallback <== paramBits.out[2];   // 1: "equal" fallback, 0: "none"
@@ -193,8 +201,6 @@ template RoundPayout(N) {
     }
 
     // ---- the split: floor(pool * w_i / W), or pool // k each when W = 0 ("equal") ----
-    component poolRange = InRange(AMOUNT_BITS);
-    poolRange.in <== pool;
     signal totalWeight <== weightSum;
     signal acceptedCount <== acceptedSum;
     component noWeight = IsZero();

@@ -3,4 +3,4 @@ pragma circom 2.1.0;
 // Fixed size for the committed trusted setup: 32 trainer slots.
 include "round_payout.circom";
 
-component main {public [measurementsRoot, params, pool, nActive, r, h]} = RoundPayout(32);
+component main {public [measurementsRoot, statement, r, h]} = RoundPayout(32);

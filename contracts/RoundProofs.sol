@@ -24,6 +24,8 @@ contract RoundProofs is IRoundProofs {
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev A slot packs `trainer << 96 | amount`.
     uint256 private constant AMOUNT_MASK = (1 << 96) - 1;
+    /// @dev Bits of the packed rule parameters (fedmarket/zk/payout.py: 3 flags, 3 x 18).
+    uint256 private constant PARAM_BITS = 57;
     /// @dev Largest circuit size: slot indices are one byte, acceptance bits one word.
     uint256 private constant MAX_SIZE = 256;
     /// @dev "No failing slot" in the assembly loops.
@@ -72,8 +74,11 @@ contract RoundProofs is IRoundProofs {
         _checkPayout(project, round, payout, s);
         uint256 challenge = _challenge(project, round, proof.measurementsRoot, payout);
         uint256 binding = _binding(payout, challenge);
-        uint256[6] memory inputs = [proof.measurementsRoot, proof.params,
-            uint256(s.trainerPool), uint256(s.reveals), challenge, binding];
+        // params | nActive << 57 | pool << 64: one public input for three (6.2k gas each).
+        // A pool of 2^96 wei or more overflows it and no proof verifies (none can be made).
+        uint256 statement = proof.params | (uint256(s.reveals) << PARAM_BITS)
+            | (uint256(s.trainerPool) << (PARAM_BITS + 7));
+        uint256[4] memory inputs = [proof.measurementsRoot, statement, challenge, binding];
         // A call gets at most 63/64 of what is left: make sure that is the full allowance.
         uint256 needed = PROOF_GAS + PROOF_GAS / 63 + 5_000;
         if (gasleft() < needed) revert ProofsGasTooLow(gasleft(), needed);
@@ -236,12 +241,12 @@ contract RoundProofs is IRoundProofs {
         }
     }
 
-    /// @dev Whether every coordinate of the proof's three points is below q and both claimed
-    /// inputs below R.
+    /// @dev Whether every coordinate of the proof's three points is below q, the measurements
+    /// root below R and the parameters within their 57 bits.
     function _canonical(RoundProof calldata proof) private pure returns (bool) {
         return proof.pA[0] < Q && proof.pA[1] < Q && proof.pC[0] < Q && proof.pC[1] < Q
             && proof.pB[0][0] < Q && proof.pB[0][1] < Q && proof.pB[1][0] < Q
-            && proof.pB[1][1] < Q && proof.measurementsRoot < R && proof.params < R;
+            && proof.pB[1][1] < Q && proof.measurementsRoot < R && proof.params >> PARAM_BITS == 0;
     }
 
     /// @inheritdoc IRoundProofs

@@ -186,8 +186,8 @@ class Market:
         """What a round's payout proof is checked against (whether verified: ``round()``)."""
         return RoundProofState.from_abi(self.contract.call("getRoundProof", project, round_))
 
-    def sketch_seed(self, project: int, round_: int) -> int:
-        """The round's seed (sketches and committee draw), final once reveals are over."""
+    def round_seed(self, project: int, round_: int) -> int:
+        """The round's seed (committee draw), final once reveals are over."""
         return int(self.contract.call("roundSeed", project, round_))
 
     def on_committee(self, project: int, round_: int, account: str | None = None) -> bool:

@@ -292,11 +292,11 @@ def test_attack8_no_single_revealer_chooses_the_seed(sc: Scenario) -> None:
     seen = []
     for trainer in (6, 7, 8):
         sc.reveal(project, 1, (trainer,))
-        seen.append(market.sketch_seed(project, 1))
+        seen.append(market.round_seed(project, 1))
 
     assert len(set(seen)) == 3
     tree = sc.result(project, 1, {6: 1, 7: 1, 8: 1})
-    assert market.sketch_seed(project, 1) == seen[-1]  # reveals are over: the seed is final
+    assert market.round_seed(project, 1) == seen[-1]  # reveals are over: the seed is final
     assert tree.total == 3
 
 

@@ -2,7 +2,7 @@
 
 The verifier here is ``tests/contracts/sol/ExpectedInputsVerifier.sol``: it accepts one proof
 with one vector of six public inputs, so a passing proof shows that RoundProofs computed exactly
-``[measurementsRoot, params, pool - fee, reveals, r, h]`` with ``(r, h)`` of
+``[measurementsRoot, params | reveals << 57 | (pool - fee) << 64, r, h]`` with ``(r, h)`` of
 ``fedmarket.zk.binding``, and a refused one that a changed payout changes them.
 """
 
@@ -24,6 +24,7 @@ from fedmarket.chain.types import RoundPayout, RoundProof, RoundResult, RoundSta
 from fedmarket.errors import ContractRevert
 from fedmarket.merkle import reward_tree
 from fedmarket.zk.binding import SCALAR_FIELD
+from fedmarket.zk.payout import pack_statement
 from tests.contracts.scenario import AGGREGATOR, ETHER, OWNER, Scenario, travel_past
 
 SOL = Path(__file__).parent / "sol"
@@ -102,7 +103,8 @@ def _expect(sc: Scenario, standin: BoundContract, project: int, payout: RoundPay
             proof: RoundProof) -> tuple[int, int]:
     r, h = payout.challenge(project, 1, proof.measurements_root)
     info = sc.actor(0).market.round(project, 1)
-    inputs = [proof.measurements_root, proof.params, info.trainer_pool_wei, info.reveals, r, h]
+    inputs = [proof.measurements_root,
+              pack_statement(proof.params, info.reveals, info.trainer_pool_wei), r, h]
     standin.transact("expect", *proof.to_abi()[:3], inputs)
     return r, h
 
@@ -286,12 +288,15 @@ def test_submit_proof_non_canonical_coordinate_refused(
     assert (err.name, err.args_decoded) == ("ProofsNonCanonical", (project, 1))
 
 
-def test_submit_proof_non_canonical_input_refused(psc: Scenario, standin: BoundContract) -> None:
-    """measurementsRoot + R, even with a claim posted for exactly that encoding."""
+@pytest.mark.parametrize(("root", "params"), [(MEASUREMENTS_ROOT + SCALAR_FIELD, PARAMS),
+                                              (MEASUREMENTS_ROOT, PARAMS + (1 << 57))])
+def test_submit_proof_non_canonical_input_refused(psc: Scenario, standin: BoundContract,
+                                                  root: int, params: int) -> None:
+    """measurementsRoot + R, or params spilling into the packed trainer count, even with a
+    claim posted for exactly that encoding."""
     payout = _payout(psc, (6, 7), {6: ETHER})
-    project = _posted(psc, payout, (6, 7), proof_claim_for(MEASUREMENTS_ROOT + SCALAR_FIELD,
-                                                           PARAMS))
-    p = _proof(measurements_root=MEASUREMENTS_ROOT + SCALAR_FIELD)
+    project = _posted(psc, payout, (6, 7), proof_claim_for(root, params))
+    p = _proof(measurements_root=root, params=params)
 
     err = _revert(_submit, psc, project, p, payout.to_abi(project, 1))
 

@@ -30,7 +30,7 @@ def with_payout(round_: ProvenRound, amounts=None, accepted=None, trainers=None)
     accepted = [x.accepted for x in s.slots] if accepted is None else accepted
     trainers = list(s.trainers) if trainers is None else trainers
     r, h = payout_challenge(s.project, s.round, s.root, trainers, amounts, accepted)
-    return [*round_.public_inputs[:4], r, h]
+    return [*round_.public_inputs[:2], r, h]
 
 
 def g1_point(k: int) -> tuple[int, int]:
@@ -39,14 +39,14 @@ def g1_point(k: int) -> tuple[int, int]:
 
 
 def test_a_proof_verifies_in_python_and_on_chain(round8: ProvenRound, deploy_verifier):
-    assert round8.size == 8 and round8.public_inputs[3] == 7
+    assert round8.size == 8 and round8.statement.n == 7
     assert verify_payout_proof(round8.proof, round8.public_inputs, 8)
     assert verify_payout_proof(round8.proof, round8.public_inputs)  # any size holding it
     assert onchain_verify(deploy_verifier(8), round8.proof, round8.public_inputs)
 
 
 def test_a_full_64_trainer_round_verifies(round64: ProvenRound, deploy_verifier):
-    assert round64.size == 64 and round64.public_inputs[3] == 64
+    assert round64.size == 64 and round64.statement.n == 64
     assert verify_payout_proof(round64.proof, round64.public_inputs)
     assert onchain_verify(deploy_verifier(64), round64.proof, round64.public_inputs)
 
@@ -139,10 +139,11 @@ def _corpus(round8: ProvenRound, other: ProvenRound) -> list[tuple[str, Groth16P
     (bx0, bx1), (by0, by1) = proof.b
     cases: list[tuple[str, Groth16Proof, list[int], bool]] = [
         ("valid", proof, inputs, True),
-        ("pool + 1", proof, [*inputs[:2], inputs[2] + 1, *inputs[3:]], False),
-        ("nActive - 1", proof, [*inputs[:3], inputs[3] - 1, *inputs[4:]], False),
+        ("pool + 1", proof, [inputs[0], inputs[1] + (1 << 64), *inputs[2:]], False),
+        ("nActive - 1", proof, [inputs[0], inputs[1] - (1 << 57), *inputs[2:]], False),
         ("params changed", proof, [inputs[0], inputs[1] ^ 8, *inputs[2:]], False),
         ("root changed", proof, [inputs[0] ^ 1, *inputs[1:]], False),
+        ("r changed", proof, [*inputs[:2], inputs[2] ^ 1, inputs[3]], False),
         ("A negated", replace(proof, a=(proof.a[0], BASE_FIELD - proof.a[1])), inputs, False),
         ("A off curve", replace(proof, a=(proof.a[0], proof.a[1] ^ 1)), inputs, False),
         ("A at infinity", replace(proof, a=(0, 0)), inputs, False),
@@ -154,7 +155,7 @@ def _corpus(round8: ProvenRound, other: ProvenRound) -> list[tuple[str, Groth16P
         ("other round's proof", other.proof, inputs, False),
     ]
     # Every input + R: the same field element, a different byte string.
-    for k, name in enumerate(("measurementsRoot", "params", "pool", "nActive", "r", "h")):
+    for k, name in enumerate(("measurementsRoot", "statement", "r", "h")):
         shifted = list(inputs)
         shifted[k] += SCALAR_FIELD
         cases.append((f"{name} + R", proof, shifted, False))
