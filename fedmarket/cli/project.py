@@ -247,6 +247,7 @@ def show(
                      f"{spec.num_classes} classes; model {spec.model}, "
                      f"{spec.num_params():,} parameters"
                      f"{f' (LoRA rank {spec.lora.rank} on a posted base)' if spec.lora else ''}"
+                     f"{f', updates {spec.update_form}' if spec.compression else ''}"
                      if spec is not None else
                      "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]
