@@ -15,6 +15,8 @@ the flattened vector and the aggregator's row at once — four copies. Here:
 All tensors are float32, and safetensors lays same-dtype tensors out in name order, so a file's
 data section *is* the flattened vector (:func:`fedmarket.codec.flatten` concatenates in sorted
 name order); files laid out otherwise are still read, each tensor into its own slice.
+Compressed updates (int8 or top-k, :mod:`fedmarket.codec_compressed`) are read by the same
+:func:`read_into`, decoded chunk by chunk into the row; :func:`store_compressed` stores one.
 """
 
 from __future__ import annotations
