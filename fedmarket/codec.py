@@ -11,12 +11,17 @@ so a truncated, oversize or hostile file is refused with a message that names th
 
 Encoding is deterministic (same tensors and header → same bytes → same CID).
 
+An update of a project that declares compression is int8 codes or top-k indices instead
+(:mod:`fedmarket.codec_compressed`); its header's ``compression`` field says which, and
+:func:`decode_update` / :func:`fedmarket.codec_stream.read_into` decode it to float32.
+
 :func:`flatten` / :func:`unflatten` turn a tensor dict into one float32 vector and back, in
 sorted-name order; the aggregator stacks updates into ``[N, D]`` with them.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -31,6 +36,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from fedmarket.compression_spec import COMPRESSION_KINDS
 from fedmarket.errors import CodecError
 from fedmarket.modelspec import ModelSpec
 
@@ -75,11 +81,17 @@ class UpdateHeader:
     samples: int
     spec_hash: str  # ModelSpec.hash() of the project
     version: int = CODEC_VERSION
+    # The update's form (fedmarket.codec_compressed); in the JSON only when not "none", so
+    # plain updates keep the bytes and CIDs they had before compression existed.
+    compression: str = "none"
 
     def __post_init__(self) -> None:
         _check_int("project", self.project)
         _check_int("round", self.round)
         _check_int("samples", self.samples)
+        if self.compression not in COMPRESSION_KINDS:
+            raise CodecError(f"header compression must be one of {list(COMPRESSION_KINDS)}, "
+                             f"got {self.compression!r}")
         _check_spec_hash(self.spec_hash)
         _check_version(self.version)
         if not isinstance(self.trainer, str) or not _ADDRESS.match(self.trainer):
@@ -101,6 +113,22 @@ class ModelHeader:
         _check_int("round", self.round)
         _check_spec_hash(self.spec_hash)
         _check_version(self.version)
+
+
+#: Header fields that may be absent (then at their default) and are written only when not it.
+OPTIONAL_FIELDS = {"compression": "none"}
+
+
+def header_body(kind: str, header: UpdateHeader | ModelHeader) -> str:
+    """Our header as canonical JSON (optional fields at their default left out)."""
+    body = {"kind": kind, **{k: v for k, v in asdict(header).items()
+                             if OPTIONAL_FIELDS.get(k, object()) != v}}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def update_form(header: UpdateHeader | ModelHeader) -> str:
+    """The form of a file's tensors: "none" (float32), "int8" or "topk"."""
+    return header.compression if isinstance(header, UpdateHeader) else "none"
 
 
 Kind = Literal["model", "update"]
@@ -235,8 +263,9 @@ def _encode(
         raise CodecError(
             f"{kind} header spec_hash {header.spec_hash} is not the spec's hash {spec.hash()}"
         )
-    body = {"kind": kind, **asdict(header)}
-    metadata = {METADATA_KEY: json.dumps(body, sort_keys=True, separators=(",", ":"))}
+    if update_form(header) != "none":
+        raise CodecError("a compressed update is encoded by fedmarket.codec_compressed")
+    metadata = {METADATA_KEY: header_body(kind, header)}
     # safetensors wants contiguous CPU tensors; clone so callers' storage is never shared.
     plain = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     return st_save(plain, metadata=metadata)
@@ -251,12 +280,23 @@ def _decode(
     found_kind, header, entries = _parse_raw(data, max_bytes)
     if found_kind != kind:
         raise CodecError(f"expected {_a(kind)} file, this one is {_a(found_kind)}")
+    if update_form(header) != "none":  # decoded to float32 by the streamed reader
+        from fedmarket.codec_stream import read_into  # noqa: PLC0415 (it imports this module)
+        shapes = expected_shapes(spec)
+        if shapes is None:
+            raise CodecError("decoding a compressed update needs a model spec or shapes")
+        flat = torch.empty(sum(math.prod(s) for s in shapes.values()), dtype=torch.float32)
+        header = read_into(io.BytesIO(bytes(data)), kind, flat, spec)
+        return {n: t.clone() for n, t in unflatten(flat, spec).items()}, header
     _check_shapes(kind, {name: shape for name, (_, shape) in entries.items()}, spec)
     if isinstance(spec, ModelSpec) and header.spec_hash != spec.hash():
         raise CodecError(
             f"{kind} was made for model spec {header.spec_hash}, "
             f"this project's spec is {spec.hash()}"
         )
+    if kind == "update" and isinstance(spec, ModelSpec) and spec.update_form != "none":
+        raise CodecError(f"update is uncompressed float32, the project's spec declares "
+                         f"{spec.update_form} updates")
     try:
         tensors = st_load(bytes(data))
     except (SafetensorError, ValueError, RuntimeError) as exc:  # belt and braces after _parse_raw
@@ -295,7 +335,7 @@ def _parse_raw(
                 f"file is truncated: tensor {name!r} ends at byte {stop} of the data section, "
                 f"which has only {data_len} bytes"
             )
-        entries[name] = ("F32", shape)
+        entries[name] = ("F32" if update_form(header) == "none" else "packed", shape)
         end = max(end, stop)
     if end != data_len:
         raise CodecError(
@@ -318,22 +358,41 @@ def parse_header_json(text: bytes) -> tuple[
     if not isinstance(raw, dict):
         raise CodecError("safetensors header is not a JSON object")
     kind, header = parse_metadata(raw.pop("__metadata__", None))
-    if len(raw) > MAX_TENSORS:
+    if len(raw) > 2 * MAX_TENSORS:  # a compressed update has two entries per tensor
         raise CodecError(f"{kind} has {len(raw)} tensors, more than the limit {MAX_TENSORS}")
+    form = update_form(header)
     layout: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
     for name, info in raw.items():
         dtype, shape, (start, stop) = parse_entry(kind, name, info)
-        if dtype != "F32":
+        wanted = "F32" if form == "none" else packed_dtype(form, name)
+        if dtype != wanted:
             raise CodecError(
-                f"{kind} tensor {name!r} has dtype {dtype}, only float32 (F32) is accepted"
-            )
-        if stop - start != 4 * math.prod(shape):
+                f"{kind} tensor {name!r} has dtype {dtype}, "
+                + ("only float32 (F32) is accepted" if form == "none"
+                   else f"a {form} update stores it as {wanted}"))
+        width = DTYPE_BYTES[dtype]
+        if stop - start != width * math.prod(shape):
             raise CodecError(
                 f"{kind} tensor {name!r} spans {stop - start} bytes, shape {shape} needs "
-                f"{4 * math.prod(shape)}"
+                f"{width * math.prod(shape)}"
             )
         layout[name] = (shape, (start, stop))
     return kind, header, layout
+
+
+#: Bytes per value of the dtypes a file may hold (float32; int32 and int8 in compressed updates).
+DTYPE_BYTES = {"F32": 4, "I32": 4, "I8": 1}
+#: A compressed update's entries per tensor ``name``: ``name + suffix``, stored as dtype.
+PACKED_ENTRIES = {"int8": {".q": "I8", ".scales": "F32"}, "topk": {".idx": "I32", ".val": "F32"}}
+
+
+def packed_dtype(form: str, entry: str) -> str:
+    """The dtype entry ``entry`` of a ``form`` update must have (by its suffix)."""
+    for suffix, dtype in PACKED_ENTRIES[form].items():
+        if entry.endswith(suffix):
+            return dtype
+    raise CodecError(f"a {form} update has no entry like {entry!r}: each tensor is stored as "
+                     + " and ".join(f"NAME{s}" for s in PACKED_ENTRIES[form]))
 
 
 def parse_entry(kind: str, name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
@@ -370,7 +429,7 @@ def parse_metadata(metadata: Any) -> tuple[str, UpdateHeader | ModelHeader]:
     header_type = HEADER_TYPES[kind]
     allowed = set(header_type.__dataclass_fields__)
     unknown = sorted(set(body) - allowed)
-    missing = sorted(allowed - set(body))
+    missing = sorted(allowed - set(body) - set(OPTIONAL_FIELDS))
     if unknown:
         raise CodecError(f"{kind} header has unknown field(s) {unknown}")
     if missing:

@@ -15,6 +15,8 @@ the flattened vector and the aggregator's row at once — four copies. Here:
 All tensors are float32, and safetensors lays same-dtype tensors out in name order, so a file's
 data section *is* the flattened vector (:func:`fedmarket.codec.flatten` concatenates in sorted
 name order); files laid out otherwise are still read, each tensor into its own slice.
+Compressed updates (int8 or top-k, :mod:`fedmarket.codec_compressed`) are read by the same
+:func:`read_into`, decoded chunk by chunk into the row; :func:`store_compressed` stores one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import math
 import struct
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import BinaryIO
 
 import numpy as np
@@ -40,14 +41,19 @@ from fedmarket.codec import (
     check_tensors,
     expected_shapes,
     first_non_finite,
+    header_body,
     parse_header_json,
     unflatten,
+    update_form,
 )
+from fedmarket.codec_compressed import check_form, read_packed, write_compressed
+from fedmarket.compression import Compressed
 from fedmarket.errors import CodecError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.storage.base import ContentStore
 
-__all__ = ["write_file", "read_into", "file_size", "store_file", "load_file"]
+__all__ = ["write_file", "read_into", "file_size", "store_file", "store_compressed",
+           "load_file"]
 
 #: Files up to this size are spooled in memory before storing, larger ones in a temporary file.
 SPOOL_BYTES = 64 * 1024 * 1024
@@ -59,9 +65,7 @@ def _header_bytes(kind: str, shapes: Mapping[str, tuple[int, ...]],
     Metadata first, then the tensors in name order, compact JSON, padded with spaces to a
     multiple of 8 bytes.
     """
-    body = {"kind": kind, **asdict(header)}
-    entries: dict[str, object] = {
-        "__metadata__": {METADATA_KEY: json.dumps(body, sort_keys=True, separators=(",", ":"))}}
+    entries: dict[str, object] = {"__metadata__": {METADATA_KEY: header_body(kind, header)}}
     offset = 0
     for name in sorted(shapes):
         size = 4 * math.prod(shapes[name])
@@ -119,6 +123,11 @@ def read_into(stream: BinaryIO, kind: str, out: torch.Tensor, spec: Expect,
     found_kind, header, layout = _read_header(stream)
     if found_kind != kind:
         raise CodecError(f"expected a {kind} file, this one is a {found_kind}")
+    if update_form(header) != "none":
+        _check_spec(kind, header, spec)
+        read_packed(stream, update_form(header), layout, out, shapes, spec)
+        _check_end(stream, kind, out, shapes)
+        return header
     found = {name: shape for name, (shape, _) in layout.items()}
     if found != dict(shapes):
         missing = sorted(set(shapes) - set(found))
@@ -126,9 +135,7 @@ def read_into(stream: BinaryIO, kind: str, out: torch.Tensor, spec: Expect,
         wrong = sorted(n for n in set(found) & set(shapes) if found[n] != tuple(shapes[n]))
         raise CodecError(f"{kind} tensors do not match the model: missing {missing}, "
                          f"unexpected {extra}, wrong shape {wrong}")
-    if isinstance(spec, ModelSpec) and header.spec_hash != spec.hash():
-        raise CodecError(f"{kind} was made for model spec {header.spec_hash}, "
-                         f"this project's spec is {spec.hash()}")
+    _check_spec(kind, header, spec)
     flat_offset, position = {}, 0
     for name in sorted(shapes):
         flat_offset[name] = position
@@ -142,14 +149,32 @@ def read_into(stream: BinaryIO, kind: str, out: torch.Tensor, spec: Expect,
         first = flat_offset[name]
         _read_exact(stream, target[first:first + math.prod(shape)], kind, name)
         at = stop
+    _check_end(stream, kind, out, shapes)
+    return header
+
+
+def _check_spec(kind: str, header: UpdateHeader | ModelHeader, spec: Expect) -> None:
+    """The file was made for this spec, and an update is in the form the spec declares."""
+    if isinstance(spec, ModelSpec) and header.spec_hash != spec.hash():
+        raise CodecError(f"{kind} was made for model spec {header.spec_hash}, "
+                         f"this project's spec is {spec.hash()}")
+    if isinstance(header, UpdateHeader):
+        check_form(header, spec)
+
+
+def _check_end(stream: BinaryIO, kind: str, out: torch.Tensor,
+               shapes: Mapping[str, tuple[int, ...]]) -> None:
+    """No trailing bytes, and every decoded value finite (named by its tensor)."""
     if stream.read(1):
         raise CodecError(f"{kind} file has unexpected trailing bytes after its tensors")
     index = first_non_finite(out)
     if index is not None:
-        name = max((n for n in flat_offset if flat_offset[n] <= index),
-                   key=lambda n: flat_offset[n])
+        position, name = 0, ""
+        for name in sorted(shapes):
+            position += math.prod(shapes[name])
+            if index < position:
+                break
         raise CodecError(f"{kind} tensor {name!r} has a non-finite value (NaN/Inf)")
-    return header
 
 
 def _read_header(stream: BinaryIO) -> tuple[
@@ -189,6 +214,15 @@ def store_file(store: ContentStore, kind: str, tensors: Mapping[str, torch.Tenso
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         write_file(spool, kind, tensors, header, spec)  # type: ignore[arg-type]
+        spool.seek(0)
+        return store.put(spool)  # type: ignore[arg-type]
+
+
+def store_compressed(store: ContentStore, parts: Mapping[str, Compressed],
+                     header: UpdateHeader, spec: Expect = None) -> str:
+    """Store a compressed update (:mod:`fedmarket.codec_compressed`); returns its CID."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        write_compressed(spool, parts, header, spec)  # type: ignore[arg-type]
         spool.seek(0)
         return store.put(spool)  # type: ignore[arg-type]
 

@@ -13,6 +13,9 @@ building it, so the aggregator and verifier can check updates without importing 
 ``fedmarket.models`` builds modules whose ``state_dict`` matches it exactly (a test holds the two
 together). With the optional ``lora`` section (:mod:`fedmarket.lora_spec`) those tensors are the
 LoRA adapters of a posted base model, whose own shapes are :meth:`ModelSpec.base_shapes`.
+The optional ``compression`` section (:mod:`fedmarket.compression_spec`) says in which form
+trainers send their updates (int8 or top-k); like ``lora`` it is in the JSON only when set, so
+specs posted before it keep their hash.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from fedmarket.architectures import (
     default_arch,
     param_shapes,
 )
+from fedmarket.compression_spec import Compression
 from fedmarket.errors import ConfigError
 from fedmarket.lora_spec import LoraSpec, adapter_shapes
 from fedmarket.spec_checks import (
@@ -202,6 +206,7 @@ class ModelSpec:
     arch: Arch | None = None  # None: the arch ``hidden`` describes (v1 semantics)
     tokenizer: str = ""  # "": bytes for token inputs, none otherwise
     lora: LoraSpec | None = None  # None: train every tensor; else adapters on a posted base
+    compression: Compression | None = None  # None: updates are plain float32 (kind "none")
 
     def __post_init__(self) -> None:
         # Accept lists (as JSON gives them) but store tuples, so equal specs compare equal.
@@ -210,6 +215,8 @@ class ModelSpec:
             object.__setattr__(self, "hidden", int_tuple("hidden", self.hidden))
         object.__setattr__(self, "aggregation", _frozen_params(self.aggregation))
         object.__setattr__(self, "scoring", _frozen_params(self.scoring))
+        if isinstance(self.compression, Compression) and self.compression.kind == "none":
+            object.__setattr__(self, "compression", None)  # one spelling of "none": one hash
         if self.model in MODEL_NAMES:
             self._normalise_model()
         self.validate()
@@ -251,6 +258,10 @@ class ModelSpec:
         self._validate_task()
         if self.lora is not None and (self.version == 1 or not isinstance(self.lora, LoraSpec)):
             raise ConfigError(f"lora needs a version {SPEC_VERSION} spec and a LoraSpec")
+        if self.compression is not None and (self.version == 1
+                                             or not isinstance(self.compression, Compression)):
+            raise ConfigError(f"compression needs a version {SPEC_VERSION} spec and a "
+                              "Compression")
         check_arch(self.model, self.arch, self.input_shape)
         if self.version == 1 and (self.arch != default_arch(self.model, self.hidden)
                                   or self.input_kind != _NATURAL_KIND[self.model]):
@@ -335,7 +346,14 @@ class ModelSpec:
         # its hash.
         if self.lora is not None:
             data["lora"] = self.lora.to_dict()
+        if self.compression is not None:
+            data["compression"] = self.compression.to_dict()
         return data
+
+    @property
+    def update_form(self) -> str:
+        """The form every update of the project is in: "none", "int8" or "topk"."""
+        return "none" if self.compression is None else self.compression.kind
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, ASCII; the input of :meth:`hash`."""
@@ -377,6 +395,8 @@ class ModelSpec:
                 )
             if "lora" in body:
                 body["lora"] = LoraSpec.from_dict(body["lora"])
+            if "compression" in body:
+                body["compression"] = Compression.from_dict(body["compression"])
             if "arch" in body:
                 body["arch"] = arch_from_dict(str(body["model"]), body["arch"])
             return cls(**body)
@@ -404,7 +424,7 @@ _V1_FIELDS = (
     "scoring",
     "version",
 )
-_FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer", "lora")
+_FIELDS = (*_V1_FIELDS, "input_kind", "arch", "tokenizer", "lora", "compression")
 _TRAINING_FIELDS = ("local_epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay")
 
 

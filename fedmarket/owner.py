@@ -21,6 +21,7 @@ from fedmarket.architectures import Arch
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import MAX_COMMITTEE, MAX_FEE_BPS, ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
+from fedmarket.compression_spec import Compression
 from fedmarket.data_fit import check_fits, shape_text
 from fedmarket.datasets import DataOptions, Dataset, holdout_split, load_data
 from fedmarket.errors import ConfigError, DataError, FedmarketError
@@ -114,6 +115,8 @@ class ProjectRequest:
     lora_alpha: float = 8.0
     lora_freeze_a: bool = False  # FFA-LoRA: train and move B only (see fedmarket.lora_spec)
     base_weights: str | None = None
+    # How trainers send updates (fedmarket.compression_spec): none, int8 or topk (with fraction).
+    compression: Compression = field(default_factory=Compression)
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,8 @@ def build_spec(request: ProjectRequest, validation_cid: str | None,
         scoring=ScoringSpec(method=method, params=scoring_params),
         lora=LoraSpec(base_weights_cid, request.lora_rank, request.lora_alpha,
                       request.lora_freeze_a)
-        if base_weights_cid and request.lora_rank else None)
+        if base_weights_cid and request.lora_rank else None,
+        compression=request.compression)
 
 
 def _npz_bytes(data: Dataset) -> bytes:

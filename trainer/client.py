@@ -6,7 +6,9 @@ already committed is not trained again, and a commitment made before a crash is 
 the salt kept on disk (:mod:`trainer.pending`). Reveals are only sent while the round is in its
 reveal phase — a late reveal would be refused by the contract, so it is never attempted.
 
-Private data never leaves this process: only the weight delta (safetensors) goes to storage.
+Private data never leaves this process: only the weight delta (safetensors) goes to storage, in
+the form the project's spec declares (float32, int8 or top-k; a top-k trainer's residual stays
+in its state directory, :mod:`trainer.residual`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from fedmarket.chain.types import (
     SubmissionStatus,
 )
 from fedmarket.codec import UpdateHeader
-from fedmarket.codec_stream import load_file, store_file
+from fedmarket.codec_stream import load_file, store_compressed, store_file
 from fedmarket.data_fit import check_fits
 from fedmarket.datasets import Dataset
 from fedmarket.errors import ChainError, ContractRevert, FedmarketError, StorageError
@@ -47,6 +49,7 @@ from fedmarket.storage.base import ContentStore
 from trainer.attacks.base import Attack, AttackContext
 from trainer.local_training import LocalUpdate, ProgressCallback, train_local
 from trainer.pending import PendingStore
+from trainer.residual import load_feedback, residual_path, save_feedback
 
 __all__ = ["TrainerClient", "RoundSubmission", "Reporter", "NotJoinedError", "round_seed"]
 
@@ -247,8 +250,7 @@ class TrainerClient:
             spec, weights, self.data, device=self.device,
             seed=round_seed(project, round_, self.address), progress=self.reporter.progress(),
             attack=self.attack, context=context)
-        cid = store_file(self.store, "update", update.delta, UpdateHeader(
-            project, round_, self.address, update.samples, spec.hash()), spec)
+        cid = self._store_update(spec, project, round_, update)
         self.store.pin(cid)
         if self._commit_window_passed(project, round_, watch.seconds, info):
             return None
@@ -263,6 +265,24 @@ class TrainerClient:
         return RoundSubmission(project, round_, cid=record.cid, samples=update.samples,
                                loss=update.mean_loss, commit_tx=receipt["transactionHash"].hex(),
                                device=update.device)
+
+    def _store_update(self, spec: ModelSpec, project: int, round_: int,
+                      update: LocalUpdate) -> str:
+        """Store the update in the project's declared form; returns its CID.
+
+        Compressed (int8 or top-k) when the spec says so; top-k adds the residual kept in the
+        state directory and writes back what it left out (:mod:`trainer.residual`).
+        """
+        header = UpdateHeader(project, round_, self.address, update.samples, spec.hash(),
+                              compression=spec.update_form)
+        if spec.compression is None:
+            return store_file(self.store, "update", update.delta, header, spec)
+        path = residual_path(self.pending_dir, self.address, project)
+        feedback = load_feedback(path, spec)
+        parts = feedback.step(update.delta, spec.compression)
+        cid = store_compressed(self.store, parts, header, spec)
+        save_feedback(path, feedback, spec, round_)
+        return cid
 
     def _commit_window_passed(self, project: int, round_: int, seconds: float,
                               info: ProjectInfo) -> bool:

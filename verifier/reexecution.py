@@ -62,8 +62,8 @@ from fedmarket.storage.base import ContentStore
 from fedmarket.zk.payout import COS_SCALE, derived_acceptance
 from fedmarket.zk.round import PROVEN_RULE, round_params, round_slots
 
-__all__ = ["ReexecutionReport", "reexecute_round", "FLOAT_TOLERANCE", "MODEL_TOLERANCE",
-           "CONTRIBUTION_SLACK", "GRID_SLACK"]
+__all__ = ["ReexecutionReport", "reexecute_round", "compare_results", "FLOAT_TOLERANCE",
+           "MODEL_TOLERANCE", "CONTRIBUTION_SLACK", "GRID_SLACK"]
 
 FLOAT_TOLERANCE = 1e-6  # relative, for robustness scores and metrics
 FLOAT_ABS_FLOOR = 1e-9  # absolute floor so scores near zero compare sanely
@@ -135,14 +135,15 @@ def reexecute_round(contracts: MarketContracts, store: ContentStore, spec: Model
     if published.model_cid != round_info.model_cid:
         report.differ("posted model CID differs from the result's")
     outcome = compute_outcome(contracts, store, spec, project, round_, validation, from_block)
-    _compare_results(report, published, outcome.result)
+    compare_results(report, published, outcome.result)
     if outcome.result.model_cid != published.model_cid:
         _compare_models(report, store, spec, published.model_cid, outcome.result.model_cid)
     return report
 
 
-def _compare_results(report: ReexecutionReport, published: RoundResult,
-                     mine: RoundResult) -> None:
+def compare_results(report: ReexecutionReport, published: RoundResult,
+                    mine: RoundResult) -> None:
+    """Record in ``report`` every way ``published`` differs from the verifier's ``mine``."""
     exact: list[tuple[str, Any, Any]] = [
         ("project", published.project, mine.project), ("round", published.round, mine.round),
         ("rule", published.rule, mine.rule), ("rule_params", dict(published.rule_params),

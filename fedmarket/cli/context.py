@@ -52,6 +52,14 @@ LabelColumnOpt = typer.Option(None, "--label-column",
                                    "last) or field of text data (default 'label').")
 TextColumnOpt = typer.Option(None, "--text-column",
                              help="Text field of .csv/.jsonl text data (default 'text').")
+# How trainers send their updates (the spec's compression section; project post and the demo).
+CompressionOpt = typer.Option("none", "--compression",
+                              help="Update compression every trainer uses: none, int8 "
+                                   "(~4x smaller, per-block scales) or topk (largest "
+                                   "--topk-fraction of each tensor, with error feedback).")
+TopkFractionOpt = typer.Option(0.1, "--topk-fraction",
+                               help="With --compression topk: share of each tensor's values "
+                                    "sent (0 < F <= 1; 0.1 is ~5x smaller).")
 ReadyFileOpt = typer.Option(None, "--ready-file", help="Write this file once connected and "
                             "about to work (a supervisor such as the demo waits for it).")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from fedmarket.cli.common import JsonOpt, console, emit, err_console, fail, user_errors
-from fedmarket.cli.context import DataDirOpt
+from fedmarket.cli.context import CompressionOpt, DataDirOpt, TopkFractionOpt
+from fedmarket.compression_spec import Compression
 from fedmarket.demo import DemoConfig, run_demo
 from fedmarket.demo.processes import sigterm_as_interrupt
 from fedmarket.demo.report import print_report
@@ -33,6 +34,7 @@ def demo(
     scoring: str = typer.Option("group_shapley", "--scoring",
                                 help="group_shapley, gtg_shapley, leave_one_out or cosine."),
     alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet alpha of the non-IID split."),
+    compression: str = CompressionOpt, topk_fraction: float = TopkFractionOpt,
     timeout: float = typer.Option(900, "--timeout", help="Give up after this many seconds."),
     data_dir: Path = DataDirOpt,
     port: int = typer.Option(None, "--port", help="Port for a new local node."),
@@ -47,7 +49,8 @@ def demo(
         config = DemoConfig(data_dir=data_dir, trainers=trainers, malicious=malicious,
                             attack=attack, rounds=rounds, budget_ether=budget, model=model,
                             example=example, rule=rule, byzantine=byzantine,
-                            scoring=scoring, alpha=alpha, timeout=timeout, port=port)
+                            scoring=scoring, alpha=alpha, timeout=timeout, port=port,
+                            compression=Compression(compression, topk_fraction))
         try:
             report = run_demo(config, err_console, show_progress=not as_json)
         except KeyboardInterrupt:

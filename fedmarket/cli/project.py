@@ -20,6 +20,7 @@ from fedmarket.cli.common import (
 )
 from fedmarket.cli.context import (
     AccountOpt,
+    CompressionOpt,
     Conn,
     DataDirOpt,
     IpfsOpt,
@@ -27,10 +28,12 @@ from fedmarket.cli.context import (
     LabelColumnOpt,
     RpcOpt,
     TextColumnOpt,
+    TopkFractionOpt,
     ether_to_wei,
     role_context,
     wei_to_ether,
 )
+from fedmarket.compression_spec import Compression
 from fedmarket.data_fit import shape_text
 from fedmarket.datasets import DataOptions
 from fedmarket.errors import ConfigError, FedmarketError
@@ -140,6 +143,7 @@ def post(
     base_weights: Path = typer.Option(None, "--base-weights",
                                       help="Pre-trained weights of the declared arch "
                                            "(.safetensors) that LoRA adapters fine-tune."),
+    compression: str = CompressionOpt, topk_fraction: float = TopkFractionOpt,
     data_dir: Path = DataDirOpt, account: int = typer.Option(1, "--account",
                                                              help="Owner's dev account."),
     rpc_url: str = RpcOpt, key_file: Path = KeyFileOpt, ipfs_api: str = IpfsOpt,
@@ -172,7 +176,8 @@ def post(
             commit_duration=commit_s, reveal_duration=reveal_s, aggregate_duration=aggregate_s,
             verify_duration=verify_s, lora_rank=lora_rank, lora_alpha=lora_alpha,
             lora_freeze_a=lora_freeze_a,
-            base_weights=None if base_weights is None else str(base_weights))
+            base_weights=None if base_weights is None else str(base_weights),
+            compression=Compression(compression, topk_fraction))
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             posted = post_project(ctx.contracts, ctx.store, request)
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
@@ -183,6 +188,7 @@ def post(
                        "num_classes": posted.spec.num_classes,
                        "num_params": posted.spec.num_params(),
                        "lora": None if posted.spec.lora is None else posted.spec.lora.to_dict(),
+                       "compression": posted.spec.update_form,
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
              f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
@@ -235,11 +241,13 @@ def show(
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes,
             "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
             "spec_version": spec.version,
-            "lora": None if spec.lora is None else spec.lora.to_dict()}
+            "lora": None if spec.lora is None else spec.lora.to_dict(),
+            "compression": None if spec.compression is None else spec.compression.to_dict()}
         lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
                      f"{spec.num_classes} classes; model {spec.model}, "
                      f"{spec.num_params():,} parameters"
                      f"{f' (LoRA rank {spec.lora.rank} on a posted base)' if spec.lora else ''}"
+                     f"{f', updates {spec.update_form}' if spec.compression else ''}"
                      if spec is not None else
                      "  task unknown: the model spec is missing from the store or invalid")
         lines += [_round_line(r) for r in data["rounds_detail"]]

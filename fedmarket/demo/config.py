@@ -7,10 +7,11 @@ one sentence before the demo starts a node or a process.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fedmarket.chain.client import dev_account
+from fedmarket.compression_spec import Compression
 from fedmarket.errors import ConfigError
 from fedmarket.examples import EXAMPLE_NAMES, get_example
 from fedmarket.modelspec import AGGREGATION_RULES, TrainingSpec
@@ -81,6 +82,8 @@ class DemoConfig:
     # acted, and a round settles as soon as a majority of its committee agreed.
     windows: PhaseWindows | None = None
     quorum: int = 2
+    # How trainers send updates (fedmarket.compression_spec); none: plain float32.
+    compression: Compression = field(default_factory=Compression)
     timeout: float = 900.0
     port: int | None = None
 
@@ -138,7 +141,7 @@ class DemoConfig:
             verifier_quorum=self.quorum, committee_size=len(VERIFIERS),
             commit_duration=windows.commit,
             reveal_duration=windows.reveal, aggregate_duration=windows.aggregate,
-            verify_duration=windows.verify)
+            verify_duration=windows.verify, compression=self.compression)
 
     def validate(self) -> None:
         """Refuse settings the market cannot run, naming the setting (no chain needed)."""
