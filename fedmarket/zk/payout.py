@@ -48,7 +48,7 @@ __all__ = [
     "cos_fixed", "quantize_cosine", "quantize_cosines", "SlotMeasurements", "PayoutParams",
     "measurements_root",
     "derived_acceptance", "payout_amounts", "PayoutStatement", "payout_circuit_size",
-    "pack_statement",
+    "pack_statement", "unpack_active",
 ]
 
 #: Fixed point of every cosine and gain in the statement: multiples of 2^-16.
@@ -200,6 +200,11 @@ def pack_statement(params: int, n: int, pool: int) -> int:
     if not 0 <= pool < _AMOUNT_LIMIT:
         raise ValueError(f"pool {pool} outside [0, 2^96)")
     return params | n << _PARAM_BITS | pool << (_PARAM_BITS + _COUNT_BITS)
+
+
+def unpack_active(statement: int) -> int:
+    """The trainer count ``nActive`` packed in a ``statement`` public input."""
+    return (statement >> _PARAM_BITS) & ((1 << _COUNT_BITS) - 1)
 
 
 def payout_circuit_size(n: int) -> int:

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from fedmarket.round_result import RoundResult
 from fedmarket.zk.groth16 import Groth16Proof, VerifyingKey, verify_groth16
-from fedmarket.zk.payout import PAYOUT_SIZES, PUBLIC_INPUTS
+from fedmarket.zk.payout import PAYOUT_SIZES, PUBLIC_INPUTS, unpack_active
 from fedmarket.zk.prover import ARTIFACTS
 from fedmarket.zk.round import UnprovableRound, payout_statement
 
@@ -38,7 +38,7 @@ def verify_payout_proof(proof: Groth16Proof, public_inputs: Sequence[int],
     if size is not None:
         return size in PAYOUT_SIZES and verify_groth16(verifying_key(size), proof, inputs)
     try:
-        active = int(inputs[PUBLIC_INPUTS.index("nActive")])
+        active = unpack_active(int(inputs[PUBLIC_INPUTS.index("statement")]))
     except (TypeError, ValueError):
         return False
     return any(verify_groth16(verifying_key(s), proof, inputs)
