@@ -1,18 +1,20 @@
-"""Gas of ``RoundProofs.submitProof`` at 8, 16, 32 and 64 trainers.
+"""Gas of ``RoundProofs.submitProof`` at 8, 16, 32 and 64 trainers, with real proofs.
 
-Starts its own anvil, deploys with the test stand-in verifier
-(``tests/contracts/sol/ExpectedInputsVerifier.sol``, which accepts one input vector) wired
-for every circuit size, and runs one proven round per size: every slot paid but one accepted
-slot paid nothing and one rejected (the leaf predicate's three cases). With ``--real`` it
-wires the generated ``RoundPayoutVerifier{N}`` instead, where compiled, and only measures the
-verifier's own cost with an ``eth_estimateGas`` of ``verifyProof`` (no real proof is made here).
+Starts its own anvil, deploys the market with the generated ``RoundPayoutVerifier{N}``
+(the committed setup) and runs one round per size: ``n`` trainers reveal, the aggregator
+posts a result whose payout has every slot paid but one accepted slot paid nothing and one
+rejected (the leaf predicate's three cases), with its claim; the payout is proven with the
+smallest circuit that holds it (snarkjs) and submitted. ``--standin`` wires the test stand-in
+verifier (``tests/contracts/sol/ExpectedInputsVerifier.sol``) instead, to see what is
+RoundProofs' own cost. Prints one line per size; ``--json`` one object.
 
-    .venv/bin/python bench/proof_gas.py [--trainers 8 16 32 64]
+    .venv/bin/python bench/proof_gas.py [--trainers 8 16 32 64] [--standin] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +23,6 @@ from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedmarket.zk.payout import pack_statement  # noqa: E402
 from fedmarket.chain.client import ChainClient, connect, dev_account  # noqa: E402
 from fedmarket.chain.compile import compile_contracts  # noqa: E402
 from fedmarket.chain.deploy import DeployParams, deploy_contracts  # noqa: E402
@@ -36,6 +37,14 @@ from fedmarket.chain.types import (  # noqa: E402
     proof_claim_for,
 )
 from fedmarket.merkle import reward_tree  # noqa: E402
+from fedmarket.zk import prove_payout  # noqa: E402
+from fedmarket.zk.payout import (  # noqa: E402
+    PayoutParams,
+    PayoutStatement,
+    SlotMeasurements,
+    pack_statement,
+)
+from fedmarket.zk.round import claim_hash  # noqa: E402
 
 ETHER = 10**18
 OWNER, AGGREGATOR, VERIFIERS, FIRST_TRAINER = 1, 2, (3, 4, 5), 100
@@ -48,26 +57,40 @@ G2 = ((1155973203298638710799100402139228578392581286182119253091740315145239180
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trainers", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--standin", action="store_true",
+                        help="the test stand-in verifier instead of the generated ones")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         node = LocalNode(Path(tmp) / "anvil")
         node.start()
         try:
             w3 = connect(node.url)
-            standin_artifacts = compile_contracts(
-                Path(__file__).resolve().parents[1] / "tests" / "contracts" / "sol",
-                Path(tmp) / "build")
-            standin, _ = ChainClient(w3, dev_account(0), artifacts=standin_artifacts).deploy(
-                "ExpectedInputsVerifier")
-            deployment = deploy_contracts(ChainClient(w3, dev_account(0)), DeployParams(
-                payout_verifiers={n: standin.address for n in SIZES}))
+            standin = None
+            params = DeployParams()
+            if args.standin:
+                standin_artifacts = compile_contracts(
+                    Path(__file__).resolve().parents[1] / "tests" / "contracts" / "sol",
+                    Path(tmp) / "build")
+                standin, _ = ChainClient(w3, dev_account(0),
+                                         artifacts=standin_artifacts).deploy(
+                    "ExpectedInputsVerifier")
+                params = DeployParams(payout_verifiers={n: standin.address for n in SIZES})
+            deployment = deploy_contracts(ChainClient(w3, dev_account(0)), params)
             for n in args.trainers:
-                print(f"{n:3d} trainers: submitProof {_round(w3, deployment, standin, n)} gas "
-                      "(stand-in verifier)")
+                gas, size = _round(w3, deployment, standin, n)
+                rows.append({"trainers": n, "circuit": size, "submit_proof_gas": gas,
+                             "verifier": "stand-in" if standin else "generated"})
+                if not args.json:
+                    print(f"{n:3d} trainers: submitProof {gas} gas "
+                          f"({'stand-in verifier' if standin else f'real proof, N={size}'})")
         finally:
             node.stop()
+    if args.json:
+        print(json.dumps({"rows": rows}))
     return 0
 
 
@@ -102,25 +125,35 @@ def _round(w3: Web3, deployment, standin, n: int) -> int:  # type: ignore[no-unt
         actor(t).market.reveal(project, 1, f"bafkreiupdate{t:06d}" + "x" * 36, salt)
     info = owner.round(project, 1)
     addresses = sorted((dev_account(t).address for t in trainers), key=lambda a: int(a, 16))
-    share = info.trainer_pool_wei // (2 * n)
-    amounts = [share] * n
-    amounts[0] = 0  # accepted, paid nothing: no leaf
-    amounts[1] = 0  # rejected: a zero leaf
-    accepted = [True] * n
-    accepted[1] = False
-    payout = RoundPayout(tuple(addresses), tuple(amounts), tuple(accepted))
+    # Slot 0 accepted with contribution 0 (paid nothing: no leaf), slot 1 rejected (a zero
+    # leaf), the rest accepted and paid alike; the rule's verdicts are committed as given.
+    slots = [SlotMeasurements(accepted=i != 1, contribution=0 if i < 2 else 1000)
+             for i in range(n)]
+    statement = PayoutStatement(project, 1, tuple(addresses), tuple(slots),
+                                PayoutParams(trusted=False, equal_fallback=True),
+                                info.trainer_pool_wei)
+    amounts = statement.amounts
+    payout = RoundPayout(tuple(addresses), tuple(amounts), tuple(s.accepted for s in slots))
     pairs = enumerate(zip(addresses, amounts, strict=True))
     tree = reward_tree(project, 1, [(a, x) for i, (a, x) in pairs if payout.has_leaf(i)])
     assert tree is not None
+    root, packed = statement.root, statement.params.packed()
     actor(AGGREGATOR).market.submit_result(project, 1, RoundResult(
         "bafkreimodel", "bafkreiresult", Web3.keccak(text="r"), tree.root, sum(amounts),
-        proof_claim_for(11, 22)))
-    proof = RoundProof(G1, G2, G1, 11, 22, n)  # type: ignore[arg-type]
-    r, h = payout.challenge(project, 1, 11)
-    standin.transact("expect", G1, G2, G1,
-                     [11, pack_statement(22, n, info.trainer_pool_wei), r, h])
+        claim_hash(root, packed) if standin is None else proof_claim_for(11, 22)))
+    if standin is None:
+        real, _public, size = prove_payout(statement)
+        a, b, c = real.solidity_args()
+        proof = RoundProof((a[0], a[1]), ((b[0][0], b[0][1]), (b[1][0], b[1][1])),
+                           (c[0], c[1]), root, packed, size)
+    else:
+        size = next(s for s in SIZES if n <= s)
+        proof = RoundProof(G1, G2, G1, 11, 22, size)  # type: ignore[arg-type]
+        r, h = payout.challenge(project, 1, 11)
+        standin.transact("expect", G1, G2, G1,
+                         [11, pack_statement(22, n, info.trainer_pool_wei), r, h])
     receipt = owner.submit_proof(project, 1, proof, payout)
-    return int(receipt["gasUsed"])
+    return int(receipt["gasUsed"]), size
 
 
 if __name__ == "__main__":

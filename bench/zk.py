@@ -28,7 +28,7 @@ from fedmarket.chain.compile import compile_contracts, project_root
 from fedmarket.chain.node import LocalNode
 from fedmarket.zk.groth16 import Groth16Proof
 from fedmarket.zk.prover import ARTIFACTS, circuit_files, compute_witness, prove_witness
-from tests.zk.conftest import make_statement
+from fedmarket.zk.synthetic import synthetic_statement
 from verifier.zk import verify_payout_proof
 
 
@@ -42,14 +42,13 @@ def arkworks_prover(size: int) -> Any | None:
         import groth16py  # type: ignore[import-not-found]
     except ImportError:
         return None
-    files = circuit_files(size)
-    circuit = project_root() / "circuits" / f"round_payout_{size}.circom"
-    return groth16py.import_zkey(str(files.zkey), str(circuit))
+    proving_key, _verifying_key = groth16py.import_zkey(str(circuit_files(size).zkey))
+    return proving_key
 
 
 def measure(size: int, client: ChainClient, repeat: int) -> dict[str, Any]:
     manifest = json.loads((ARTIFACTS / "setup.json").read_text())
-    statement = make_statement(size, pool=10 * 10**18)
+    statement = synthetic_statement(size, pool=10 * 10**18)
     witness_input = statement.witness_input(size)
     pk = arkworks_prover(size)
     witness_s, prove_s, ark_s, verify_s = [], [], [], []

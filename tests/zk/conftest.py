@@ -7,53 +7,22 @@ depend on the state of the other contracts.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 
 from fedmarket.chain.client import BoundContract
 from fedmarket.chain.compile import Artifact, compile_contracts, project_root
-from fedmarket.zk.payout import (
-    COS_SCALE,
-    PayoutParams,
-    PayoutStatement,
-    SlotMeasurements,
-    cos_fixed,
-    derived_acceptance,
-)
+from fedmarket.zk.payout import PayoutStatement
+from fedmarket.zk.synthetic import DEFAULT_PARAMS, synthetic_statement
 from verifier.zk import Groth16Proof, prove_payout
 
-PARAMS = PayoutParams(trusted=True, equal_fallback=True, floor_cos=cos_fixed(0.043),
-                      group_cos=cos_fixed(0.9), gain_min=cos_fixed(0.15))
-
-
-def random_slots(rng: random.Random, n: int,
-                 params: PayoutParams = PARAMS) -> list[SlotMeasurements]:
-    """``n`` slots with random measurements and the verdicts they give under ``params``."""
-    slots = []
-    for _ in range(n):
-        slot = SlotMeasurements(
-            accepted=False, contribution=rng.randint(-50_000, 1_000_000),
-            usable=rng.random() < 0.9, rival=rng.random() < 0.2,
-            ref_cos=rng.randint(-COS_SCALE, COS_SCALE), max_cos=rng.randint(0, COS_SCALE),
-            consensus_cos=rng.randint(0, COS_SCALE), gain=rng.randint(-COS_SCALE, COS_SCALE))
-        slots.append(replace(slot, accepted=derived_acceptance(slot, params)))
-    return slots
-
-
-def addresses(n: int) -> tuple[str, ...]:
-    """``n`` distinct ascending addresses."""
-    return tuple(f"0x{(i + 1) * 0x1111:040x}" for i in range(n))
+PARAMS = DEFAULT_PARAMS
 
 
 def make_statement(n: int, seed: int = 0, pool: int = 10**18) -> PayoutStatement:
-    """A trusted-rule round of ``n`` trainers with random measurements, at least 2 accepted."""
-    rng = random.Random(n * 1000 + seed)
-    while True:
-        slots = random_slots(rng, n)
-        if sum(s.accepted and s.contribution > 0 for s in slots) >= 2:
-            return PayoutStatement(3, 2, addresses(n), tuple(slots), PARAMS, pool)
+    """A trusted-rule round of ``n`` trainers with random measurements, at least 2 paid."""
+    return synthetic_statement(n, seed, pool)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from fedmarket.zk.payout import (
     payout_circuit_size,
     quantize_cosine,
 )
-from tests.zk.conftest import PARAMS, addresses, random_slots
+from fedmarket.zk.synthetic import DEFAULT_PARAMS as PARAMS
+from fedmarket.zk.synthetic import addresses, random_slots
 
 
 def test_cos_fixed_rounds_half_to_even_and_clamps():
