@@ -61,6 +61,8 @@ def main() -> int:
     parser.add_argument("--trainers", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--standin", action="store_true",
                         help="the test stand-in verifier instead of the generated ones")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="the project's escrow in ether (amounts' size moves calldata gas)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     rows = []
@@ -81,7 +83,7 @@ def main() -> int:
                 params = DeployParams(payout_verifiers={n: standin.address for n in SIZES})
             deployment = deploy_contracts(ChainClient(w3, dev_account(0)), params)
             for n in args.trainers:
-                gas, size = _round(w3, deployment, standin, n)
+                gas, size = _round(w3, deployment, standin, n, int(args.budget * ETHER))
                 rows.append({"trainers": n, "circuit": size, "submit_proof_gas": gas,
                              "verifier": "stand-in" if standin else "generated"})
                 if not args.json:
@@ -94,7 +96,8 @@ def main() -> int:
     return 0
 
 
-def _round(w3: Web3, deployment, standin, n: int) -> int:  # type: ignore[no-untyped-def]
+def _round(w3: Web3, deployment, standin, n: int,  # type: ignore[no-untyped-def]
+           budget: int) -> tuple[int, int]:
     actor = lambda i: MarketContracts.at(ChainClient(w3, dev_account(i)), deployment)  # noqa: E731
     funder = ChainClient(w3, dev_account(0))
     trainers = list(range(FIRST_TRAINER + 1000 * n, FIRST_TRAINER + 1000 * n + n))
@@ -111,7 +114,7 @@ def _round(w3: Web3, deployment, standin, n: int) -> int:  # type: ignore[no-unt
         min_trainers=1, max_trainers=n, verifier_quorum=2, committee_size=3,
         verifier_fee_bps=500, commit_duration=60, reveal_duration=60, aggregate_duration=60,
         verify_duration=600)
-    project = owner.post_project(params, ETHER)
+    project = owner.post_project(params, budget)
     for t in trainers:
         reg = actor(t).registry
         reg.register(ParticipantKind.TRAINER, reg.min_stake(ParticipantKind.TRAINER))
