@@ -16,7 +16,6 @@ from typing import Any, Protocol
 import torch
 
 from aggregator.inputs import gather_round, load_validation
-from aggregator.proving import ProofPlan, plan_proof, prove_published_round
 from aggregator.round import RoundOutcome, RoundSpec, compute_round_or_reject_all
 from aggregator.utility import ValidationUtility, model_accuracy
 from fedmarket.chain.error_messages import describe_revert
@@ -49,6 +48,7 @@ from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_s
 from fedmarket.rewards_query import round_result_of
 from fedmarket.round_result import payout_leaves
 from fedmarket.storage.base import ContentStore
+from fedmarket.zk.publish import ProofPlan, plan_proof, prove_published_round
 
 __all__ = ["AggregatorService", "AggregatorTooSlow", "PublishedRound", "round_spec_of",
            "compute_outcome"]

@@ -23,6 +23,7 @@ from fedmarket.keeping_up import Stopwatch, cannot_keep_up, chain_time
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import Backoff, FailureBudget, keep_round_moving, load_spec, project_active
 from fedmarket.storage.base import ContentStore
+from fedmarket.zk.publish import prove_published_round
 from verifier.reexecution import ReexecutionReport, reexecute_round
 
 __all__ = ["VerifierService", "Attested"]
@@ -116,8 +117,33 @@ class VerifierService:
             self.reporter.attested(Attested(project, round_info.round, agree, report_cid,
                                             tuple(report.differences),
                                             receipt["transactionHash"].hex()))
+            if agree:
+                self._prove_if_left_unproven(project, round_info.round)
             return True
         return keep_round_moving(market, project, round_info, self.reporter.note) is not None
+
+    def _prove_if_left_unproven(self, project: int, round_: int) -> None:
+        """Prove a result we agreed with whose claimed proof is still missing.
+
+        The aggregator proves right after posting; if it died in between, the claimed round
+        could not finalize and would be disputed at the deadline, its trainers getting the
+        bond instead of their rewards. Every input is in the result, so we prove it. A proof
+        that lands first (the aggregator's, or another verifier's) just makes ours refused.
+        """
+        market = self.contracts.market
+        if market.round(project, round_).proof_verified:
+            return
+        if not market.round_proof(project, round_).claimed:
+            return
+        try:
+            proven = prove_published_round(self.contracts, self.store, project, round_,
+                                           note=self.reporter.note)
+        except (FedmarketError, OSError) as exc:  # a revert (someone was first) included
+            self.reporter.note(f"project {project} round {round_}: not proven by us: {exc}")
+            return
+        if proven is not None:
+            self.reporter.note(f"project {project} round {round_}: the aggregator left its "
+                               f"claimed proof unproven; proved it ({proven.gas_used} gas)")
 
     def _verify_window_passed(self, project: int, round_: int, seconds: float) -> bool:
         """Whether the verify window closed during re-execution (then said, with the times)."""

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 import aggregator.service as service_module
-from aggregator.proving import plan_proof, prove_published_round
+import verifier.service as verifier_module
 from fedmarket.chain.types import RoundPayout, RoundProof, RoundStatus
 from fedmarket.errors import ContractRevert
 from fedmarket.rewards_query import round_result_of
 from fedmarket.zk import prove_payout
 from fedmarket.zk.groth16 import BASE_FIELD
+from fedmarket.zk.publish import plan_proof, prove_published_round
 from tests.contracts.scenario import travel_past
 from tests.e2e.market import Market, build_market
 from verifier.zk import check_round_proof
@@ -30,6 +31,9 @@ class Notes:
         self.lines: list[str] = []
 
     def published(self, published: object) -> None:
+        return None
+
+    def attested(self, attested: object) -> None:
         return None
 
     def note(self, message: str) -> None:
@@ -69,6 +73,7 @@ def test_a_front_run_malleated_proof_cannot_fail_an_honest_round(
         client_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The aggregator posts its claim but leaves the proving to us (anyone can prove).
     monkeypatch.setattr(service_module, "prove_published_round", lambda *a, **k: None)
+    monkeypatch.setattr(verifier_module, "prove_published_round", lambda *a, **k: None)
     market = _market(client_for, tmp_path)
     market.commit_and_reveal()
     assert market.aggregator.step(market.project)  # posts the result with its claim
@@ -110,9 +115,26 @@ def test_a_front_run_malleated_proof_cannot_fail_an_honest_round(
     assert check_round_proof(market.owner, market.store, market.project, 1)[0] is True
 
 
+def test_a_verifier_proves_a_round_its_aggregator_left_unproven(
+        client_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The aggregator posts its claim and dies before proving: the round still finalizes.
+    monkeypatch.setattr(service_module, "prove_published_round", lambda *a, **k: None)
+    market = _market(client_for, tmp_path)
+    notes = Notes()
+    market.verifiers[0].reporter = notes  # type: ignore[assignment]
+
+    market.play_round()
+
+    chain = market.owner.market
+    assert chain.round(market.project, 1).status == RoundStatus.FINALIZED
+    assert any("left its claimed proof unproven; proved it" in n for n in notes.lines)
+    assert check_round_proof(market.owner, market.store, market.project, 1)[0] is True
+
+
 def test_a_claimed_round_left_unproven_is_disputed_at_the_deadline(
         client_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "prove_published_round", lambda *a, **k: None)
+    monkeypatch.setattr(verifier_module, "prove_published_round", lambda *a, **k: None)
     monkeypatch.setattr(service_module.AggregatorService, "_prove_pending",
                         lambda *a, **k: False)
     market = _market(client_for, tmp_path)

@@ -1,8 +1,11 @@
 """Prove a published round's payout with Groth16 and have the market verify it on chain.
 
 The aggregator proves (its decisions are at stake and it has the result at hand); every input
-is in the published result, so anyone else can run :func:`prove_published_round` too — a
-trainer whose aggregator went silent after posting, for one. Two steps, around the result's
+is in the published result, so anyone else can run :func:`prove_published_round` too: a
+verifier that agreed with a result still unproven when it attested proves it (the aggregator
+may have died between posting and proving; a claimed round cannot finalize unproven, and its
+trainers would get the bond instead of their rewards), and so can a trainer. Here, not in
+``aggregator/``, because components never import each other. Two steps, around the result's
 submission:
 
 1. :func:`plan_proof`, before ``submitResult``: the payout statement of the result
