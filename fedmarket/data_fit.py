@@ -35,9 +35,17 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 def read_options(spec: ModelSpec, label_column: int | str | None = None,
                  text_column: str | None = None) -> DataOptions:
-    """How a trainer reads its files for ``spec``: text is tokenized to the spec's length."""
-    max_len = spec.input_shape[0] if spec.input_kind == "tokens" else None
-    return DataOptions(label_column=label_column, text_column=text_column, max_len=max_len)
+    """How a trainer reads its files for ``spec``: text is tokenized to the spec's length.
+
+    With the spec's own tokenizer: the byte one, or the posted file, which
+    :func:`fedmarket.protocol.load_spec` fetched and checked.
+    """
+    if spec.input_kind != "tokens":
+        return DataOptions(label_column=label_column, text_column=text_column)
+    from fedmarket.posted_tokenizer import text_encoder
+
+    return DataOptions(label_column=label_column, text_column=text_column,
+                       max_len=spec.input_shape[0], encoder=text_encoder(spec))
 
 
 def check_fits(data: Dataset, spec: ModelSpec) -> None:

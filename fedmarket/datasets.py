@@ -9,7 +9,8 @@ Sources (:func:`load_data` picks one from its argument):
 - an ``.npz`` file with arrays ``x`` (features, any shape per sample: ``[N, C, H, W]`` for
   images, ``[N, L]`` integer ids for tokens) and ``y`` (labels), read without pickle;
 - for a text task (``DataOptions.max_len`` set): a ``.jsonl`` or ``.csv`` with a text and a
-  label field, tokenized by the built-in byte tokenizer (:mod:`fedmarket.text_data`);
+  label field, tokenized by the built-in byte tokenizer or the project's posted one
+  (``DataOptions.encoder``; :mod:`fedmarket.text_data`);
 - a folder with one subfolder per class holding PNG/JPG images (needs Pillow), read as
   [0, 1] images of shape (C, H, W) with the images' own channels (grayscale 1, RGB 3, RGBA 4)
   and size, never converted. Subfolders named by integers give those labels; otherwise labels
@@ -27,6 +28,7 @@ from __future__ import annotations
 import csv
 import warnings
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,11 +100,14 @@ class DataOptions:
     ``.csv`` and ``.jsonl`` are then read as text and tokenized; otherwise a ``.csv`` is numeric.
     ``label_column`` is a header name, or an index (numeric CSV; digits in a string count as an
     index); None means the last column of a numeric CSV, or ``label`` in text files.
+    ``encoder`` tokenizes text (``(texts, max_len) -> ids``, see
+    :func:`fedmarket.posted_tokenizer.text_encoder`); None means the built-in byte tokenizer.
     """
 
     label_column: int | str | None = None
     text_column: str | None = None
     max_len: int | None = None
+    encoder: Callable[[Sequence[str], int], np.ndarray] | None = None
 
 
 def load_data(source: str | Path, options: DataOptions | None = None, *,
@@ -124,7 +129,8 @@ def load_data(source: str | Path, options: DataOptions | None = None, *,
 
         label = options.label_column
         return load_text(path, options.max_len, text_column=options.text_column,
-                         label_column=None if label is None else str(label))
+                         label_column=None if label is None else str(label),
+                         encoder=options.encoder)
     if suffix == ".jsonl":
         raise DataError(f"'{path}' holds text, which only a token model reads; post the "
                         "project with --model transformer")

@@ -15,7 +15,9 @@ together). With the optional ``lora`` section (:mod:`fedmarket.lora_spec`) those
 LoRA adapters of a posted base model, whose own shapes are :meth:`ModelSpec.base_shapes`.
 The optional ``compression`` section (:mod:`fedmarket.compression_spec`) says in which form
 trainers send their updates (int8 or top-k); like ``lora`` it is in the JSON only when set, so
-specs posted before it keep their hash.
+specs posted before it keep their hash. ``tokenizer`` is ``"bytes"`` (built in) or a posted
+file ``{"kind": "json", "cid": CID}`` (:mod:`fedmarket.tokenizer_spec`); a bytes spec's JSON is
+what it always was.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from fedmarket.spec_checks import (
     string_params,
 )
 from fedmarket.tokenizer import BYTE_VOCAB_SIZE
+from fedmarket.tokenizer_spec import PostedTokenizer, tokenizer_from_json
 
 __all__ = [
     "ModelSpec",
@@ -78,7 +81,7 @@ MODEL_NAMES = ("mlp", "cnn", "transformer")
 INPUT_KINDS = ("features", "image", "tokens")
 _NATURAL_KIND = {"mlp": "features", "cnn": "image", "transformer": "tokens"}
 _MODEL_KINDS = {"mlp": ("features", "image"), "cnn": ("image",), "transformer": ("tokens",)}
-# Built-in tokenizers (fedmarket.tokenizer); a posted one (by CID) can be added later.
+# Built-in tokenizers (fedmarket.tokenizer); a posted one is a PostedTokenizer (by CID).
 TOKENIZERS = ("bytes",)
 OPTIMIZERS = ("sgd", "adam")
 # Names the aggregator registers (aggregator.rules / aggregator.contribution). Checked here so an
@@ -181,7 +184,9 @@ class ModelSpec:
     ``(3, 16, 16)`` for RGB images, ``(64,)`` for sequences of 64 token ids); ``input_kind``
     says how samples are read (``features``, ``image`` C×H×W, or ``tokens``) and defaults to the
     model's natural kind; ``num_classes`` is the number of labels 0 … C-1; ``tokenizer`` names
-    how text becomes token ids (``bytes``: :mod:`fedmarket.tokenizer`).
+    how text becomes token ids (``bytes``: :mod:`fedmarket.tokenizer`; a
+    :class:`~fedmarket.tokenizer_spec.PostedTokenizer`: the owner's file by CID, whose
+    vocabulary is checked against ``arch.vocab_size`` when it is loaded).
 
     The model: ``arch`` sizes the architecture (:mod:`fedmarket.architectures`). ``hidden`` is
     the version-1 shorthand (MLP widths, or CNN channels with 3×3 convs and 2×2 pools), kept so
@@ -204,7 +209,7 @@ class ModelSpec:
     version: int = SPEC_VERSION
     input_kind: str = ""  # "": the model's own (mlp: features, cnn: image, transformer: tokens)
     arch: Arch | None = None  # None: the arch ``hidden`` describes (v1 semantics)
-    tokenizer: str = ""  # "": bytes for token inputs, none otherwise
+    tokenizer: str | PostedTokenizer = ""  # "": bytes for token inputs, none otherwise
     lora: LoraSpec | None = None  # None: train every tensor; else adapters on a posted base
     compression: Compression | None = None  # None: updates are plain float32 (kind "none")
 
@@ -289,9 +294,14 @@ class ModelSpec:
             raise ConfigError(f"image inputs need input_shape (channels, height, width), "
                               f"got {self.input_shape}")
         if kind == "tokens":
+            if isinstance(self.tokenizer, PostedTokenizer):
+                if self.version == 1:
+                    raise ConfigError(f"a posted tokenizer needs a version {SPEC_VERSION} spec")
+                return  # its vocabulary is checked against the arch when the file is loaded
             if self.tokenizer not in TOKENIZERS:
                 raise ConfigError(f"tokenizer {self.tokenizer!r} is unknown; choose one of "
-                                  f"{TOKENIZERS}")
+                                  f"{TOKENIZERS} or post a file ({{\"kind\": \"json\", "
+                                  f"\"cid\": CID}})")
             arch = self.arch
             if isinstance(arch, TransformerArch) and arch.vocab_size < BYTE_VOCAB_SIZE:
                 raise ConfigError(f"arch.vocab_size {arch.vocab_size} is below the byte "
@@ -340,7 +350,9 @@ class ModelSpec:
         assert self.arch is not None
         data["input_kind"] = self.input_kind
         data["arch"] = arch_to_dict(self.arch)
-        if self.tokenizer:
+        if isinstance(self.tokenizer, PostedTokenizer):
+            data["tokenizer"] = self.tokenizer.to_dict()
+        elif self.tokenizer:
             data["tokenizer"] = self.tokenizer
         # Optional sections are added only when set, so every spec posted before them keeps
         # its hash.
@@ -399,6 +411,8 @@ class ModelSpec:
                 body["compression"] = Compression.from_dict(body["compression"])
             if "arch" in body:
                 body["arch"] = arch_from_dict(str(body["model"]), body["arch"])
+            if "tokenizer" in body:
+                body["tokenizer"] = tokenizer_from_json(body["tokenizer"])
             return cls(**body)
         except TypeError as exc:  # a wrongly typed value that validation could not phrase
             raise ConfigError(f"malformed model spec: {exc}") from exc

@@ -4,7 +4,9 @@ Posting stores three things by CID before the one transaction that escrows the b
 model spec (canonical JSON), the initial global model (safetensors, built deterministically
 from the spec's seed) and, when the owner has validation data, that data as an ``.npz`` — so
 that the aggregator scores contributions on it and every verifier re-scores on the very same
-samples. The transaction is last: if anything before it fails, no funds move.
+samples. A text project may add its tokenizer file (:mod:`fedmarket.posted_tokenizer`),
+checked to load and to fit the transformer's vocabulary. The transaction is last: if anything
+before it fails, no funds move.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import inspect
 import io
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from fedmarket.architectures import Arch
+from fedmarket.architectures import Arch, TransformerArch
 from fedmarket.chain.market import MarketContracts
 from fedmarket.chain.types import MAX_COMMITTEE, MAX_FEE_BPS, ProjectParams
 from fedmarket.codec import ModelHeader, encode_model
@@ -35,7 +38,15 @@ from fedmarket.modelspec import (
     TrainingSpec,
 )
 from fedmarket.owner_lora import read_base_weights, store_base_weights
+from fedmarket.posted_tokenizer import (
+    TextEncoder,
+    check_tokenizer,
+    encode_with,
+    read_tokenizer,
+    register_tokenizer,
+)
 from fedmarket.storage.base import ContentStore
+from fedmarket.tokenizer_spec import PostedTokenizer
 from fedmarket.units import MAX_WEI
 
 # Input shape of each registry model for the 8x8 digits (MLP: flattened; CNN: 1 channel), for
@@ -117,6 +128,8 @@ class ProjectRequest:
     base_weights: str | None = None
     # How trainers send updates (fedmarket.compression_spec): none, int8 or topk (with fraction).
     compression: Compression = field(default_factory=Compression)
+    # A text project's tokenizer: a `tokenizers` JSON file (path) stored by CID; None: bytes.
+    tokenizer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,10 +182,18 @@ def owner_validation(source: str, options: DataOptions | None = None) -> Dataset
     return load_data(source, options)
 
 
-def validation_options(request: ProjectRequest) -> DataOptions:
-    """How to read the request's validation file: a transformer's text is tokenized."""
+def validation_options(request: ProjectRequest,
+                       encoder: TextEncoder | None = None) -> DataOptions:
+    """How to read the request's validation file: a transformer's text is tokenized.
+
+    ``encoder``: the posted tokenizer's (None: the byte tokenizer).
+    """
     options = request.data_options
-    if request.model != "transformer" or options.max_len is not None:
+    if request.model != "transformer":
+        return options
+    if encoder is not None:
+        options = replace(options, encoder=encoder)
+    if options.max_len is not None:
         return options
     length = request.input_shape[0] if request.input_shape else DEFAULT_MAX_LEN
     return replace(options, max_len=length)
@@ -242,6 +263,9 @@ def check_request(request: ProjectRequest, owner: str) -> None:
                           "weights to fine-tune (--base-weights PATH.safetensors)")
     if request.lora_rank:
         LoraSpec("checked", request.lora_rank, request.lora_alpha)  # rank and alpha, early
+    if request.tokenizer and request.model != "transformer":
+        raise ConfigError(f"a tokenizer (--tokenizer) applies to text projects (--model "
+                          f"transformer), not to a {request.model}")
     if not 1 <= request.committee_size <= MAX_COMMITTEE:
         raise ConfigError(f"the committee size must be between 1 and {MAX_COMMITTEE}, "
                           f"got {request.committee_size}")
@@ -297,10 +321,12 @@ def check_chain(contracts: MarketContracts, request: ProjectRequest) -> None:
 
 
 def build_spec(request: ProjectRequest, validation_cid: str | None,
-               base_weights_cid: str | None = None) -> ModelSpec:
+               base_weights_cid: str | None = None,
+               tokenizer_cid: str | None = None) -> ModelSpec:
     """The model spec for a request whose task is resolved (validates every field).
 
-    With ``base_weights_cid`` and a LoRA rank, the spec's ``lora`` section names that base.
+    With ``base_weights_cid`` and a LoRA rank, the spec's ``lora`` section names that base;
+    with ``tokenizer_cid`` its ``tokenizer`` names that posted file (else bytes for text).
     """
     if request.validation == "digits":  # a known task: no need to load the data to infer it
         request = resolve_task(request, None)
@@ -323,7 +349,8 @@ def build_spec(request: ProjectRequest, validation_cid: str | None,
         lora=LoraSpec(base_weights_cid, request.lora_rank, request.lora_alpha,
                       request.lora_freeze_a)
         if base_weights_cid and request.lora_rank else None,
-        compression=request.compression)
+        compression=request.compression,
+        tokenizer=PostedTokenizer(tokenizer_cid) if tokenizer_cid else "")
 
 
 def _npz_bytes(data: Dataset) -> bytes:
@@ -342,21 +369,38 @@ def post_project(contracts: MarketContracts, store: ContentStore,
     if balance < request.budget_wei:
         raise ConfigError(f"budget {request.budget_wei} wei exceeds the account's balance "
                           f"{balance} wei: it cannot be escrowed")
-    validation = (owner_validation(request.validation, validation_options(request))
+    # The tokenizer must load (Tokenizer.from_str) before anything is stored or escrowed.
+    tokenizer = read_tokenizer(request.tokenizer) if request.tokenizer else None
+    encoder = None if tokenizer is None else partial(encode_with, tokenizer[1])
+    validation = (owner_validation(request.validation, validation_options(request, encoder))
                   if request.validation else None)
     request = resolve_task(request, validation)
+    tokenizer_cid = None
+    if tokenizer is not None:
+        # Its ids must fit the transformer before the data tokenized with it is checked.
+        arch = build_spec(request, "to-be-stored" if validation else None,
+                          tokenizer_cid="to-be-stored").arch
+        assert isinstance(arch, TransformerArch)  # check_request: only a transformer
+        check_tokenizer(tokenizer[1], arch.vocab_size, str(request.tokenizer))
+        tokenizer_cid = "to-be-stored"
     validation_cid = None
     if validation is not None:
         # The validation data must fit the spec it will be posted with (cid not yet known).
-        check_fits(validation, build_spec(request, validation_cid="to-be-stored"))
+        check_fits(validation, build_spec(request, "to-be-stored", tokenizer_cid=tokenizer_cid))
+    if tokenizer is not None:
+        tokenizer_cid = store.put(tokenizer[0])
+        store.pin(tokenizer_cid)
+        register_tokenizer(tokenizer_cid, tokenizer[1])
+    if validation is not None:
         validation_cid = store.put(_npz_bytes(validation))
         store.pin(validation_cid)
     base_cid = None
     if request.lora_rank:
         assert request.base_weights is not None  # check_request
-        base_cid = store_base_weights(store, build_spec(request, validation_cid),
+        base_cid = store_base_weights(store, build_spec(request, validation_cid,
+                                                        tokenizer_cid=tokenizer_cid),
                                       read_base_weights(request.base_weights))
-    spec = build_spec(request, validation_cid, base_cid)
+    spec = build_spec(request, validation_cid, base_cid, tokenizer_cid)
     spec_cid = store.put(spec.to_bytes())
     store.pin(spec_cid)
     weights = encode_model(initial_weights(spec), ModelHeader(0, 0, spec.hash()), spec)

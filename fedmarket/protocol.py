@@ -28,6 +28,7 @@ from fedmarket.errors import (
 )
 from fedmarket.modelspec import ModelSpec
 from fedmarket.storage.base import ContentStore
+from fedmarket.tokenizer_spec import PostedTokenizer
 
 __all__ = [
     "Backoff", "FailureBudget", "base_model_cid", "load_spec", "load_lora_base",
@@ -108,6 +109,8 @@ def load_spec(store: ContentStore, cid: str) -> ModelSpec:
 
     A LoRA spec's base weights are fetched too (once per base CID) and kept for every later
     use of the spec (:func:`fedmarket.lora.base_weights`): no role can run its model without.
+    So is a posted tokenizer (:mod:`fedmarket.posted_tokenizer`), checked against the arch's
+    vocabulary: a spec naming a missing or unfit tokenizer is refused by every role alike.
     """
     try:
         spec = ModelSpec.from_json(store.get(cid))
@@ -115,6 +118,10 @@ def load_spec(store: ContentStore, cid: str) -> ModelSpec:
         raise StorageError(f"cannot fetch the project's model spec {cid}: {exc}") from exc
     if spec.lora is not None:
         load_lora_base(store, spec)
+    if isinstance(spec.tokenizer, PostedTokenizer):
+        from fedmarket.posted_tokenizer import load_posted_tokenizer  # needs `tokenizers`
+
+        load_posted_tokenizer(store, spec)
     return spec
 
 

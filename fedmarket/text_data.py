@@ -3,16 +3,19 @@
 Each sample is one text and an integer class id. A ``.jsonl`` file holds one JSON object per
 line (``{"text": "...", "label": 1}``); a ``.csv`` file has a header row naming its columns.
 Field names default to ``text`` and ``label`` and can be named. Texts become fixed-length
-token-id sequences with the built-in byte tokenizer (:mod:`fedmarket.tokenizer`), so nothing is
-fetched at run time and every trainer tokenizes exactly alike. Labels must be integers (or
-strings of digits): names would be numbered by what each trainer happens to hold, and two
-trainers would then mean different classes by the same id.
+token-id sequences with the built-in byte tokenizer (:mod:`fedmarket.tokenizer`) or the
+project's posted tokenizer file (an ``encoder``:
+:func:`fedmarket.posted_tokenizer.text_encoder`), so nothing is fetched at run time and every
+trainer tokenizes exactly alike. Labels must be integers (or strings of digits): names would
+be numbered by what each trainer happens to hold, and two trainers would then mean different
+classes by the same id.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +33,12 @@ DEFAULT_TEXT_LABEL = "label"
 
 
 def load_text(path: str | Path, max_len: int, *, text_column: str | None = None,
-              label_column: str | None = None) -> Dataset:
-    """Read texts and labels from ``.jsonl`` or ``.csv`` and tokenize them to ``max_len`` ids."""
+              label_column: str | None = None,
+              encoder: Callable[[Sequence[str], int], np.ndarray] | None = None) -> Dataset:
+    """Read texts and labels from ``.jsonl`` or ``.csv`` and tokenize them to ``max_len`` ids.
+
+    ``encoder`` None: the built-in byte tokenizer.
+    """
     path = Path(path)
     text_key = text_column or DEFAULT_TEXT_COLUMN
     label_key = label_column or DEFAULT_TEXT_LABEL
@@ -61,7 +68,7 @@ def load_text(path: str | Path, max_len: int, *, text_column: str | None = None,
                             f"got {row[text_key]!r}")
         texts.append(row[text_key])
         labels.append(_label(path, number, row[label_key]))
-    ids = encode_texts(texts, max_len).astype(np.float32)  # exact: ids < 2**24
+    ids = (encoder or encode_texts)(texts, max_len).astype(np.float32)  # exact: ids < 2**24
     return Dataset(ids, np.asarray(labels, dtype=np.int64), str(path))
 
 

@@ -95,6 +95,10 @@ def post(
     max_len: int = typer.Option(None, "--max-len", min=2,
                                 help="Token sequence length of a text task (default 64, or "
                                      "--input-shape)."),
+    tokenizer: Path = typer.Option(None, "--tokenizer",
+                                   help="Text task: a Hugging Face `tokenizers` JSON file, "
+                                        "stored by CID (id 0 its pad token, every id below "
+                                        "arch.vocab_size); default: the built-in bytes."),
     validation: str = typer.Option("digits", "--validation",
                                    help="Owner's validation data: 'digits', a path, or 'none'."),
     rule: str = typer.Option(None, "--rule", help="Robust aggregation rule (default by data: "
@@ -177,7 +181,8 @@ def post(
             verify_duration=verify_s, lora_rank=lora_rank, lora_alpha=lora_alpha,
             lora_freeze_a=lora_freeze_a,
             base_weights=None if base_weights is None else str(base_weights),
-            compression=Compression(compression, topk_fraction))
+            compression=Compression(compression, topk_fraction),
+            tokenizer=None if tokenizer is None else str(tokenizer))
         with role_context(Conn(data_dir, account, rpc_url, key_file, ipfs_api)) as ctx:
             posted = post_project(ctx.contracts, ctx.store, request)
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
@@ -189,6 +194,7 @@ def post(
                        "num_params": posted.spec.num_params(),
                        "lora": None if posted.spec.lora is None else posted.spec.lora.to_dict(),
                        "compression": posted.spec.update_form,
+                       "tokenizer": posted.spec.to_dict().get("tokenizer"),
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
              f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
@@ -242,7 +248,8 @@ def show(
             "num_params": spec.num_params(), "arch": spec.to_dict().get("arch"),
             "spec_version": spec.version,
             "lora": None if spec.lora is None else spec.lora.to_dict(),
-            "compression": None if spec.compression is None else spec.compression.to_dict()}
+            "compression": None if spec.compression is None else spec.compression.to_dict(),
+            "tokenizer": spec.to_dict().get("tokenizer")}
         lines.append(f"  task {spec.input_kind} {shape_text(spec.input_shape)}, "
                      f"{spec.num_classes} classes; model {spec.model}, "
                      f"{spec.num_params():,} parameters"

@@ -84,13 +84,16 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
                  rule_params: dict[str, Any] | None = None, quorum: int = 2,
                  scoring: str | None = None, prove: bool = False,
                  example: Example | None = None, rule: str | None = "multi_krum",
-                 compression: Compression | None = None) -> Market:
+                 compression: Compression | None = None,
+                 tokenizer: Path | None = None) -> Market:
     """Deploy, post a digits project, register and join everyone; round 1 open.
 
     ``prove`` has the aggregator claim and prove each round with Groth16 (seconds per round).
     ``rule`` with ``rule_params`` None: Multi-Krum f=1 keeping all but two, else no params
     (``rule`` None: the owner's default pipeline for data with validation, ``trusted``).
     ``compression`` has every trainer send its updates compressed (the spec's section).
+    ``tokenizer`` (a text example): the owner posts that `tokenizers` JSON file and every text
+    file is tokenized with it.
     ``example`` posts that example project instead (:mod:`fedmarket.examples`): its files are
     written under ``tmp_path`` and read back by the owner and each trainer as real ones are.
     """
@@ -114,7 +117,8 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         scoring=scoring, min_trainers=5, verifier_quorum=quorum,
         committee_size=len(VERIFIERS), commit_duration=600,
         reveal_duration=600, aggregate_duration=600, verify_duration=600,
-        compression=compression or Compression())
+        compression=compression or Compression(),
+        tokenizer=None if tokenizer is None else str(tokenizer))
     split = example.split(trainers, tmp_path / "example") if example else None
     if example and split:
         request = replace(request, model=example.model, arch=example.arch,
