@@ -80,7 +80,10 @@ def test_demo_interrupted_with_ctrl_c_stops_every_process_it_started(workdir: Pa
     demo = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "fedmarket", "demo", "--trainers", "3", "--malicious", "0",
          "--rounds", "1", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        # A suite started in the background (``cmd &``) has SIGINT ignored, and a child would
+        # inherit that: the demo must see Ctrl-C as a terminal's user sends it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     logs = workdir / "data" / "demo" / "project-1" / "logs"
     deadline = time.monotonic() + 240
     while not (logs / "verifier-3.log").is_file() and demo.poll() is None:

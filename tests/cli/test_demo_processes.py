@@ -14,6 +14,15 @@ from fedmarket.demo import processes as demo_processes
 from fedmarket.demo.processes import DemoProcesses, interrupts_deferred
 
 
+@pytest.fixture(autouse=True)
+def sigint_raises():
+    # A suite started in the background (``cmd &``) inherits SIGINT ignored; these tests are
+    # about what Ctrl-C does, so give SIGINT Python's own handler while they run.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_an_interrupt_inside_the_block_is_raised_only_after_it() -> None:
     reached_end = False
     with pytest.raises(KeyboardInterrupt), interrupts_deferred():
