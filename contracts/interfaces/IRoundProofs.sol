@@ -87,7 +87,8 @@ interface IRoundProofs {
 
     /// @notice Anyone, while the round's verify window is open: check a payout proof of a
     /// posted round with the verifier of `proof.size` (public inputs `[measurementsRoot,
-    /// params, pool - fee, reveals, r, h]`, r and h computed from `payout`) after checking that
+    /// params | reveals << 57 | (pool - fee) << 64, r, h]`, r and h computed from `payout`)
+    /// after checking that
     /// `payout` rebuilds the posted rewards root and total, and record it. Send at least ~420k
     /// gas: the verifier gets a fixed allowance and false means invalid.
     function submitProof(ProjectId project, uint256 round, RoundProof calldata proof,
