@@ -57,7 +57,7 @@ from trainer.attacks import AttackContext, Delta
 from trainer.local_training import train_local
 
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
-           "federation", "digits_spec", "run", "honest", "from_attack", "sybil", "inflated",
+           "federation", "digits_spec", "run", "Observer", "honest", "from_attack", "sybil", "inflated",
            "copycat", "standalone_accuracy",
            "default_round_spec", "old_default_round_spec"]
 
@@ -289,9 +289,18 @@ def _cid(blob: bytes) -> str:
     return str(import_stream(io.BytesIO(blob)).cid)
 
 
+#: Called once per round, before it is computed, with the round's inputs, the owner's validation
+#: utility and each row's party: a defence under study measures what it would decide from.
+Observer = Callable[[RoundInputs, ValidationUtility, list[int]], None]
+
+
 def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behaviour] | None = None,
-        rounds: int = 3, full_knowledge: bool = True) -> FederationResult:
-    """Run ``rounds`` rounds; parties not in ``behaviours`` are honest."""
+        rounds: int = 3, full_knowledge: bool = True,
+        observe: Observer | None = None) -> FederationResult:
+    """Run ``rounds`` rounds; parties not in ``behaviours`` are honest.
+
+    ``observe`` (optional) sees every round's inputs before the round is computed.
+    """
     behaviours = dict(behaviours or {})
     spec = _with_rule(fed.spec, round_spec)
     n = len(fed.shards)
@@ -333,6 +342,8 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
         earlier_rows, earlier_trainers = stacked, [addr for addr, _, _ in rows]
         revealed = [dict(s.delta) for _, party, s in rows if party not in behaviours]
         utility = ValidationUtility(spec, weights, stacked, samples, fed.validation)
+        if observe is not None:
+            observe(inputs, utility, [party for _, party, _ in rows])
         outcome = compute_round_or_reject_all(inputs, round_spec, model_cid=lambda _: "",
                                               utility=utility)
         outcomes.append(outcome)
