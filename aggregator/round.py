@@ -24,6 +24,7 @@ from aggregator.contribution import ScoringContext, Utility, ValidationSource, d
 from aggregator.replay import is_stale, stale_cosines
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
 from aggregator.rival_check import readmit_class_carriers
+from aggregator.trigger_scan import Shortcut, is_backdoor_shortcut
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
 from aggregator.validation import Verdict, validate_updates
@@ -224,6 +225,30 @@ def _reject_stale(inputs: RoundInputs,
     return stale
 
 
+def _reject_shortcuts(inputs: RoundInputs, bar: float, verdicts: list[Verdict],
+                      utility: Utility | None, reference: torch.Tensor | None,
+                      seed: int) -> dict[int, Shortcut]:
+    """Reject updates whose model has a planted trigger's shortcut (:mod:`aggregator.trigger_scan`).
+
+    Off unless the rule's ``shortcut_bar`` is above 0. Rows already rejected are not scanned;
+    with fewer than two rows left there is no round median to compare with, and none is judged.
+    """
+    if bar <= 0:
+        return {}
+    scan = getattr(utility, "shortcuts", None)
+    if scan is None or reference is None:
+        raise AggregationError("the trigger scan (shortcut_bar) needs the owner's validation "
+                               "data")
+    rows = [i for i, v in enumerate(verdicts) if v.accepted]
+    if len(rows) < 2:
+        return {}
+    found = dict(zip(rows, scan(rows, reference, seed), strict=True))
+    for i, shortcut in found.items():
+        if is_backdoor_shortcut(shortcut, bar):
+            verdicts[i] = Verdict.reject("backdoor_shortcut")
+    return found
+
+
 def effective_rule_params(params: Mapping[str, Any], detected: int) -> dict[str, Any]:
     """The rule's parameters once ``detected`` updates were rejected before it ran.
 
@@ -261,17 +286,21 @@ def compute_round(
     verdicts = validate_updates(inputs.updates, inputs.global_model, inputs.prior_verdicts,
                                 inputs.earlier_digests)
     stale = _reject_stale(inputs, verdicts)
+    seed = derive_seed(inputs.project, inputs.round, inputs_hash(inputs))
+    rule_class = rules.get(spec.rule)
+    # Built once on the spec's own parameters to read (and check) the scan's bar.
+    bar = float(getattr(rule_class(**spec.rule_params), "shortcut_bar", 0.0))
+    reference = None
+    if rule_class.needs_reference and isinstance(utility, ValidationSource):
+        reference = utility.reference_update(seed)
+    shortcuts = _reject_shortcuts(inputs, bar, verdicts, utility, reference, seed)
     valid = [i for i, v in enumerate(verdicts) if v.accepted]
     if not valid:
         raise AggregationError("no acceptable update in this round")
-    rule = rules.get(spec.rule)(**effective_rule_params(spec.rule_params, n - len(valid)))
+    rule = rule_class(**effective_rule_params(spec.rule_params, n - len(valid)))
     weights = torch.tensor([inputs.samples[i] for i in valid], dtype=torch.float64)
     # Copying the valid rows costs a pass over memory; skip it in the common all-valid case.
     updates = inputs.updates if len(valid) == n else inputs.updates[valid]
-    seed = derive_seed(inputs.project, inputs.round, inputs_hash(inputs))
-    reference = None
-    if rule.needs_reference and isinstance(utility, ValidationSource):
-        reference = utility.reference_update(seed)
     outcome = rule.aggregate(updates, weights, reference=reference)
     if outcome.rivals and isinstance(utility, ValidationSource):
         outcome = readmit_class_carriers(outcome, updates, utility.class_accuracies)
@@ -285,6 +314,8 @@ def compute_round(
     for group in outcome.groups or []:
         for j in group:  # the group's first trainer in canonical order names the group
             robustness[valid[j]]["group"] = float(valid[group[0]])
+    for i, shortcut in shortcuts.items():
+        robustness[i].update(shortcut.record())
     for i, (others, own) in enumerate(stale or []):
         robustness[i]["stale_cosine"] = others
         robustness[i]["own_stale_cosine"] = own

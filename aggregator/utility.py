@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from aggregator.reference import train_reference
+from aggregator.trigger_scan import Shortcut, scan_shortcuts
 from fedmarket.codec import flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.evaluation import evaluate_weights
@@ -90,6 +91,14 @@ class ValidationUtility:
     def class_accuracies(self, delta: torch.Tensor) -> list[float]:
         """Per-class validation accuracy of base + ``delta`` (0 for a class with no sample)."""
         return self.evaluator.per_class(self.base + delta.to(torch.float64))
+
+    def shortcuts(self, rows: Sequence[int], reference: torch.Tensor,
+                  seed: int) -> list[Shortcut]:
+        """The trigger scan of these rows' local models (:mod:`aggregator.trigger_scan`)."""
+        accuracies = [self.evaluator(self.base + self.updates[i].to(torch.float64))
+                      for i in rows]
+        return scan_shortcuts(self.spec, self.base, self.updates, rows, self.validation,
+                              reference, accuracies, seed)
 
 
 class WeightedUtility:

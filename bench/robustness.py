@@ -63,7 +63,8 @@ from trainer.attacks.backdoor import triggered  # noqa: E402
 from verifier.zk.verify import verify_payout_proof  # noqa: E402
 
 PIPELINES: dict[str, RoundSpec] = {"old": fed_api.old_default_round_spec(3),
-                                   "new": fed_api.default_round_spec()}
+                                   "new": fed_api.default_round_spec(),
+                                   "scan": fed_api.scan_round_spec()}
 BEHAVIOURS = ("sybil", "inflated", "copycat")  # not delta transformations
 # The backdoor with other parameters than its defaults (2x2 patch -> 0, half the samples
 # poisoned): a defence tuned to one trigger would show it here.
@@ -280,7 +281,8 @@ def markdown(summ: Sequence[dict[str, Any]], fair: Sequence[dict[str, Any]],
              meta: dict[str, Any]) -> str:
     """Per split: attack x (new at each fraction, old at 30 %); then the fairness tables."""
     by = {(s["attack"], s["split"], s["pipeline"], s["fraction"]): s for s in summ}
-    columns = [("new", f) for f in meta["fractions"]] + [("old", f) for f in meta["old"]]
+    columns = ([("new", f) for f in meta["fractions"]] + [("scan", f) for f in meta["scan"]]
+               + [("old", f) for f in meta["old"]])
     lines = [
         f"Digits, {PARTIES} parties, {meta['rounds']} rounds, seeds {meta['seeds']}. Cell: "
         "accuracy points vs the clean run of the same pipeline/seed/split, mean (worst seed) · "
@@ -290,7 +292,8 @@ def markdown(summ: Sequence[dict[str, Any]], fair: Sequence[dict[str, Any]],
         "send nothing (free_rider), i.e. the loss is their data, not the attack. The share "
         "target for scaled and inflated, which send real training: no more than the same "
         "parties' honest share + 5 points. Clean row: accuracy %. new = trusted + "
-        "group_shapley, old = multi_krum f=3 + gtg_shapley.", ""]
+        "group_shapley, scan = new with the trigger scan (shortcut_bar 0.5), old = multi_krum "
+        "f=3 + gtg_shapley.", ""]
     for split in dict.fromkeys(s["split"] for s in summ):
         lines += [f"**{split}**", "",
                   "| attack | " + " | ".join(f"{p} {f} %" for p, f in columns) + " |",
@@ -313,7 +316,8 @@ def fairness_markdown(fair: Sequence[dict[str, Any]]) -> list[str]:
     """Each party's reward share per seed and pipeline, then rho per seed."""
     if not fair:
         return []
-    runs = sorted(fair, key=lambda f: (f["pipeline"] != "new", f["seed"]))
+    order = {"new": 0, "scan": 1, "old": 2}
+    runs = sorted(fair, key=lambda f: (order[f["pipeline"]], f["seed"]))
     lines = ["**Fairness** (IID shards; reward share % per seed; standalone test accuracy %)",
              "", "| party | size | label noise | " + " | ".join(
                  f"{f['pipeline']} s{f['seed']}" for f in runs) + " | standalone |",
@@ -353,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="percent malicious, default pipeline")
     parser.add_argument("--old-fractions", nargs="*", type=int, default=[30],
                         help="percent malicious for the old pipeline (none: skip it)")
+    parser.add_argument("--scan-fractions", nargs="*", type=int, default=[],
+                        help="percent malicious for new + the trigger scan (none: skip it)")
     parser.add_argument("--fairness-seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", "--jobs", type=int, default=2, help="processes (default 2)")
@@ -362,11 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     start = time.perf_counter()
     ks = {p: tuple(round(f * PARTIES / 100) for f in fr)
-          for p, fr in (("new", args.fractions), ("old", args.old_fractions))}
+          for p, fr in (("new", args.fractions), ("scan", args.scan_fractions),
+                        ("old", args.old_fractions))}
     groups: list[Group] = [(seed, split, p, tuple(args.attacks), ks[p], args.rounds)
                            for seed in args.seeds for split in args.splits
-                           for p in ("new", "old") if ks[p]]
-    fair_jobs = [(seed, p, args.rounds) for p in ("new", "old") if ks[p] or p == "new"
+                           for p in ("new", "scan", "old") if ks[p]]
+    fair_jobs = [(seed, p, args.rounds) for p in ("new", "scan", "old") if ks[p] or p == "new"
                  for seed in args.fairness_seeds]
     rows, fair = run_all(groups, fair_jobs, args.workers)
     summ = summary(rows)
@@ -375,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {"rounds_provable": f"{sum(r['rounds_provable'] for r in rows)} of "
                                f"{sum(r['rounds'] for r in rows)} ({proven})",
             "rounds": args.rounds, "seeds": args.seeds, "fractions": args.fractions,
-            "old": args.old_fractions, "workers": args.workers,
+            "old": args.old_fractions, "scan": args.scan_fractions, "workers": args.workers,
             "groups": [list(g[:3]) for g in groups], "machine": machine(),
             "seconds": time.perf_counter() - start}
     table = markdown(summ, fair, meta)

@@ -209,6 +209,8 @@ def run_case(case: Case) -> list[dict[str, Any]]:
         ratio = norm / np.median(norm, axis=0)
         reference = utility.base + utility.reference_update(inputs.round).to(torch.float64)
         transfer = flip_rate(utility.spec, reference, found)
+        accuracy = [utility.evaluator(utility.base + row.to(torch.float64))
+                    for row in inputs.updates]
         for row, party in enumerate(parties):
             c = int(np.argmin(ratio[row]))
             records.append({"seed": seed, "split": split, "attack": attack, "attackers": k,
@@ -216,7 +218,9 @@ def run_case(case: Case) -> list[dict[str, Any]]:
                             "class": c, "norm": float(norm[row, c]),
                             "ratio": float(ratio[row, c]),
                             "flips_own": float(found["rate"][row, c]),
-                            "flips_reference": float(transfer[row, c])})
+                            "flips_reference": float(transfer[row, c]),
+                            "accuracy": accuracy[row],
+                            "median_accuracy": float(np.median(accuracy))})
 
     fed_api.run(fed, fed_api.default_round_spec(), behaviours, rounds=rounds,
                 observe=observe)

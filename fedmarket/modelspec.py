@@ -282,6 +282,9 @@ class ModelSpec:
         self.training.validate()
         self.aggregation.validate()
         self.scoring.validate()
+        if self.aggregation.params.get("shortcut_bar") and self.input_kind == "tokens":
+            raise ConfigError("aggregation.params.shortcut_bar (the trigger scan) needs float "
+                              "inputs (features or image); this spec reads tokens")
 
     def _validate_task(self) -> None:
         kind = self.input_kind

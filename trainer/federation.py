@@ -59,7 +59,7 @@ from trainer.local_training import train_local
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
            "federation", "digits_spec", "run", "Observer", "honest", "from_attack", "sybil", "inflated",
            "copycat", "standalone_accuracy",
-           "default_round_spec", "old_default_round_spec"]
+           "default_round_spec", "old_default_round_spec", "scan_round_spec"]
 
 PROJECT = 1
 POOL = 10**18  # wei per round
@@ -172,6 +172,11 @@ def _noisy(shard: Dataset, fraction: float, seed: int, classes: int) -> Dataset:
 def default_round_spec() -> RoundSpec:
     """The default pipeline with validation data: ``trusted`` rule, ``group_shapley`` scores."""
     return RoundSpec("trusted", {}, scorer="group_shapley")
+
+
+def scan_round_spec(bar: float = 0.5) -> RoundSpec:
+    """The default pipeline with the opt-in trigger scan (:mod:`aggregator.trigger_scan`)."""
+    return RoundSpec("trusted", {"shortcut_bar": bar}, scorer="group_shapley")
 
 
 def old_default_round_spec(f: int = 3) -> RoundSpec:

@@ -46,6 +46,7 @@ the cosines above the threshold, the majority and its rivals single linkage on t
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -72,7 +73,8 @@ class Trusted(Rule):
 
     def __init__(self, group_threshold: float = 0.9, min_cosine: float = 0.0,
                  replicas: str = "reject", noise_sigmas: float = 3.0,
-                 majority: str = "rivals", rival_ratio: float = 0.8) -> None:
+                 majority: str = "rivals", rival_ratio: float = 0.8,
+                 shortcut_bar: float = 0.0) -> None:
         """Build the rule.
 
         ``group_threshold``: cosine from which two updates are one party (honest pairs measured
@@ -89,7 +91,13 @@ class Trusted(Rule):
         distance: honest outliers that happen to be close were linked at 0.82-1.00 of it
         (digits, 10 parties, IID and Dirichlet 0.5, seeds 0-4, rounds 1-3), colluding
         backdoor trainers at 0.38-0.78 in IID rounds 2-3 (0.72-0.96 in round 1 and non-IID).
+        ``shortcut_bar``: above 0, the round first rejects updates whose model has a planted
+        trigger's shortcut, a mask under this fraction of the round's median for some class
+        (:mod:`aggregator.trigger_scan`, run by :func:`aggregator.round.compute_round` with the
+        validation data; 0.5 separated every backdoored from every honest model in IID splits).
+        Off (0) by default: it costs a mask search per trainer and class, and needs float inputs.
         """
+        self.shortcut_bar = float_param("trusted", "shortcut_bar", shortcut_bar, 0.0, 1.0)
         self.rival_ratio = float_param("trusted", "rival_ratio", rival_ratio, 0.0, 1.0 + 1e-9,
                                        inclusive_low=False)
         if majority not in MAJORITY_POLICIES:
@@ -105,6 +113,13 @@ class Trusted(Rule):
         self.group_threshold = float_param("trusted", "group_threshold", group_threshold,
                                            0.0, 1.0 + 1e-9, inclusive_low=False)
         self.min_cosine = float_param("trusted", "min_cosine", min_cosine, -1.0, 1.0)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters, without ``shortcut_bar`` while it is off (results stay as before)."""
+        out = super().params()
+        if not self.shortcut_bar:
+            del out["shortcut_bar"]
+        return out
 
     def _dropped_by_majority(self, cosines: torch.Tensor, eligible: list[int]) -> list[list[int]]:
         """Groups dropped by the majority-cluster step, among the ``eligible`` updates.

@@ -1,0 +1,118 @@
+"""The opt-in trigger scan: backdoored models are rejected, honest ones are not, and it is checkable.
+
+Real local training of the robustness bench's federation (digits, 10 parties, 5 Adam epochs),
+one round through :func:`aggregator.round.compute_round_or_reject_all`, seeded and on one
+thread. Attack: the trigger-patch backdoor of the last three parties (30 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import torch
+
+from aggregator.round import RoundSpec
+from aggregator.trigger_scan import (
+    COMPETENCE,
+    MEASUREMENT_TOLERANCE,
+    TRANSFER_BAR,
+    Shortcut,
+    is_backdoor_shortcut,
+)
+from fedmarket.datasets import load_data
+from fedmarket.errors import ConfigError
+from fedmarket.modelspec import AggregationSpec, ModelSpec
+from fedmarket.owner import check_rule_params
+from fedmarket.round_result import RoundResult
+from trainer import attacks
+from trainer import federation as fed_api
+from verifier.reexecution import ReexecutionReport, compare_results
+
+ATTACKERS = (7, 8, 9)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _backdoored(alpha: float | None, seed: int, spec: RoundSpec,
+                target: int = 0) -> tuple[fed_api.FederationResult, list[str]]:
+    fed = fed_api.federation(load_data("digits"), 10, alpha=alpha, seed=seed)
+    bad = {i: fed_api.from_attack(attacks.get("backdoor", target=target)) for i in ATTACKERS}
+    result = fed_api.run(fed, spec, bad, rounds=1)
+    return result, [fed_api._address(p, 0) for p in ATTACKERS]
+
+
+@pytest.mark.parametrize(("seed", "target"), [(0, 0), (1, 3)])
+def test_iid_backdoored_models_are_rejected_and_honest_ones_kept(seed: int, target: int) -> None:
+    result, bad = _backdoored(None, seed, fed_api.scan_round_spec(), target)
+    (outcome,) = result.outcomes
+    for entry in outcome.result.trainers:
+        record = entry.robustness
+        assert {"shortcut_ratio", "shortcut_transfer", "shortcut_accuracy"} <= set(record)
+        if entry.address in bad:
+            assert entry.reason == "backdoor_shortcut" and entry.reward == 0
+            assert record["shortcut_class"] == target  # it finds the trigger's target
+        else:
+            assert entry.reason != "backdoor_shortcut"
+    assert result.share(list(ATTACKERS)) == 0.0
+
+
+def test_a_skewed_honest_shard_is_not_judged_in_a_non_iid_split() -> None:
+    # Dirichlet 0.5, seed 1: party 0 holds nearly one class; its model flips there with a
+    # small mask that does not transfer (ratio 0.39), but it is not competent (0.63 of the
+    # median accuracy), so it is not judged.
+    fed = fed_api.federation(load_data("digits"), 10, alpha=0.5, seed=1)
+    result = fed_api.run(fed, fed_api.scan_round_spec(), rounds=1)
+    (outcome,) = result.outcomes
+    assert all(e.reason != "backdoor_shortcut" for e in outcome.result.trainers)
+    party0 = next(e for e in outcome.result.trainers if e.address == fed_api._address(0, 0))
+    assert party0.robustness["shortcut_accuracy"] < COMPETENCE
+
+
+def test_the_three_conditions_each_protect_an_update() -> None:
+    planted = Shortcut(target=0, ratio=0.3, transfer=0.0, accuracy=1.0)
+    assert is_backdoor_shortcut(planted, 0.5)
+    assert not is_backdoor_shortcut(replace(planted, ratio=0.5), 0.5)  # no shortcut
+    assert not is_backdoor_shortcut(replace(planted, transfer=TRANSFER_BAR), 0.5)  # natural
+    assert not is_backdoor_shortcut(replace(planted, accuracy=0.7), 0.5)  # ignorant model
+    assert not is_backdoor_shortcut(planted, 0.0)  # off
+
+
+def test_off_by_default_and_results_unchanged() -> None:
+    fed = fed_api.federation(load_data("digits"), 4, alpha=None, seed=0)
+    result = fed_api.run(fed, fed_api.default_round_spec(), rounds=1)
+    (outcome,) = result.outcomes
+    assert "shortcut_bar" not in outcome.result.rule_params
+    assert all("shortcut_ratio" not in e.robustness for e in outcome.result.trainers)
+
+
+def test_bad_settings_are_refused_before_a_project_is_posted() -> None:
+    with pytest.raises(ConfigError, match="shortcut_bar"):
+        check_rule_params("trusted", {"shortcut_bar": 1.5})
+    check_rule_params("trusted", {"shortcut_bar": 0.5})
+    with pytest.raises(ConfigError, match="needs float inputs"):
+        ModelSpec(model="transformer", input_shape=(16,), num_classes=2,
+                  aggregation=AggregationSpec("trusted", {"shortcut_bar": 0.5})).validate()
+
+
+def test_a_verifier_allows_the_search_its_tolerance_and_no_more() -> None:
+    result, _ = _backdoored(None, 0, fed_api.scan_round_spec())
+    published = result.outcomes[0].result
+
+    def moved(by: float) -> RoundResult:
+        first = published.trainers[0]
+        record = {**first.robustness, "shortcut_ratio": first.robustness["shortcut_ratio"] + by}
+        return replace(published, trainers=(replace(first, robustness=record),
+                                            *published.trainers[1:]))
+
+    for by, agree in ((MEASUREMENT_TOLERANCE / 2, True), (10 * MEASUREMENT_TOLERANCE, False)):
+        report = ReexecutionReport(1, 1, "0x" + "11" * 20, "0x")
+        compare_results(report, moved(by), published)
+        assert report.agree is agree, report.differences
