@@ -23,6 +23,7 @@ from fedmarket.compression_spec import Compression
 from fedmarket.data_fit import read_options
 from fedmarket.datasets import holdout_split, load_data, partition
 from fedmarket.examples import Example
+from fedmarket.modelspec import TrainingSpec
 from fedmarket.owner import PostedProject, ProjectRequest, post_project
 from fedmarket.storage.local import LocalStore
 from tests.contracts.scenario import travel_past
@@ -85,7 +86,8 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
                  scoring: str | None = None, prove: bool = False,
                  example: Example | None = None, rule: str | None = "multi_krum",
                  compression: Compression | None = None,
-                 tokenizer: Path | None = None) -> Market:
+                 tokenizer: Path | None = None,
+                 training: TrainingSpec | None = None) -> Market:
     """Deploy, post a digits project, register and join everyone; round 1 open.
 
     ``prove`` has the aggregator claim and prove each round with Groth16 (seconds per round).
@@ -93,7 +95,7 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
     (``rule`` None: the owner's default pipeline for data with validation, ``trusted``).
     ``compression`` has every trainer send its updates compressed (the spec's section).
     ``tokenizer`` (a text example): the owner posts that `tokenizers` JSON file and every text
-    file is tokenized with it.
+    file is tokenized with it. ``training`` replaces the default local training.
     ``example`` posts that example project instead (:mod:`fedmarket.examples`): its files are
     written under ``tmp_path`` and read back by the owner and each trainer as real ones are.
     """
@@ -118,7 +120,8 @@ def build_market(client_for: Any, tmp_path: Path, *, trainers: int = 6,
         committee_size=len(VERIFIERS), commit_duration=600,
         reveal_duration=600, aggregate_duration=600, verify_duration=600,
         compression=compression or Compression(),
-        tokenizer=None if tokenizer is None else str(tokenizer))
+        tokenizer=None if tokenizer is None else str(tokenizer),
+        **({} if training is None else {"training": training}))
     split = example.split(trainers, tmp_path / "example") if example else None
     if example and split:
         request = replace(request, model=example.model, arch=example.arch,
