@@ -24,9 +24,9 @@ from aggregator.contribution import ScoringContext, Utility, ValidationSource, d
 from aggregator.replay import is_stale, stale_cosines
 from aggregator.rewards import Fallback, split_rewards, to_fixed_point
 from aggregator.rival_check import readmit_class_carriers
-from aggregator.trigger_scan import Shortcut, is_backdoor_shortcut
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
+from aggregator.trigger_scan import Shortcut, is_backdoor_shortcut
 from aggregator.validation import Verdict, validate_updates
 from fedmarket.errors import AggregationError
 from fedmarket.merkle import StandardMerkleTree, reward_tree

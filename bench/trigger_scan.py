@@ -49,15 +49,11 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch.func import functional_call, vmap  # noqa: E402
 
 from aggregator.round import RoundInputs  # noqa: E402
+from aggregator.trigger_scan import CALIBRATION_STEPS, flip_rates, reverse_triggers  # noqa: E402
 from aggregator.utility import ValidationUtility  # noqa: E402
-from fedmarket.codec import unflatten  # noqa: E402
-from fedmarket.datasets import Dataset, load_data  # noqa: E402
-from fedmarket.lora import full_weights  # noqa: E402
-from fedmarket.models import build_model  # noqa: E402
-from fedmarket.modelspec import ModelSpec  # noqa: E402
+from fedmarket.datasets import load_data  # noqa: E402
 from trainer import attacks  # noqa: E402
 from trainer import federation as fed_api  # noqa: E402
 
@@ -68,124 +64,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 CASES = [(name, 3) for name in VARIANTS] + [("backdoor", 1)]
 SPLITS = {"iid": None, "dir0.5": 0.5}
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _last_linear(model: torch.nn.Module) -> str:
-    """Name of the model's classifier: its last ``nn.Linear`` in registration order."""
-    names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
-    if not names:
-        raise ValueError("the model has no linear classifier to recalibrate")
-    return names[-1]
-
-
-def recalibrate(model: torch.nn.Module, params: dict[str, torch.Tensor], validation: Dataset,
-                shape: tuple[int, ...], steps: int) -> dict[str, torch.Tensor]:
-    """Each model's classifier refitted on the validation data, its features kept.
-
-    A model trained on data skewed to a few classes is biased towards them, and a small mask
-    flips it there: its shortcut is the skew, not a trigger. Refitting the classifier (from its
-    own weights, full-batch Adam on the balanced validation set) removes the bias the features
-    do not carry, while a trigger's hidden units, silent on clean inputs, get no gradient there
-    and keep their path to the target.
-    """
-    head = _last_linear(model)
-    x = torch.from_numpy(np.ascontiguousarray(validation.x, dtype=np.float32))
-    x = x.reshape(len(x), *shape)
-    y = torch.from_numpy(np.ascontiguousarray(validation.y, dtype=np.int64))
-    captured: list[torch.Tensor] = []
-    hook = model.get_submodule(head).register_forward_hook(
-        lambda _m, inputs, _o: captured.append(inputs[0].detach()))
-    try:
-        with torch.no_grad():
-            for r in range(len(params[f"{head}.bias"])):
-                functional_call(model, {n: t[r] for n, t in params.items()}, (x,))
-    finally:
-        hook.remove()
-    features = torch.stack(captured)  # [R, N, H]
-    weight = params[f"{head}.weight"].clone().requires_grad_(True)  # [R, C, H]
-    bias = params[f"{head}.bias"].clone().requires_grad_(True)  # [R, C]
-    opt = torch.optim.Adam([bias] if os.environ.get("BIAS_ONLY") else [weight, bias], lr=0.01)
-    for _ in range(steps):
-        out = torch.einsum("rnh,rch->rnc", features, weight) + bias.unsqueeze(1)
-        loss = torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
-                                                 y.repeat(len(weight)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return {**params, f"{head}.weight": weight.detach(), f"{head}.bias": bias.detach()}
-
-
-def reverse_triggers(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
-                     validation: Dataset, seed: int, steps: int = 300, penalty: float = 0.02,
-                     samples: int = 100, calibrate: int = 0) -> dict[str, torch.Tensor]:
-    """Per row of ``updates`` and class: the smallest flipping mask found, and what it flips.
-
-    Returns ``norm`` and ``rate`` ``[R, C]`` (mask L1 norm; fraction of the other classes'
-    samples flipped to the class), ``mask`` and ``pattern`` ``[R, C, F]``, and the samples used.
-    """
-    model = build_model(spec).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    names = [n for n, _ in model.named_parameters()]
-    local = [full_weights(spec, unflatten((base.to(torch.float64) + row.to(torch.float64))
-                                          .to(torch.float32), spec)) for row in updates]
-    params = {n: torch.stack([w[n] for w in local]) for n in names}
-    if calibrate:
-        params = recalibrate(model, params, validation, tuple(spec.input_shape), calibrate)
-    pick = np.sort(np.random.default_rng(seed).choice(len(validation),
-                                                      size=min(samples, len(validation)),
-                                                      replace=False))
-    x = torch.from_numpy(np.ascontiguousarray(validation.x[pick], dtype=np.float32))
-    x = x.reshape(len(pick), -1)
-    y = torch.from_numpy(np.ascontiguousarray(validation.y[pick], dtype=np.int64))
-    rows, classes, feat = len(updates), spec.num_classes, x.shape[1]
-    lo, hi = float(x.min()), float(x.max())
-    others = (y.unsqueeze(0) != torch.arange(classes).unsqueeze(1)).to(torch.float32)  # [C, S]
-    target = torch.arange(classes).repeat_interleave(len(pick)).repeat(rows)
-    mask_logit = torch.full((rows, classes, feat), -2.0, requires_grad=True)
-    pattern_logit = torch.zeros((rows, classes, feat), requires_grad=True)
-    opt = torch.optim.Adam([mask_logit, pattern_logit], lr=0.1)
-    shape = tuple(spec.input_shape)
-
-    def forward(p: dict[str, torch.Tensor], inp: torch.Tensor) -> torch.Tensor:
-        return functional_call(model, p, (inp.reshape(-1, *shape),))
-
-    batched = vmap(forward)
-
-    def logits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        m = torch.sigmoid(mask_logit)
-        pat = lo + (hi - lo) * torch.sigmoid(pattern_logit)
-        xs = (1 - m.unsqueeze(2)) * x.view(1, 1, -1, feat) + (m * pat).unsqueeze(2)
-        return batched(params, xs.reshape(rows, -1, feat)).reshape(-1, classes), m, pat
-
-    for _ in range(steps):
-        out, m, _ = logits()
-        ce = torch.nn.functional.cross_entropy(out, target, reduction="none")
-        ce = ce.reshape(rows, classes, len(pick))
-        loss = (ce * others).sum(-1) / others.sum(-1).clamp_min(1) + penalty * m.sum(-1)
-        opt.zero_grad()
-        loss.sum().backward()
-        opt.step()
-    with torch.no_grad():
-        out, m, pat = logits()
-        hit = (out.argmax(-1) == target).to(torch.float32).reshape(rows, classes, len(pick))
-        rate = (hit * others).sum(-1) / others.sum(-1).clamp_min(1)
-    return {"norm": m.sum(-1), "rate": rate, "mask": m, "pattern": pat, "x": x, "y": y}
-
-
-def flip_rate(spec: ModelSpec, flat: torch.Tensor, found: dict[str, torch.Tensor]) -> np.ndarray:
-    """``[R, C]``: how often each reversed trigger flips the model ``flat`` to its class."""
-    model = build_model(spec).eval()
-    weights = full_weights(spec, unflatten(flat.to(torch.float32), spec))
-    m, pat, x, y = found["mask"], found["pattern"], found["x"], found["y"]
-    rows, classes, feat = m.shape
-    with torch.no_grad():
-        xs = (1 - m.unsqueeze(2)) * x.view(1, 1, -1, feat) + (m * pat).unsqueeze(2)
-        pred = functional_call(model, weights, (xs.reshape(-1, *spec.input_shape),))
-        pred = pred.argmax(-1).reshape(rows, classes, -1)
-    tgt = torch.arange(classes).view(1, classes, 1)
-    others = (y.view(1, 1, -1) != tgt).to(torch.float32)
-    return (((pred == tgt).to(torch.float32) * others).sum(-1) / others.sum(-1)).numpy()
 
 
 # seed, split, attack, attackers, search steps, rounds, classifier refit steps
@@ -203,12 +81,13 @@ def run_case(case: Case) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
 
     def observe(inputs: RoundInputs, utility: ValidationUtility, parties: list[int]) -> None:
-        found = reverse_triggers(utility.spec, utility.base, inputs.updates, utility.validation,
-                                 seed=inputs.round, steps=steps, calibrate=calibrate)
+        models = [utility.base + row.to(torch.float64) for row in inputs.updates]
+        found = reverse_triggers(utility.spec, models, utility.validation, seed=inputs.round,
+                                 steps=steps, calibration=calibrate)
         norm = found["norm"].numpy()
         ratio = norm / np.median(norm, axis=0)
         reference = utility.base + utility.reference_update(inputs.round).to(torch.float64)
-        transfer = flip_rate(utility.spec, reference, found)
+        transfer = flip_rates(utility.spec, reference, found)
         accuracy = [utility.evaluator(utility.base + row.to(torch.float64))
                     for row in inputs.updates]
         for row, party in enumerate(parties):
@@ -277,14 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--splits", nargs="+", choices=sorted(SPLITS), default=list(SPLITS))
     parser.add_argument("--steps", type=int, default=300, help="optimiser steps per search")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calibrate", type=int, default=0,
-                        help="steps refitting each model's classifier first (0: none)")
+    parser.add_argument("--calibrate", type=int, default=CALIBRATION_STEPS,
+                        help="steps refitting each model's classifier biases first (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for trigger_scan.md")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    cases = [(s, sp, a, k, args.steps, args.rounds, args.calibrate) for s in args.seeds for sp in args.splits
-             for a, k in CASES]
+    cases = [(s, sp, a, k, args.steps, args.rounds, args.calibrate) for s in args.seeds
+             for sp in args.splits for a, k in CASES]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         records = [r for batch in pool.map(run_case, cases) for r in batch]

@@ -57,7 +57,8 @@ from trainer.attacks import AttackContext, Delta
 from trainer.local_training import train_local
 
 __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResult",
-           "federation", "digits_spec", "run", "Observer", "honest", "from_attack", "sybil", "inflated",
+           "federation", "digits_spec", "run", "Observer", "honest", "from_attack", "sybil",
+           "inflated",
            "copycat", "standalone_accuracy",
            "default_round_spec", "old_default_round_spec", "scan_round_spec"]
 

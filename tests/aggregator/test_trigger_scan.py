@@ -1,4 +1,4 @@
-"""The opt-in trigger scan: backdoored models are rejected, honest ones are not, and it is checkable.
+"""The opt-in trigger scan: backdoored models rejected, honest ones kept, verifiably.
 
 Real local training of the robustness bench's federation (digits, 10 parties, 5 Adam epochs),
 one round through :func:`aggregator.round.compute_round_or_reject_all`, seeded and on one

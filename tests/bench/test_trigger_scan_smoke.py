@@ -24,7 +24,7 @@ def scan():
 
 
 def test_a_planted_trigger_needs_a_smaller_mask_than_honest_models_in_iid(scan):
-    records = scan.run_case((0, "iid", "backdoor", 3, 150, 1, 0))
+    records = scan.run_case((0, "iid", "backdoor", 3, 150, 1, scan.CALIBRATION_STEPS))
 
     assert len(records) == 10 and {r["party"] for r in records} == set(range(10))
     bad = [r for r in records if r["attacker"]]
