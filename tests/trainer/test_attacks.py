@@ -38,7 +38,7 @@ def same(a, b) -> bool:
 def test_registry_lists_every_attack() -> None:
     assert attacks.names() == sorted(
         ["sign_flip", "scaled", "gaussian", "label_flip", "alie", "ipm", "free_rider", "copycat",
-         "min_max", "min_sum", "fang_krum", "backdoor"]
+         "min_max", "min_sum", "fang_krum", "fang_trmean", "backdoor"]
     )
 
 

@@ -80,3 +80,51 @@ def test_backdoor_stamps_a_patch_and_relabels():
     assert list(success_set.y) == [0, 0, 0] and len(success_set) == 3
     poisoned = attacks.get("backdoor", poison=0.5).poison_data(data, AttackContext(seed=0))
     assert len(poisoned) == 6 and list(poisoned.y[4:]) == [0, 0]
+
+
+def _coordinate_trimmed_mean(rows: torch.Tensor, trim: int) -> torch.Tensor:
+    return rows.sort(dim=0).values[trim:rows.shape[0] - trim].mean(dim=0)
+
+
+def test_fang_trmean_full_knowledge_lies_past_the_honest_extremes_against_the_mean():
+    honest = peers()
+    rows = flat_stack(honest)
+    sign = torch.sign(rows.mean(dim=0))
+    low, high = rows.min(dim=0).values, rows.max(dim=0).values
+    attack = attacks.get("fang_trmean")
+
+    crafted = [flat_stack([attack.apply(honest[0], AttackContext(peer_deltas=honest, seed=s))])[0]
+               for s in (1, 2, 3)]
+
+    for c in crafted:  # float32 on the way out: compare with a float32 step of slack
+        slack = 1e-6 * (1 + rows.abs().max())
+        assert bool(torch.all(torch.where(sign > 0, c <= low + slack, c >= high - slack)))
+        # Within the paper's interval: at most b times as far out as the extreme (b = 2).
+        bound = torch.where(sign > 0, torch.minimum(low / 2, 2 * low),
+                            torch.maximum(2 * high, high / 2))
+        assert bool(torch.all(torch.where(sign > 0, c >= bound - slack, c <= bound + slack)))
+    assert not torch.equal(crafted[0], crafted[1])  # each colluder draws its own values
+    # The trimmed mean (and the median) of honest + 3 crafted moves against the honest mean.
+    attacked = torch.cat([rows, torch.stack(crafted)])
+    for aggregate in (_coordinate_trimmed_mean(attacked, 3), attacked.median(dim=0).values):
+        shift = (aggregate - _coordinate_trimmed_mean(rows, 0)) * sign
+        assert float((shift < 0).double().mean()) > 0.9
+
+
+def test_fang_trmean_partial_knowledge_is_three_to_four_sigmas_out():
+    honest = peers(k=4, seed=5)
+    rows = flat_stack(honest)
+    mu, sigma = rows.mean(dim=0), rows.std(dim=0, correction=0)
+    attack = attacks.get("fang_trmean")
+    # No peers visible: the attack estimates from deltas trained on the attacker's own data.
+    context = AttackContext(estimate_peers=lambda k: honest[:k], seed=7)
+
+    crafted = flat_stack([attack.apply(honest[0], context)])[0]
+
+    distance = (crafted - mu) * -torch.sign(mu) / sigma
+    assert bool(torch.all((distance > 3 - 1e-4) & (distance < 4 + 1e-4)))
+
+
+def test_fang_trmean_parameters_are_checked():
+    with pytest.raises(Exception, match="b must be > 1"):
+        attacks.get("fang_trmean", b=1.0)

@@ -17,6 +17,8 @@ and is registered here by name; build one with ``get(name, **params)`` and hand 
 ``min_max``    ``mu + gamma·p`` within the honest max distance (Shejwalkar & Houmansadr 2021)
 ``min_sum``    the same within an honest update's summed squared distances
 ``fang_krum``  ``-lambda·sign(mu)`` that Krum still selects (Fang et al. 2020)
+``fang_trmean`` values past the honest extremes, against ``sign(mu)``: Fang et al. 2020 on
+               trimmed mean and median
 ``backdoor``   trains on a 2×2 trigger patch relabelled to a target (Bagdasaryan et al. 2020)
 =============  =========================================================================
 
@@ -34,6 +36,7 @@ from trainer.attacks.backdoor import Backdoor
 from trainer.attacks.base import Attack, AttackContext, Delta
 from trainer.attacks.copycat import Copycat
 from trainer.attacks.fang_krum import FangKrum
+from trainer.attacks.fang_trmean import FangTrimmedMean
 from trainer.attacks.free_rider import FreeRider
 from trainer.attacks.gaussian import Gaussian
 from trainer.attacks.ipm import IPM
@@ -47,7 +50,7 @@ __all__ = ["Attack", "AttackContext", "Delta", "ATTACKS", "get", "names"]
 
 ATTACKS: dict[str, type[Attack]] = {
     cls.name: cls for cls in (SignFlip, Scaled, Gaussian, LabelFlip, ALIE, IPM, FreeRider, Copycat,
-                              MinMax, MinSum, FangKrum, Backdoor)
+                              MinMax, MinSum, FangKrum, FangTrimmedMean, Backdoor)
 }
 
 
