@@ -1,33 +1,30 @@
-"""Can the owner find a backdoor by reverse-engineering triggers? A measurement, not a defence.
+"""Can the owner find a backdoor by reverse-engineering triggers? The trigger scan's evidence.
 
-    .venv/bin/python bench/trigger_scan.py            # the grid (about 5 min, 2 processes)
+    .venv/bin/python bench/trigger_scan.py            # the grid (about 4 min, 2 processes)
     .venv/bin/python bench/trigger_scan.py --json     # one JSON object instead of the table
-    .venv/bin/python bench/trigger_scan.py --seeds 0 --splits iid --steps 100
+    .venv/bin/python bench/trigger_scan.py --seeds 0 --splits iid --steps 100 --calibrate 0
 
-Neural Cleanse (Wang et al., IEEE S&P 2019): a model with a backdoor "trigger -> t" has a
-shortcut to ``t``, a small mask ``m`` and pattern ``p`` with ``(1 - m) * x + m * p`` classified
-``t`` for almost every clean ``x``. The owner has clean validation data and every trainer's
-local model (the round's global model plus its update), so it can search, per trainer and per
-class, for the smallest such mask (L1 norm of ``m``, found by Adam on sigmoid logits with an L1
-penalty, all trainers and classes in one batched problem through ``torch.func.vmap``) without
-knowing the trigger or its target.
+Measures what :mod:`aggregator.trigger_scan` decides from, on every trainer of every round of
+the robustness bench's federation run by the *default* pipeline (no scan, so the rounds are the
+ones the scan would have to judge, backdoors that entered the model included): bundled digits,
+10 parties, 3 rounds of 5 local Adam epochs, seeds 0-2, IID and Dirichlet 0.5, the four backdoor
+variants of ``bench/robustness.py`` at 30 % and the default one at 10 %.
 
-The statistic a defence would threshold: per trainer, the smallest over classes of its mask norm
-divided by the round's median norm for that class (the owner does not know the target; a
-backdoored model should need much less than its peers for one class). Beside it, how much the
-trainer's reversed trigger also flips the *reference model* (trained on the validation data,
-:meth:`aggregator.utility.ValidationUtility.reference_update`): a natural shortcut should
-transfer, a planted trigger should not.
+Per trainer: its cheapest class's mask norm over the round's median for that class (the
+``ratio``; the owner does not know the target), how often that mask flips the reference model
+(``flips_reference``) and its validation accuracy over the round's median. Per split and
+round the table gives the lowest honest ratio against the highest attacker's, how many honest
+trainers a bar catching every attacker would reject (by the ratio alone, and also requiring a
+mask that transfers no more than every attacker's), and what the scan's rule at bar 0.5 rejects.
 
-Grid: the robustness bench's federation (bundled digits, 10 parties, 3 rounds of 5 local Adam
-epochs, seeds 0-2, IID and Dirichlet 0.5), the default pipeline, the four backdoor variants of
-``bench/robustness.py`` at 30 % and the default one at 10 %. Per split and round: the lowest
-honest ratio, the highest attacker ratio, and how many honest trainers a threshold that catches
-every attacker would reject. Measured on this machine (README, "Backdoors by trigger
-reverse-engineering"): in IID round 1 the two sides barely separate; in non-IID splits honest
-trainers whose data is skewed to one class need *smaller* masks than backdoored ones, because
-their models are biased towards it, and their reversed triggers do not transfer either — so no
-threshold works, and the pipeline does not use it.
+Measured (README, "Robustness"): with each model's classifier biases refitted first (the
+default, ``--calibrate 200``), IID splits separate in rounds 1-2 (honest lowest 0.66 / 0.71,
+attackers' highest 0.44 / 0.69) and the rule rejected no honest model in any round; in Dirichlet 0.5 splits the ratio
+alone does not separate (honest trainers whose shard is nearly one class reached 0.39, because
+their model is biased to it), and the transfer test and the competence gate are what keep them:
+the rule rejected 0 honest trainers and 35 of 36 backdoored ones in round 1. Without the refit
+(``--calibrate 0``) non-IID honest models reached 0.28; refitting the whole classifier instead
+of its biases erased the planted shortcuts too (backdoored models at 0.86-0.94).
 """
 
 from __future__ import annotations
@@ -51,7 +48,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from aggregator.round import RoundInputs  # noqa: E402
-from aggregator.trigger_scan import CALIBRATION_STEPS, flip_rates, reverse_triggers  # noqa: E402
+from aggregator.trigger_scan import (  # noqa: E402
+    CALIBRATION_STEPS,
+    Shortcut,
+    flip_rates,
+    is_backdoor_shortcut,
+    reverse_triggers,
+)
 from aggregator.utility import ValidationUtility  # noqa: E402
 from fedmarket.datasets import load_data  # noqa: E402
 from trainer import attacks  # noqa: E402
@@ -64,6 +67,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 CASES = [(name, 3) for name in VARIANTS] + [("backdoor", 1)]
 SPLITS = {"iid": None, "dir0.5": 0.5}
 RESULTS = Path(__file__).resolve().parent / "results"
+BAR = 0.5  # the shortcut_bar the README recommends
 
 
 # seed, split, attack, attackers, search steps, rounds, classifier refit steps
@@ -124,7 +128,12 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             reach = max(r["flips_reference"] for r in here if r["attacker"])
             boxed = sum(r["ratio"] <= bad[-1] and r["flips_reference"] <= reach
                         for r in here if not r["attacker"])
+            judged = [r for r in here if is_backdoor_shortcut(
+                Shortcut(r["class"], r["ratio"], r["flips_reference"],
+                         r["accuracy"] / r["median_accuracy"]), BAR)]
             rows.append({"split": split, "round": round_, "honest_lowest": honest[0],
+                         "rule_rejects_honest": sum(not r["attacker"] for r in judged),
+                         "rule_rejects_attackers": sum(r["attacker"] for r in judged),
                          "honest_rejected_with_transfer_test": boxed,
                          "attackers_highest": bad[-1], "separable": bad[-1] < honest[0],
                          "honest_rejected_to_catch_all": sum(h <= bad[-1] for h in honest),
@@ -138,14 +147,15 @@ def _table(summary: list[dict[str, Any]], seconds: float) -> str:
              f"torch {torch.__version__}, {seconds:.0f} s)", "",
              "| split | round | honest lowest ratio | attackers' highest | separable | "
              "honest rejected to catch every attacker | the same, with the transfer test | "
-             "attackers below the honest lowest |",
-             "|---|---|---|---|---|---|---|---|"]
+             "attackers below the honest lowest | the rule (bar 0.5) rejects: honest, attackers |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in summary:
         lines.append(f"| {r['split']} | {r['round']} | {r['honest_lowest']:.2f} | "
                      f"{r['attackers_highest']:.2f} | {'yes' if r['separable'] else 'no'} | "
                      f"{r['honest_rejected_to_catch_all']} of {r['honest']} | "
                      f"{r['honest_rejected_with_transfer_test']} of {r['honest']} | "
-                     f"{r['attackers_below_honest_lowest']} of {r['attackers']} |")
+                     f"{r['attackers_below_honest_lowest']} of {r['attackers']} | "
+                     f"{r['rule_rejects_honest']}, {r['rule_rejects_attackers']} |")
     return "\n".join(lines)
 
 
