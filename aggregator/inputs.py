@@ -14,15 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aggregator.round import RoundInputs, canonical_order
+from aggregator.round import RoundInputs, canonical_order, flagged_trainers
 from aggregator.validation import Verdict, update_digest
 from fedmarket.chain.market import Market
+from fedmarket.chain.types import RoundStatus
 from fedmarket.codec import UpdateHeader, flatten
 from fedmarket.codec_stream import load_file, read_into
 from fedmarket.datasets import Dataset
 from fedmarket.errors import CodecError, DataError, StorageError
 from fedmarket.modelspec import ModelSpec
 from fedmarket.protocol import base_model_cid
+from fedmarket.round_result import RoundResult
 from fedmarket.storage.base import ContentStore
 
 __all__ = ["GatheredRound", "gather_round", "load_validation"]
@@ -74,8 +76,27 @@ def gather_round(market: Market, store: ContentStore, spec: ModelSpec, project: 
         global_model=flatten(base_weights), prior_verdicts=prior,
         earlier_digests=frozenset(update_digest(row) for row in earlier_rows),
         earlier_updates=earlier_rows if round_ > 1 else None,
-        earlier_trainers=earlier_trainers)
+        earlier_trainers=earlier_trainers,
+        flagged=_flagged(market, store, spec, project, round_))
     return GatheredRound(inputs, base_weights)
+
+
+def _flagged(market: Market, store: ContentStore, spec: ModelSpec, project: int,
+             round_: int) -> frozenset[str]:
+    """Trainers the trigger scan rejected in an earlier *finalized* round (scan on only).
+
+    Only finalized rounds count: their results were re-executed and agreed by the committee,
+    so a flag is a verified one. A finalized round's result missing from the store is an error
+    (both the aggregator and the verifiers need it to agree).
+    """
+    if not spec.aggregation.params.get("shortcut_bar"):
+        return frozenset()
+    results = []
+    for earlier in range(1, round_):
+        info = market.round(project, earlier)
+        if info.status == RoundStatus.FINALIZED and info.result_cid:
+            results.append(RoundResult.from_bytes(store.get(info.result_cid)))
+    return flagged_trainers(results)
 
 
 def _earlier_updates(market: Market, store: ContentStore, spec: ModelSpec, project: int,

@@ -41,6 +41,8 @@ __all__ = [
     "compute_round",
     "compute_round_or_reject_all",
     "effective_rule_params",
+    "flagged_trainers",
+    "SHORTCUT_REASONS",
 ]
 
 
@@ -80,6 +82,10 @@ class RoundInputs:
     # aggregator.replay); None where they are not gathered (round 1, or callers without them).
     earlier_updates: torch.Tensor | None = None
     earlier_trainers: Sequence[str] = ()
+    # Trainers (lowercase addresses) the trigger scan rejected in an earlier finalized round of
+    # the project (aggregator.inputs gathers them from the published results); with the scan
+    # on they are rejected again without a search.
+    flagged: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -225,12 +231,29 @@ def _reject_stale(inputs: RoundInputs,
     return stale
 
 
+#: Reasons the trigger scan gives; a trainer with either in a finalized round stays flagged.
+SHORTCUT_REASONS = ("backdoor_shortcut", "backdoor_shortcut_earlier")
+EARLIER_SHORTCUT = SHORTCUT_REASONS[1]
+
+
+def flagged_trainers(results: Sequence[RoundResult]) -> frozenset[str]:
+    """Lowercase addresses the trigger scan rejected in any of ``results``."""
+    return frozenset(t.address.lower() for r in results for t in r.trainers
+                     if t.reason in SHORTCUT_REASONS)
+
+
 def _reject_shortcuts(inputs: RoundInputs, bar: float, verdicts: list[Verdict],
                       utility: Utility | None, reference: torch.Tensor | None,
                       seed: int) -> dict[int, Shortcut]:
     """Reject updates whose model has a planted trigger's shortcut (:mod:`aggregator.trigger_scan`).
 
-    Off unless the rule's ``shortcut_bar`` is above 0. Rows already rejected are not scanned;
+    Off unless the rule's ``shortcut_bar`` is above 0. A trainer the scan rejected in an
+    earlier finalized round (``inputs.flagged``) is judged with the looser size bar
+    (:data:`aggregator.trigger_scan.FLAGGED_BAR`; ``backdoor_shortcut_earlier``): a planted
+    shortcut stands out against peers while the global model is young and less as the honest
+    models sharpen, so a backdoor trainer caught once would otherwise be paid later for the same
+    data. Not a ban: an honest trainer flagged once near the bars is judged again on a mask
+    that must still flip no reference model. Rows already rejected are not scanned;
     with fewer than two rows left there is no round median to compare with, and none is judged.
     """
     if bar <= 0:
@@ -244,8 +267,11 @@ def _reject_shortcuts(inputs: RoundInputs, bar: float, verdicts: list[Verdict],
         return {}
     found = dict(zip(rows, scan(rows, reference, seed), strict=True))
     for i, shortcut in found.items():
+        earlier = inputs.trainers[i].lower() in inputs.flagged
         if is_backdoor_shortcut(shortcut, bar):
-            verdicts[i] = Verdict.reject("backdoor_shortcut")
+            verdicts[i] = Verdict.reject(SHORTCUT_REASONS[0])
+        elif earlier and is_backdoor_shortcut(shortcut, bar, flagged=True):
+            verdicts[i] = Verdict.reject(EARLIER_SHORTCUT)
     return found
 
 

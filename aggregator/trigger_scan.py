@@ -10,13 +10,17 @@ all three hold:
 
 1. **Shortcut**: for some class its mask needs less than ``bar`` times the round's median mask
    norm for that class (``shortcut_ratio``).
-2. **Not a feature of the class**: the mask flips the *reference model* (the round's global
-   model plus the reference update trained on the validation data) to that class on fewer than
-   :data:`TRANSFER_BAR` of the samples (``shortcut_transfer``). A natural shortcut — strokes
+2. **Not a feature of the class**: the mask flips the *reference models* (the round's global
+   model plus reference updates trained on the validation data, :data:`REFERENCES` seeds) to
+   that class on fewer than :data:`TRANSFER_BAR` of the samples on average
+   (``shortcut_transfer``). A natural shortcut — strokes
    that make any digit look like a 0 — flips a clean model too; a planted trigger does not.
 3. **Competent model**: its validation accuracy is at least :data:`COMPETENCE` times the
    round's median (``shortcut_accuracy``, the ratio). A model trained on one or two classes
    flips to them with a small, non-transferring mask out of *ignorance*; it is not judged.
+
+A trainer rejected so in an earlier finalized round of the project is judged with the looser
+size bar :data:`FLAGGED_BAR` (``backdoor_shortcut_earlier``), the other two conditions unchanged.
 
 Before the search each model's classifier biases are refitted on the validation set (balanced
 over classes as the owner's data is): that removes the class prior a skewed shard leaves, which
@@ -58,7 +62,8 @@ from fedmarket.modelspec import ModelSpec
 
 __all__ = ["Shortcut", "scan_shortcuts", "is_backdoor_shortcut", "check_scannable",
            "reverse_triggers", "flip_rates", "TRANSFER_BAR", "COMPETENCE", "SEARCH_STEPS",
-           "SEARCH_SAMPLES", "MEASUREMENT_TOLERANCE", "MEASUREMENT_KEYS"]
+           "SEARCH_SAMPLES", "MEASUREMENT_TOLERANCE", "MEASUREMENT_KEYS", "FLAGGED_BAR",
+           "REFERENCES"]
 
 #: Adam steps of the mask search (Neural Cleanse's optimisation, all masks at once).
 SEARCH_STEPS = 300
@@ -76,6 +81,14 @@ TRANSFER_BAR = 0.3
 #: A model below this fraction of the round's median validation accuracy is not judged (honest
 #: one-class shards: 0.63-0.67; backdoored models in IID splits: 0.88 and above).
 COMPETENCE = 0.75
+#: The ratio bar for a trainer the scan rejected in an earlier finalized round of the project.
+#: A planted shortcut stands out while the global model is young (backdoored models at
+#: 0.15-0.47 of the median in round 1) and less as honest models sharpen (a 3x3 trigger's at
+#: 0.65-0.74 by round 3) while its mask still flips no reference (0.00-0.01): once caught, the
+#: size bar is relaxed, never the transfer test (honest cheapest masks transferred 0.44-0.99).
+FLAGGED_BAR = 0.8
+#: Reference models (seeds) the transfer is averaged over.
+REFERENCES = 3
 #: Absolute difference allowed between published and recomputed scan measurements.
 MEASUREMENT_TOLERANCE = 1e-3
 MEASUREMENT_KEYS = frozenset({"shortcut_ratio", "shortcut_transfer", "shortcut_accuracy"})
@@ -103,9 +116,10 @@ def check_scannable(spec: ModelSpec) -> None:
                           "image); this spec reads tokens")
 
 
-def is_backdoor_shortcut(shortcut: Shortcut, bar: float) -> bool:
-    """The three conditions of the module docstring."""
-    return (shortcut.ratio < bar and shortcut.transfer < TRANSFER_BAR
+def is_backdoor_shortcut(shortcut: Shortcut, bar: float, flagged: bool = False) -> bool:
+    """The three conditions of the module docstring (a ``flagged`` trainer: the looser bar)."""
+    ratio_bar = max(bar, FLAGGED_BAR) if flagged else bar
+    return (bar > 0 and shortcut.ratio < ratio_bar and shortcut.transfer < TRANSFER_BAR
             and shortcut.accuracy >= COMPETENCE)
 
 
@@ -223,20 +237,22 @@ def flip_rates(spec: ModelSpec, flat: torch.Tensor, found: dict[str, torch.Tenso
 
 
 def scan_shortcuts(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
-                   rows: Sequence[int], validation: Dataset, reference: torch.Tensor,
+                   rows: Sequence[int], validation: Dataset, references: Sequence[torch.Tensor],
                    accuracies: Sequence[float], seed: int) -> list[Shortcut]:
     """One :class:`Shortcut` per row in ``rows`` of ``updates`` (deltas from ``base``).
 
-    ``reference`` is the round's reference delta; ``accuracies`` the rows' local models'
-    validation accuracies (same order as ``rows``). Needs at least two rows (a median of one
-    trainer compares it with itself).
+    ``references`` are reference deltas trained on the validation data with different seeds
+    (the transfer is the mean flip rate over them: one reference's rate moved by up to 0.14
+    with its seed); ``accuracies`` the rows' local models' validation accuracies (same order
+    as ``rows``). Needs at least two rows (a median of one trainer compares it with itself).
     """
     base64 = base.to(torch.float64)
     models = [base64 + updates[i].to(torch.float64) for i in rows]
     found = reverse_triggers(spec, models, validation, seed)
     norm = found["norm"].to(torch.float64).numpy()
     ratio = norm / np.maximum(np.median(norm, axis=0), 1e-12)
-    transfer = flip_rates(spec, base64 + reference.to(torch.float64), found)
+    transfer = np.mean([flip_rates(spec, base64 + r.to(torch.float64), found)
+                        for r in references], axis=0)
     middle = float(np.median(accuracies))
     out = []
     for r in range(len(rows)):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from aggregator.reference import train_reference
-from aggregator.trigger_scan import Shortcut, scan_shortcuts
+from aggregator.trigger_scan import REFERENCES, Shortcut, scan_shortcuts
 from fedmarket.codec import flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.evaluation import evaluate_weights
@@ -94,11 +94,17 @@ class ValidationUtility:
 
     def shortcuts(self, rows: Sequence[int], reference: torch.Tensor,
                   seed: int) -> list[Shortcut]:
-        """The trigger scan of these rows' local models (:mod:`aggregator.trigger_scan`)."""
+        """The trigger scan of these rows' local models (:mod:`aggregator.trigger_scan`).
+
+        ``reference`` is the round's reference (seed ``seed``); the others are trained here
+        with the next seeds.
+        """
         accuracies = [self.evaluator(self.base + self.updates[i].to(torch.float64))
                       for i in rows]
+        references = [reference, *(self.reference_update((seed + k) % 2**64)
+                                   for k in range(1, REFERENCES))]
         return scan_shortcuts(self.spec, self.base, self.updates, rows, self.validation,
-                              reference, accuracies, seed)
+                              references, accuracies, seed)
 
 
 class WeightedUtility:

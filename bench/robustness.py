@@ -353,8 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--attacks", nargs="+", choices=ATTACKS, default=list(ATTACKS))
     parser.add_argument("--splits", nargs="+", choices=sorted(SPLITS), default=list(SPLITS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--fractions", nargs="+", type=int, default=[10, 20, 30],
-                        help="percent malicious, default pipeline")
+    parser.add_argument("--fractions", nargs="*", type=int, default=[10, 20, 30],
+                        help="percent malicious, default pipeline (none: only its fairness)")
     parser.add_argument("--old-fractions", nargs="*", type=int, default=[30],
                         help="percent malicious for the old pipeline (none: skip it)")
     parser.add_argument("--scan-fractions", nargs="*", type=int, default=[],

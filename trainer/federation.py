@@ -35,7 +35,13 @@ import numpy as np
 import torch
 from eth_account import Account
 
-from aggregator.round import RoundInputs, RoundSpec, compute_round_or_reject_all
+from aggregator.round import (
+    RoundInputs,
+    RoundOutcome,
+    RoundSpec,
+    compute_round_or_reject_all,
+    flagged_trainers,
+)
 from aggregator.utility import ValidationUtility
 from aggregator.validation import update_digest
 from fedmarket.codec import (
@@ -315,7 +321,7 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
     accepted: list[list[int]] = []
     in_model: list[list[int]] = []
     accuracy: list[float] = []
-    outcomes = []
+    outcomes: list[RoundOutcome] = []
     earlier: frozenset[bytes] = frozenset()
     earlier_rows: torch.Tensor | None = None  # last round's revealed rows, as gather_round has
     earlier_trainers: list[str] = []
@@ -343,7 +349,8 @@ def run(fed: Federation, round_spec: RoundSpec, behaviours: Mapping[int, Behavio
             base_model_cid=_cid(encode_model(weights, ModelHeader(PROJECT, r - 1, spec.hash()),
                                              spec)),
             pool=POOL, global_model=base, earlier_digests=earlier, earlier_updates=earlier_rows,
-            earlier_trainers=list(earlier_trainers))
+            earlier_trainers=list(earlier_trainers),
+            flagged=flagged_trainers([o.result for o in outcomes]))
         earlier = frozenset(update_digest(row) for row in stacked)
         earlier_rows, earlier_trainers = stacked, [addr for addr, _, _ in rows]
         revealed = [dict(s.delta) for _, party, s in rows if party not in behaviours]

@@ -13,9 +13,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from aggregator.round import RoundSpec
+from aggregator.round import SHORTCUT_REASONS, RoundSpec
 from aggregator.trigger_scan import (
     COMPETENCE,
+    FLAGGED_BAR,
     MEASUREMENT_TOLERANCE,
     TRANSFER_BAR,
     Shortcut,
@@ -116,3 +117,28 @@ def test_a_verifier_allows_the_search_its_tolerance_and_no_more() -> None:
         report = ReexecutionReport(1, 1, "0x" + "11" * 20, "0x")
         compare_results(report, moved(by), published)
         assert report.agree is agree, report.differences
+
+
+def test_a_trainer_caught_once_is_judged_with_the_looser_size_bar() -> None:
+    later = Shortcut(target=0, ratio=0.7, transfer=0.0, accuracy=1.0)
+    assert not is_backdoor_shortcut(later, 0.5)
+    assert is_backdoor_shortcut(later, 0.5, flagged=True)
+    assert not is_backdoor_shortcut(replace(later, ratio=FLAGGED_BAR), 0.5, flagged=True)
+    # Never the transfer test: a mask that flips the references is a feature of the class.
+    assert not is_backdoor_shortcut(replace(later, transfer=TRANSFER_BAR), 0.5, flagged=True)
+
+
+def test_a_large_trigger_is_caught_in_every_round_once_caught_in_the_first() -> None:
+    # A 3x3 patch on every sample: its models' masks reach 0.6-0.74 of the median by rounds 2-3
+    # (above the first bar), while still flipping no reference model.
+    fed = fed_api.federation(load_data("digits"), 10, alpha=None, seed=0)
+    bad = {i: fed_api.from_attack(attacks.get("backdoor", patch=3, poison=1.0))
+           for i in ATTACKERS}
+    result = fed_api.run(fed, fed_api.scan_round_spec(), bad, rounds=3)
+    attackers = {fed_api._address(p, 0) for p in ATTACKERS}
+    for number, outcome in enumerate(result.outcomes, start=1):
+        reasons = {e.reason for e in outcome.result.trainers if e.address in attackers}
+        assert reasons == {"backdoor_shortcut" if number == 1 else "backdoor_shortcut_earlier"}
+        assert all(e.reason not in SHORTCUT_REASONS
+                   for e in outcome.result.trainers if e.address not in attackers)
+    assert result.share(list(ATTACKERS)) == 0.0

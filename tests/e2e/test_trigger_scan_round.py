@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.inputs import gather_round
+from aggregator.round import SHORTCUT_REASONS
 from fedmarket.chain.types import RoundStatus
 from fedmarket.modelspec import TrainingSpec
 from fedmarket.round_result import RoundResult
-from tests.contracts.scenario import travel_past
 from tests.e2e.market import Market, build_market
 
 ATTACKERS = (4, 5)
@@ -24,30 +25,32 @@ ATTACKERS = (4, 5)
 @pytest.fixture
 def scanned(client_for, tmp_path: Path) -> Market:
     return build_market(client_for, tmp_path, trainers=6,
-                        attacks=dict.fromkeys(ATTACKERS, "backdoor"), rounds=1,
+                        attacks=dict.fromkeys(ATTACKERS, "backdoor"), rounds=2,
                         rule="trusted", rule_params={"shortcut_bar": 0.5}, prove=True,
                         training=TrainingSpec(local_epochs=5, lr=0.01, batch_size=16,
                                               optimizer="adam"))
 
 
-def test_a_scanned_round_rejects_the_backdoor_and_finalizes_proven(scanned: Market) -> None:
+def test_scanned_rounds_reject_the_backdoor_and_finalize_proven(scanned: Market) -> None:
     market = scanned
-    market.commit_and_reveal()
-    assert market.aggregator.step(market.project)
-    for verifier in market.verifiers:
-        assert verifier.step(market.project)
-    travel_past(market.w3, market.round_info().deadlines.verify)
-    assert market.aggregator.step(market.project)
+    for number in (1, 2):
+        market.play_round()
 
-    info = market.owner.market.round(market.project, 1)
-    assert info.status == RoundStatus.FINALIZED and info.agrees >= 2 and info.disagrees == 0
-    result = RoundResult.from_bytes(market.store.get(info.result_cid))
-    assert result.rule_params["shortcut_bar"] == 0.5
-    by_address = {t.address: t for t in result.trainers}
-    for i, trainer in enumerate(market.trainers):
-        entry = by_address[trainer.address]
-        assert "shortcut_ratio" in entry.robustness
-        if i in ATTACKERS:
-            assert entry.reason == "backdoor_shortcut" and entry.reward == 0
-        else:
-            assert entry.reason != "backdoor_shortcut"
+        info = market.owner.market.round(market.project, number)
+        assert info.status == RoundStatus.FINALIZED and info.agrees >= 2
+        assert info.disagrees == 0 and info.proof_verified
+        result = RoundResult.from_bytes(market.store.get(info.result_cid))
+        assert result.rule_params["shortcut_bar"] == 0.5
+        by_address = {t.address: t for t in result.trainers}
+        for i, trainer in enumerate(market.trainers):
+            entry = by_address[trainer.address]
+            assert "shortcut_ratio" in entry.robustness
+            if i in ATTACKERS:
+                assert entry.reward == 0 and entry.reason in SHORTCUT_REASONS
+            else:
+                assert entry.reason not in SHORTCUT_REASONS
+    # Round 2's inputs, as the aggregator and every verifier gather them, carry round 1's flags
+    # (from its finalized result in the store), so its looser bar applied to the attackers.
+    gathered = gather_round(market.owner.market, market.store, market.posted.spec,
+                            market.project, 2, market.deployment.start_block)
+    assert gathered.inputs.flagged == {market.trainers[i].address.lower() for i in ATTACKERS}
