@@ -19,8 +19,8 @@ mask that transfers no more than every attacker's), and what the scan's rule at 
 
 Measured (README, "Robustness"): with each model's classifier biases refitted first (the
 default, ``--calibrate 200``), IID splits separate in rounds 1-2 (honest lowest 0.66 / 0.71,
-attackers' highest 0.44 / 0.69) and the rule rejected no honest model in any round; in Dirichlet 0.5 splits the ratio
-alone does not separate (honest trainers whose shard is nearly one class reached 0.39, because
+attackers' highest 0.44 / 0.69) and the rule rejected no honest model in any round; in
+Dirichlet 0.5 splits the ratio alone does not separate (honest trainers whose shard is nearly one class reached 0.39, because
 their model is biased to it), and the transfer test and the competence gate are what keep them:
 the rule rejected 0 honest trainers and 35 of 36 backdoored ones in round 1. Without the refit
 (``--calibrate 0``) non-IID honest models reached 0.28; refitting the whole classifier instead
@@ -50,6 +50,7 @@ import torch  # noqa: E402
 from aggregator.round import RoundInputs  # noqa: E402
 from aggregator.trigger_scan import (  # noqa: E402
     CALIBRATION_STEPS,
+    REFERENCES,
     Shortcut,
     flip_rates,
     is_backdoor_shortcut,
@@ -90,8 +91,9 @@ def run_case(case: Case) -> list[dict[str, Any]]:
                                  steps=steps, calibration=calibrate)
         norm = found["norm"].numpy()
         ratio = norm / np.median(norm, axis=0)
-        reference = utility.base + utility.reference_update(inputs.round).to(torch.float64)
-        transfer = flip_rates(utility.spec, reference, found)
+        # As the scan does: the mean flip rate over reference models of several seeds.
+        transfer = np.mean([flip_rates(utility.spec, utility.base + utility.reference_update(
+            inputs.round + k).to(torch.float64), found) for k in range(REFERENCES)], axis=0)
         accuracy = [utility.evaluator(utility.base + row.to(torch.float64))
                     for row in inputs.updates]
         for row, party in enumerate(parties):
