@@ -18,8 +18,8 @@ def demo(
     trainers: int = typer.Option(8, "--trainers", help="Trainers (each its own process)."),
     malicious: int = typer.Option(2, "--malicious", help="How many of them attack."),
     attack: str = typer.Option("sign_flip", "--attack", help="Attack of the malicious ones: "
-                               "sign_flip, scaled, gaussian, label_flip, alie, ipm, free_rider, "
-                               "copycat."),
+                               "any registered one, e.g. sign_flip, alie, min_max, min_sum, "
+                               "fang_krum, fang_trmean, backdoor (an unknown name lists all)."),
     rounds: int = typer.Option(3, "--rounds", help="Training rounds."),
     budget: str = typer.Option("10", "--budget", help="Escrowed reward, in ether."),
     model: str = typer.Option("mlp", "--model", help="mlp or cnn (the digits example)."),
