@@ -17,15 +17,15 @@ round the table gives the lowest honest ratio against the highest attacker's, ho
 trainers a bar catching every attacker would reject (by the ratio alone, and also requiring a
 mask that transfers no more than every attacker's), and what the scan's rule at bar 0.5 rejects.
 
-Measured (README, "Robustness"): with each model's classifier biases refitted first (the
-default, ``--calibrate 200``), IID splits separate in rounds 1-2 (honest lowest 0.66 / 0.71,
-attackers' highest 0.44 / 0.69) and the rule rejected no honest model in any round; in Dirichlet
-0.5 splits the ratio alone does not separate (honest trainers whose shard is nearly one class
-reached 0.39, because their model is biased to it), and the transfer test and the competence
-gate are what keep them: the rule rejected 0 honest trainers and 35 of 36 backdoored ones in
-round 1. Without the refit (``--calibrate 0``) non-IID honest models reached 0.28; refitting the
-whole classifier instead of its biases erased the planted shortcuts too (backdoored models at
-0.86-0.94).
+Measured (README, "Robustness"; 481 s beside other work): with each model's classifier biases
+refitted first (the default, ``--calibrate 200``), IID splits separate in rounds 1-2 (honest
+lowest 0.66 / 0.71, attackers' highest 0.44 / 0.69) and the rule rejected no honest model in any
+IID round; in Dirichlet 0.5 splits the ratio alone does not separate (honest trainers whose
+shard is nearly one class reached 0.39, their model being biased to it), and the transfer test
+and the competence gate are what keep them: the rule rejected 0, 1 and 0 honest trainer-rounds
+in rounds 1-3 and 35 of 36 backdoored ones in round 1. Without the refit (``--calibrate 0``)
+non-IID honest models reached 0.28; refitting the whole classifier instead of its biases erased
+the planted shortcuts too (backdoored models at 0.86-0.94).
 """
 
 from __future__ import annotations
