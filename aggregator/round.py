@@ -84,7 +84,7 @@ class RoundInputs:
     earlier_trainers: Sequence[str] = ()
     # Trainers (lowercase addresses) the trigger scan rejected in an earlier finalized round of
     # the project (aggregator.inputs gathers them from the published results); with the scan
-    # on they are rejected again without a search.
+    # on they are judged with its looser size bar (aggregator.trigger_scan.FLAGGED_BAR).
     flagged: frozenset[str] = frozenset()
 
 
