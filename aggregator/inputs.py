@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aggregator.round import RoundInputs, canonical_order, flagged_trainers
+from aggregator.round import RoundInputs, canonical_order
+from aggregator.trigger_scan import flagged_trainers
 from aggregator.validation import Verdict, update_digest
 from fedmarket.chain.market import Market
 from fedmarket.chain.types import RoundStatus

@@ -26,7 +26,7 @@ from aggregator.rewards import Fallback, split_rewards, to_fixed_point
 from aggregator.rival_check import readmit_class_carriers
 from aggregator.rules import RuleResult
 from aggregator.rules.distances import weighted_mean
-from aggregator.trigger_scan import Shortcut, is_backdoor_shortcut
+from aggregator.trigger_scan import reject_shortcuts
 from aggregator.validation import Verdict, validate_updates
 from fedmarket.errors import AggregationError
 from fedmarket.merkle import StandardMerkleTree, reward_tree
@@ -41,8 +41,6 @@ __all__ = [
     "compute_round",
     "compute_round_or_reject_all",
     "effective_rule_params",
-    "flagged_trainers",
-    "SHORTCUT_REASONS",
 ]
 
 
@@ -231,50 +229,6 @@ def _reject_stale(inputs: RoundInputs,
     return stale
 
 
-#: Reasons the trigger scan gives; a trainer with either in a finalized round stays flagged.
-SHORTCUT_REASONS = ("backdoor_shortcut", "backdoor_shortcut_earlier")
-EARLIER_SHORTCUT = SHORTCUT_REASONS[1]
-
-
-def flagged_trainers(results: Sequence[RoundResult]) -> frozenset[str]:
-    """Lowercase addresses the trigger scan rejected in any of ``results``."""
-    return frozenset(t.address.lower() for r in results for t in r.trainers
-                     if t.reason in SHORTCUT_REASONS)
-
-
-def _reject_shortcuts(inputs: RoundInputs, bar: float, verdicts: list[Verdict],
-                      utility: Utility | None, reference: torch.Tensor | None,
-                      seed: int) -> dict[int, Shortcut]:
-    """Reject updates whose model has a planted trigger's shortcut (:mod:`aggregator.trigger_scan`).
-
-    Off unless the rule's ``shortcut_bar`` is above 0. A trainer the scan rejected in an
-    earlier finalized round (``inputs.flagged``) is judged with the looser size bar
-    (:data:`aggregator.trigger_scan.FLAGGED_BAR`; ``backdoor_shortcut_earlier``): a planted
-    shortcut stands out against peers while the global model is young and less as the honest
-    models sharpen, so a backdoor trainer caught once would otherwise be paid later for the same
-    data. Not a ban: an honest trainer flagged once near the bars is judged again on a mask
-    that must still flip no reference model. Rows already rejected are not scanned;
-    with fewer than two rows left there is no round median to compare with, and none is judged.
-    """
-    if bar <= 0:
-        return {}
-    scan = getattr(utility, "shortcuts", None)
-    if scan is None or reference is None:
-        raise AggregationError("the trigger scan (shortcut_bar) needs the owner's validation "
-                               "data")
-    rows = [i for i, v in enumerate(verdicts) if v.accepted]
-    if len(rows) < 2:
-        return {}
-    found = dict(zip(rows, scan(rows, reference, seed), strict=True))
-    for i, shortcut in found.items():
-        earlier = inputs.trainers[i].lower() in inputs.flagged
-        if is_backdoor_shortcut(shortcut, bar):
-            verdicts[i] = Verdict.reject(SHORTCUT_REASONS[0])
-        elif earlier and is_backdoor_shortcut(shortcut, bar, flagged=True):
-            verdicts[i] = Verdict.reject(EARLIER_SHORTCUT)
-    return found
-
-
 def effective_rule_params(params: Mapping[str, Any], detected: int) -> dict[str, Any]:
     """The rule's parameters once ``detected`` updates were rejected before it ran.
 
@@ -319,7 +273,9 @@ def compute_round(
     reference = None
     if rule_class.needs_reference and isinstance(utility, ValidationSource):
         reference = utility.reference_update(seed)
-    shortcuts = _reject_shortcuts(inputs, bar, verdicts, utility, reference, seed)
+    # Off unless the bar is above 0; needs the validation data (the utility runs the search).
+    shortcuts = reject_shortcuts(inputs.trainers, inputs.flagged, bar, verdicts,
+                                 getattr(utility, "shortcuts", None), reference, seed)
     valid = [i for i, v in enumerate(verdicts) if v.accepted]
     if not valid:
         raise AggregationError("no acceptable update in this round")

@@ -48,21 +48,24 @@ verifiers compare the three recorded measurements within :data:`MEASUREMENT_TOLE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
+from aggregator.validation import Verdict
 from fedmarket.codec import unflatten
 from fedmarket.datasets import Dataset
-from fedmarket.errors import ConfigError
+from fedmarket.errors import AggregationError, ConfigError
 from fedmarket.lora import full_weights
 from fedmarket.models import build_model
 from fedmarket.modelspec import ModelSpec
+from fedmarket.round_result import RoundResult
 
 __all__ = ["Shortcut", "scan_shortcuts", "is_backdoor_shortcut", "check_scannable",
+           "reject_shortcuts", "flagged_trainers", "SHORTCUT_REASONS",
            "reverse_triggers", "flip_rates", "TRANSFER_BAR", "COMPETENCE", "SEARCH_STEPS",
            "SEARCH_SAMPLES", "MEASUREMENT_TOLERANCE", "MEASUREMENT_KEYS", "FLAGGED_BAR",
            "REFERENCES"]
@@ -262,3 +265,49 @@ def scan_shortcuts(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
         out.append(Shortcut(target=c, ratio=float(ratio[r, c]), transfer=float(transfer[r, c]),
                             accuracy=float(accuracies[r]) / middle if middle > 0 else 0.0))
     return out
+
+
+#: Reasons the trigger scan gives; a trainer with either in a finalized round stays flagged.
+SHORTCUT_REASONS = ("backdoor_shortcut", "backdoor_shortcut_earlier")
+
+#: ``scan(rows, reference, seed)``: the rows' shortcuts
+#: (:meth:`aggregator.utility.ValidationUtility.shortcuts`).
+Scan = Callable[[Sequence[int], torch.Tensor, int], list[Shortcut]]
+
+
+def flagged_trainers(results: Sequence[RoundResult]) -> frozenset[str]:
+    """Lowercase addresses the trigger scan rejected in any of ``results``."""
+    return frozenset(t.address.lower() for r in results for t in r.trainers
+                     if t.reason in SHORTCUT_REASONS)
+
+
+def reject_shortcuts(trainers: Sequence[str], flagged: Collection[str], bar: float,
+                     verdicts: list[Verdict], scan: Scan | None, reference: torch.Tensor | None,
+                     seed: int) -> dict[int, Shortcut]:
+    """Reject, in ``verdicts``, the updates whose model has a planted trigger's shortcut.
+
+    Off unless ``bar`` is above 0. A trainer in ``flagged`` (rejected so in an earlier
+    finalized round) is judged with the looser size bar :data:`FLAGGED_BAR`
+    (``backdoor_shortcut_earlier``): a planted shortcut stands out against peers while the
+    global model is young and less as the honest models sharpen, so a backdoor trainer caught
+    once would otherwise be paid later for the same data. Not a ban: an honest trainer flagged
+    once near the bars is judged again on a mask that must still flip no reference model. Rows
+    already rejected are not scanned; with fewer than two rows left there is no round median to
+    compare with, and none is judged. Returns the scanned rows' shortcuts.
+    """
+    if bar <= 0:
+        return {}
+    if scan is None or reference is None:
+        raise AggregationError("the trigger scan (shortcut_bar) needs the owner's validation "
+                               "data")
+    rows = [i for i, v in enumerate(verdicts) if v.accepted]
+    if len(rows) < 2:
+        return {}
+    found = dict(zip(rows, scan(rows, reference, seed), strict=True))
+    for i, shortcut in found.items():
+        if is_backdoor_shortcut(shortcut, bar):
+            verdicts[i] = Verdict.reject(SHORTCUT_REASONS[0])
+        elif (trainers[i].lower() in flagged
+              and is_backdoor_shortcut(shortcut, bar, flagged=True)):
+            verdicts[i] = Verdict.reject(SHORTCUT_REASONS[1])
+    return found

@@ -21,6 +21,16 @@ from fedmarket.chain.client import ChainClient, connect, dev_account
 from fedmarket.chain.node import LocalNode
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test: two cores are shared with the rest of the suite, and
+    one thread keeps CPU training bitwise equal between runs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(autouse=True)
 def seeded_randomness(request: pytest.FixtureRequest) -> None:
     """Seed torch, numpy's global generator and ``random`` from the test's own id.

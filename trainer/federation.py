@@ -40,8 +40,8 @@ from aggregator.round import (
     RoundOutcome,
     RoundSpec,
     compute_round_or_reject_all,
-    flagged_trainers,
 )
+from aggregator.trigger_scan import flagged_trainers
 from aggregator.utility import ValidationUtility
 from aggregator.validation import update_digest
 from fedmarket.codec import (

@@ -50,6 +50,7 @@ from typing import Any
 
 import torch
 
+from aggregator.trigger_scan import FLAGGED_BAR
 from fedmarket.errors import AggregationError
 from fedmarket.zk.payout import quantize_cosine, quantize_cosines
 
@@ -96,8 +97,13 @@ class Trusted(Rule):
         (:mod:`aggregator.trigger_scan`, run by :func:`aggregator.round.compute_round` with the
         validation data; 0.5 separated every backdoored from every honest model in IID splits).
         Off (0) by default: it costs a mask search per trainer and class, and needs float inputs.
+        At most :data:`aggregator.trigger_scan.FLAGGED_BAR` (0.8): the owner posts the bar, and a
+        pool none of whose trainers is accepted stays in the owner's escrow, so a bar near 1
+        (half of the honest models are below their round's median) would be an owner's lever on
+        honest trainers; at 0.8 honest models also still need a non-transferring mask.
         """
-        self.shortcut_bar = float_param("trusted", "shortcut_bar", shortcut_bar, 0.0, 1.0)
+        self.shortcut_bar = float_param("trusted", "shortcut_bar", shortcut_bar, 0.0,
+                                        FLAGGED_BAR + 1e-9)
         self.rival_ratio = float_param("trusted", "rival_ratio", rival_ratio, 0.0, 1.0 + 1e-9,
                                        inclusive_low=False)
         if majority not in MAJORITY_POLICIES:

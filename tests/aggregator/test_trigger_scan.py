@@ -7,17 +7,16 @@ thread. Attack: the trigger-patch backdoor of the last three parties (30 %).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-import torch
 
-from aggregator.round import SHORTCUT_REASONS, RoundSpec
+from aggregator.round import RoundSpec
 from aggregator.trigger_scan import (
     COMPETENCE,
     FLAGGED_BAR,
     MEASUREMENT_TOLERANCE,
+    SHORTCUT_REASONS,
     TRANSFER_BAR,
     Shortcut,
     is_backdoor_shortcut,
@@ -34,12 +33,7 @@ from verifier.reexecution import ReexecutionReport, compare_results
 ATTACKERS = (7, 8, 9)
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _backdoored(alpha: float | None, seed: int, spec: RoundSpec,
@@ -95,9 +89,13 @@ def test_off_by_default_and_results_unchanged() -> None:
 
 
 def test_bad_settings_are_refused_before_a_project_is_posted() -> None:
-    with pytest.raises(ConfigError, match="shortcut_bar"):
-        check_rule_params("trusted", {"shortcut_bar": 1.5})
+    # The owner posts the bar: above 0.8 it would be a lever on honest trainers (the pool of a
+    # round that accepts nobody stays in the owner's escrow).
+    for bar in (1.5, 0.9, -0.1):
+        with pytest.raises(ConfigError, match="shortcut_bar"):
+            check_rule_params("trusted", {"shortcut_bar": bar})
     check_rule_params("trusted", {"shortcut_bar": 0.5})
+    check_rule_params("trusted", {"shortcut_bar": FLAGGED_BAR})
     with pytest.raises(ConfigError, match="needs float inputs"):
         ModelSpec(model="transformer", input_shape=(16,), num_classes=2,
                   aggregation=AggregationSpec("trusted", {"shortcut_bar": 0.5})).validate()
@@ -142,3 +140,21 @@ def test_a_large_trigger_is_caught_in_every_round_once_caught_in_the_first() -> 
         assert all(e.reason not in SHORTCUT_REASONS
                    for e in outcome.result.trainers if e.address not in attackers)
     assert result.share(list(ATTACKERS)) == 0.0
+
+
+def test_an_aggregator_flagging_an_honest_trainer_is_disputed() -> None:
+    # The aggregator keeps the measurements but rejects an honest trainer as backdoored (its
+    # reward then goes to the others, or back to the owner's escrow): re-execution differs.
+    result, bad = _backdoored(None, 0, fed_api.scan_round_spec())
+    published = result.outcomes[0].result
+    i = next(k for k, t in enumerate(published.trainers) if t.accepted and t.address not in bad)
+    lie = replace(published.trainers[i], accepted=False, reason="backdoor_shortcut",
+                  contribution=0, reward=0)
+    tampered = replace(published, trainers=(*published.trainers[:i], lie,
+                                            *published.trainers[i + 1:]))
+
+    report = ReexecutionReport(1, 1, "0x" + "11" * 20, "0x")
+    compare_results(report, tampered, published)
+
+    assert not report.agree
+    assert any("reason" in d or "accepted" in d for d in report.differences)

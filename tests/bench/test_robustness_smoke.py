@@ -1,25 +1,11 @@
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-import torch
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "robustness.py"
 
 
 @pytest.fixture
-def robustness():
-    spec = importlib.util.spec_from_file_location("bench_robustness", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    threads = torch.get_num_threads()
-    yield module
-    torch.set_num_threads(threads)  # the bench pins one thread; leave the session as it was
-    del sys.modules[spec.name]
+def robustness(load_bench):
+    return load_bench("robustness")
 
 
 def test_reduced_grid_covers_fractions_pipelines_and_fairness(robustness, tmp_path, capsys):

@@ -1,26 +1,11 @@
 """The trigger reverse-engineering measurement (bench/trigger_scan.py) on a reduced case."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-import torch
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "trigger_scan.py"
 
 
 @pytest.fixture
-def scan():
-    spec = importlib.util.spec_from_file_location("bench_trigger_scan", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    threads = torch.get_num_threads()
-    yield module
-    torch.set_num_threads(threads)  # the bench pins one thread; leave the session as it was
-    del sys.modules[spec.name]
+def scan(load_bench):
+    return load_bench("trigger_scan")
 
 
 def test_a_planted_trigger_needs_a_smaller_mask_than_honest_models_in_iid(scan):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.inputs import gather_round
-from aggregator.round import SHORTCUT_REASONS
+from aggregator.trigger_scan import SHORTCUT_REASONS
 from fedmarket.chain.types import RoundStatus
 from fedmarket.modelspec import TrainingSpec
 from fedmarket.round_result import RoundResult

@@ -1,4 +1,3 @@
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -9,12 +8,8 @@ from fedmarket.modelspec import ModelSpec, TrainingSpec
 
 
 @pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    # Two cores shared with the rest of the suite; one thread also keeps CPU runs bitwise equal.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _on_one_thread(one_thread: None) -> None:
+    """Every trainer test runs on one thread (``tests/conftest.py``)."""
 
 
 @pytest.fixture(scope="session")
