@@ -1,12 +1,13 @@
 """Backdoor shortcuts: reverse-engineer, per trainer, the smallest input patch that flips its model.
 
-Opt-in (the ``trusted`` rule's ``shortcut_bar``; off by default). Neural Cleanse (Wang et al.,
-IEEE S&P 2019): a model with a backdoor "trigger -> t" has a shortcut to ``t``, a small mask
-``m`` and pattern ``p`` with ``(1 - m) * x + m * p`` classified ``t`` for almost every clean
-``x``. The owner has clean validation data and every trainer's local model (the round's global
-model plus its update), so it can search for the smallest such mask per trainer and class
-without knowing the trigger or its target. An update is rejected (``backdoor_shortcut``) when
-all three hold:
+The ``trusted`` rule's ``shortcut_bar``: on by default (0.5) for the tasks it was measured on,
+small models on feature vectors (:func:`fedmarket.scan_default.default_shortcut_bar`), off (0)
+elsewhere. Neural Cleanse (Wang et al., IEEE S&P 2019): a model with a backdoor "trigger -> t"
+has a shortcut to ``t``, a small mask ``m`` and pattern ``p`` with ``(1 - m) * x + m * p``
+classified ``t`` for almost every clean ``x``. The owner has clean validation data and every
+trainer's local model (the round's global model plus its update), so it can search for the
+smallest such mask per trainer and class without knowing the trigger or its target. An update is
+rejected (``backdoor_shortcut``) when all three hold:
 
 1. **Shortcut**: for some class its mask needs less than ``bar`` times the round's median mask
    norm for that class (``shortcut_ratio``).
@@ -63,12 +64,14 @@ from fedmarket.lora import full_weights
 from fedmarket.models import build_model
 from fedmarket.modelspec import ModelSpec
 from fedmarket.round_result import RoundResult
+from fedmarket.scan_default import DEFAULT_BAR, DEFAULT_MAX_PARAMS, default_shortcut_bar
 
 __all__ = ["Shortcut", "scan_shortcuts", "is_backdoor_shortcut", "check_scannable",
            "reject_shortcuts", "flagged_trainers", "SHORTCUT_REASONS",
            "reverse_triggers", "flip_rates", "TRANSFER_BAR", "COMPETENCE", "SEARCH_STEPS",
            "SEARCH_SAMPLES", "MEASUREMENT_TOLERANCE", "MEASUREMENT_KEYS", "FLAGGED_BAR",
-           "REFERENCES"]
+           "REFERENCES", "LEARNED", "learned", "DEFAULT_BAR", "DEFAULT_MAX_PARAMS",
+           "default_shortcut_bar"]
 
 #: Adam steps of the mask search (Neural Cleanse's optimisation, all masks at once).
 SEARCH_STEPS = 300
@@ -92,6 +95,13 @@ COMPETENCE = 0.75
 #: 0.65-0.74 by round 3) while its mask still flips no reference (0.00-0.01): once caught, the
 #: size bar is relaxed, never the transfer test (honest cheapest masks transferred 0.44-0.99).
 FLAGGED_BAR = 0.8
+#: A round is judged only when its models have learned the task: the median local model's
+#: validation accuracy at least this fraction of the way from chance (1 / classes) to 1. A
+#: shortcut is "cheap" only against models that know the classes; one epoch of SGD from the
+#: random model left digits models at chance (median 0.10-0.13 in Dirichlet 0.5 splits), where
+#: the cheapest masks are noise (measured: 4 honest rejections in 180 party-rounds, none with
+#: this gate). 0.1 of the way is 0.19 for ten classes, 0.55 for two.
+LEARNED = 0.1
 #: Reference models (seeds) the transfer is averaged over.
 REFERENCES = 3
 #: Absolute difference allowed between published and recomputed scan measurements.
@@ -119,6 +129,12 @@ def check_scannable(spec: ModelSpec) -> None:
     if spec.input_kind == "tokens":
         raise ConfigError("the trigger scan (shortcut_bar) needs float inputs (features or "
                           "image); this spec reads tokens")
+
+
+def learned(accuracies: Sequence[float], classes: int) -> bool:
+    """Whether a round's local models know the task well enough to be judged (:data:`LEARNED`)."""
+    chance = 1.0 / classes
+    return bool(accuracies) and float(np.median(accuracies)) >= chance + LEARNED * (1 - chance)
 
 
 def is_backdoor_shortcut(shortcut: Shortcut, bar: float, flagged: bool = False) -> bool:
@@ -250,7 +266,12 @@ def scan_shortcuts(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
     (the transfer is the mean flip rate over them: one reference's rate moved by up to 0.14
     with its seed); ``accuracies`` the rows' local models' validation accuracies (same order
     as ``rows``). Needs at least two rows (a median of one trainer compares it with itself).
+    Returns no shortcut (none is judged) when the round's models have not learned the task
+    (:func:`learned`).
     """
+    if not learned(accuracies, spec.num_classes):
+        return []
+    middle = float(np.median(accuracies))
     base64 = base.to(torch.float64)
     models = [base64 + updates[i].to(torch.float64) for i in rows]
     found = reverse_triggers(spec, models, validation, seed)
@@ -258,7 +279,6 @@ def scan_shortcuts(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
     ratio = norm / np.maximum(np.median(norm, axis=0), 1e-12)
     transfer = np.mean([flip_rates(spec, base64 + r.to(torch.float64), found)
                         for r in references], axis=0)
-    middle = float(np.median(accuracies))
     out = []
     for r in range(len(rows)):
         c = int(np.argmin(ratio[r]))
@@ -303,7 +323,10 @@ def reject_shortcuts(trainers: Sequence[str], flagged: Collection[str], bar: flo
     rows = [i for i, v in enumerate(verdicts) if v.accepted]
     if len(rows) < 2:
         return {}
-    found = dict(zip(rows, scan(rows, reference, seed), strict=True))
+    shortcuts = scan(rows, reference, seed)
+    if not shortcuts:  # the round's models have not learned the task: nothing to judge
+        return {}
+    found = dict(zip(rows, shortcuts, strict=True))
     for i, shortcut in found.items():
         if is_backdoor_shortcut(shortcut, bar):
             verdicts[i] = Verdict.reject(SHORTCUT_REASONS[0])

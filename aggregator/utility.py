@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from aggregator.reference import train_reference
-from aggregator.trigger_scan import REFERENCES, Shortcut, scan_shortcuts
+from aggregator.trigger_scan import REFERENCES, Shortcut, learned, scan_shortcuts
 from fedmarket.codec import flatten, unflatten
 from fedmarket.datasets import Dataset
 from fedmarket.evaluation import evaluate_weights
@@ -101,6 +101,8 @@ class ValidationUtility:
         """
         accuracies = [self.evaluator(self.base + self.updates[i].to(torch.float64))
                       for i in rows]
+        if not learned(accuracies, self.spec.num_classes):
+            return []  # nothing to judge: skip the reference training and the search
         references = [reference, *(self.reference_update((seed + k) % 2**64)
                                    for k in range(1, REFERENCES))]
         return scan_shortcuts(self.spec, self.base, self.updates, rows, self.validation,

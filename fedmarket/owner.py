@@ -45,6 +45,7 @@ from fedmarket.posted_tokenizer import (
     read_tokenizer,
     register_tokenizer,
 )
+from fedmarket.scan_default import default_shortcut_bar
 from fedmarket.storage.base import ContentStore
 from fedmarket.tokenizer_spec import PostedTokenizer
 from fedmarket.units import MAX_WEI
@@ -59,7 +60,7 @@ DEFAULT_MAX_LEN = 64
 __all__ = ["MODEL_INPUT_SHAPES", "ProjectRequest", "PostedProject", "post_project", "build_spec",
            "owner_validation", "rule_minimum_trainers", "check_rule_params", "check_request",
            "resolved_rule", "resolve_task", "validation_options", "REFERENCE_RULES",
-           "VALIDATION_SCORERS", "DEFAULT_MAX_LEN"]
+           "VALIDATION_SCORERS", "DEFAULT_MAX_LEN", "with_default_scan"]
 
 # Rules that train a reference update on the owner's validation data, and scorers that value
 # coalitions on it: both need a project with validation data.
@@ -340,7 +341,7 @@ def build_spec(request: ProjectRequest, validation_cid: str | None,
     if rule in REFERENCE_RULES and not validation_cid:
         raise ConfigError(f"rule {rule} needs validation data (--validation)")
     scoring_params: dict[str, Any] = {"validation_cid": validation_cid} if validation_cid else {}
-    return ModelSpec(
+    spec = ModelSpec(
         model=request.model, input_shape=request.input_shape, num_classes=request.num_classes,
         input_kind=request.input_kind, hidden=request.hidden, arch=request.arch,
         seed=request.seed, training=request.training,
@@ -351,6 +352,24 @@ def build_spec(request: ProjectRequest, validation_cid: str | None,
         if base_weights_cid and request.lora_rank else None,
         compression=request.compression,
         tokenizer=PostedTokenizer(tokenizer_cid) if tokenizer_cid else "")
+    return with_default_scan(spec, request)
+
+
+def with_default_scan(spec: ModelSpec, request: ProjectRequest) -> ModelSpec:
+    """``spec`` with the trigger scan's default bar where the owner left the rule's defaults.
+
+    The default pipeline (``trusted`` with no parameters given) judges backdoor shortcuts on
+    the tasks the scan was measured on (:func:`fedmarket.scan_default.default_shortcut_bar`);
+    the bar is written into the spec so trainers see it before joining. Explicit parameters
+    (``{}`` or ``{"shortcut_bar": 0}`` to turn it off) are kept as given.
+    """
+    if spec.aggregation.rule != "trusted" or request.rule_params is not None:
+        return spec
+    bar = default_shortcut_bar(spec)
+    if not bar:
+        return spec
+    return replace(spec, aggregation=AggregationSpec(
+        "trusted", {**spec.aggregation.params, "shortcut_bar": bar}))
 
 
 def _npz_bytes(data: Dataset) -> bytes:

@@ -7,7 +7,7 @@ function from what that party sees in a round to the update(s) it submits — an
     def halve_and_inflate(view: PartyView) -> list[Submission]:   # an attack in a few lines
         delta = {n: 0.5 * t for n, t in view.honest_delta.items()}
         return [Submission(delta, view.samples * 10)]              # one account, 10x claimed
-    result = run(fed, default_round_spec(), {9: halve_and_inflate}, rounds=3)
+    result = run(fed, default_round_spec(fed.spec), {9: halve_and_inflate}, rounds=3)
     result.share([9]), result.accuracy
 
 Each party's view holds its own shard and honest delta, and — with full knowledge — the honest
@@ -57,6 +57,7 @@ from fedmarket.datasets import Dataset, holdout_split, partition
 from fedmarket.evaluation import evaluate_weights
 from fedmarket.models import initial_weights
 from fedmarket.modelspec import AggregationSpec, ModelSpec, ScoringSpec, TrainingSpec
+from fedmarket.scan_default import DEFAULT_BAR, default_shortcut_bar
 from fedmarket.storage.importer import import_stream
 from trainer import attacks
 from trainer.attacks import AttackContext, Delta
@@ -66,7 +67,8 @@ __all__ = ["Federation", "PartyView", "Submission", "Behaviour", "FederationResu
            "federation", "digits_spec", "run", "Observer", "honest", "from_attack", "sybil",
            "inflated",
            "copycat", "standalone_accuracy",
-           "default_round_spec", "old_default_round_spec", "scan_round_spec"]
+           "default_round_spec", "old_default_round_spec", "scan_round_spec",
+           "unscanned_round_spec"]
 
 PROJECT = 1
 POOL = 10**18  # wei per round
@@ -176,14 +178,25 @@ def _noisy(shard: Dataset, fraction: float, seed: int, classes: int) -> Dataset:
     return Dataset(shard.x, y, f"{shard.source}+noise{fraction:g}")
 
 
-def default_round_spec() -> RoundSpec:
-    """The default pipeline with validation data: ``trusted`` rule, ``group_shapley`` scores."""
-    return RoundSpec("trusted", {}, scorer="group_shapley")
+def default_round_spec(spec: ModelSpec | None = None) -> RoundSpec:
+    """The default pipeline with validation data, as a posted project of ``spec`` gets it.
+
+    The ``trusted`` rule, ``group_shapley`` scores and, where the task is one it was measured
+    on (:func:`fedmarket.scan_default.default_shortcut_bar`; ``spec`` None: the digits spec),
+    the trigger scan at its default bar.
+    """
+    bar = default_shortcut_bar(spec or digits_spec())
+    return RoundSpec("trusted", {"shortcut_bar": bar} if bar else {}, scorer="group_shapley")
 
 
-def scan_round_spec(bar: float = 0.5) -> RoundSpec:
-    """The default pipeline with the opt-in trigger scan (:mod:`aggregator.trigger_scan`)."""
+def scan_round_spec(bar: float = DEFAULT_BAR) -> RoundSpec:
+    """The default pipeline with the trigger scan at ``bar`` (:mod:`aggregator.trigger_scan`)."""
     return RoundSpec("trusted", {"shortcut_bar": bar}, scorer="group_shapley")
+
+
+def unscanned_round_spec() -> RoundSpec:
+    """The default pipeline without the trigger scan (the default before stop 24)."""
+    return RoundSpec("trusted", {}, scorer="group_shapley")
 
 
 def old_default_round_spec(f: int = 3) -> RoundSpec:

@@ -134,7 +134,9 @@ class DemoConfig:
             budget_wei=self.budget_wei, aggregator=dev_account(AGGREGATOR).address,
             rounds=self.rounds, model=self.model, input_shape=MODEL_INPUT_SHAPES[self.model],
             hidden=(64,) if self.model == "mlp" else (16, 32), training=DEMO_TRAINING,
-            rule=self.rule, rule_params=self.rule_params, scoring=self.scoring,
+            # None where the rule takes no f: the project's defaults (the trusted rule's
+            # trigger scan, fedmarket.owner.with_default_scan) as a posted project gets them.
+            rule=self.rule, rule_params=self.rule_params or None, scoring=self.scoring,
             validation="digits",
             min_trainers=max(3, rule_minimum_trainers(self.rule, self.rule_params)),
             max_trainers=self.trainers,

@@ -6,6 +6,7 @@ import pytest
 
 from fedmarket.errors import ConfigError
 from fedmarket.owner import ProjectRequest, build_spec, check_request
+from fedmarket.scan_default import DEFAULT_BAR
 
 OWNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 AGGREGATOR = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -16,8 +17,35 @@ def test_defaults_with_validation_data_are_trusted_and_group_shapley():
 
     spec = build_spec(request, validation_cid="bafkvalidation")
 
-    assert (spec.aggregation.rule, dict(spec.aggregation.params)) == ("trusted", {})
+    # digits features, 10 classes, a small MLP: the trigger scan is on at its default bar
+    assert (spec.aggregation.rule, dict(spec.aggregation.params)) == (
+        "trusted", {"shortcut_bar": DEFAULT_BAR})
     assert spec.scoring.method == "group_shapley"
+
+
+@pytest.mark.parametrize("change", [
+    {"num_classes": 2},  # two classes: the cheapest mask is the weaker class (measured)
+    {"model": "cnn", "input_shape": (1, 8, 8), "hidden": (4, 8)},  # images: not measured
+    {"hidden": (512, 512)},  # over DEFAULT_MAX_PARAMS
+])
+def test_the_scan_is_off_by_default_where_it_was_not_measured(change):
+    task = {"input_shape": (64,), "num_classes": 10, "hidden": (64,), **change}
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, validation="own.npz",
+                             **task)
+
+    spec = build_spec(request, validation_cid="bafkvalidation")
+
+    assert dict(spec.aggregation.params) == {}
+
+
+@pytest.mark.parametrize("params", [{}, {"shortcut_bar": 0}, {"shortcut_bar": 0.3}])
+def test_explicit_trusted_params_are_kept(params):
+    request = ProjectRequest(budget_wei=10**18, aggregator=AGGREGATOR, rule="trusted",
+                             rule_params=params)
+
+    spec = build_spec(request, validation_cid="bafkvalidation")
+
+    assert dict(spec.aggregation.params) == params
 
 
 def test_defaults_without_validation_data_are_multi_krum_and_cosine():

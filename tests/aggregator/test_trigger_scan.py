@@ -1,4 +1,4 @@
-"""The opt-in trigger scan: backdoored models rejected, honest ones kept, verifiably.
+"""The trigger scan (default for digits-like tasks): backdoors rejected, honest kept, verifiably.
 
 Real local training of the robustness bench's federation (digits, 10 parties, 5 Adam epochs),
 one round through :func:`aggregator.round.compute_round_or_reject_all`, seeded and on one
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import torch
 
 from aggregator.round import RoundSpec
 from aggregator.trigger_scan import (
@@ -20,12 +21,14 @@ from aggregator.trigger_scan import (
     TRANSFER_BAR,
     Shortcut,
     is_backdoor_shortcut,
+    learned,
 )
 from fedmarket.datasets import load_data
 from fedmarket.errors import ConfigError
-from fedmarket.modelspec import AggregationSpec, ModelSpec
+from fedmarket.modelspec import AggregationSpec, ModelSpec, TrainingSpec
 from fedmarket.owner import check_rule_params
 from fedmarket.round_result import RoundResult
+from fedmarket.scan_default import DEFAULT_BAR
 from trainer import attacks
 from trainer import federation as fed_api
 from verifier.reexecution import ReexecutionReport, compare_results
@@ -80,12 +83,38 @@ def test_the_three_conditions_each_protect_an_update() -> None:
     assert not is_backdoor_shortcut(planted, 0.0)  # off
 
 
-def test_off_by_default_and_results_unchanged() -> None:
+def test_off_without_a_bar_and_results_unchanged() -> None:
     fed = fed_api.federation(load_data("digits"), 4, alpha=None, seed=0)
-    result = fed_api.run(fed, fed_api.default_round_spec(), rounds=1)
+    result = fed_api.run(fed, fed_api.unscanned_round_spec(), rounds=1)
     (outcome,) = result.outcomes
     assert "shortcut_bar" not in outcome.result.rule_params
     assert all("shortcut_ratio" not in e.robustness for e in outcome.result.trainers)
+
+
+def test_on_by_default_for_the_digits_task() -> None:
+    assert fed_api.default_round_spec().rule_params == {"shortcut_bar": DEFAULT_BAR}
+    fed = fed_api.federation(load_data("digits"), 4, alpha=None, seed=0)
+    assert fed_api.default_round_spec(fed.spec) == fed_api.scan_round_spec()
+
+
+def test_models_that_have_not_learned_the_task_are_not_judged() -> None:
+    # One epoch of plain SGD at lr 0.01 from the random model leaves digits models near chance:
+    # their cheapest masks are noise, so the round records no scan and rejects nobody for one.
+    spec = replace(fed_api.digits_spec(), training=TrainingSpec())
+    fed = fed_api.federation(load_data("digits"), 4, alpha=None, seed=0, spec=spec)
+    accuracies: list[float] = []
+
+    def observe(inputs, utility, _parties) -> None:
+        accuracies.extend(utility.evaluator(utility.base + row.to(torch.float64))
+                          for row in inputs.updates)
+
+    result = fed_api.run(fed, fed_api.scan_round_spec(), rounds=1, observe=observe)
+    assert not learned(accuracies, 10)
+    assert learned([0.2] * 4, 10) and not learned([0.18] * 4, 10)  # chance + 0.1 of the rest
+    assert learned([0.55] * 4, 2) and not learned([0.54] * 4, 2)
+    (outcome,) = result.outcomes
+    assert all("shortcut_ratio" not in e.robustness for e in outcome.result.trainers)
+    assert all(v.accepted for v in outcome.verdicts)
 
 
 def test_bad_settings_are_refused_before_a_project_is_posted() -> None:
