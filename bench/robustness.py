@@ -1,6 +1,6 @@
 """Robustness and fairness: every attack against the default pipeline, and who gets paid.
 
-    .venv/bin/python bench/robustness.py              # the full grid (about 10 min, 2 processes)
+    .venv/bin/python bench/robustness.py              # the full grid (about 45 min, 2 processes)
     .venv/bin/python bench/robustness.py --json       # one JSON object instead of the tables
     .venv/bin/python bench/robustness.py --attacks min_max --seeds 0 --fractions 30
 
@@ -8,14 +8,16 @@ In process through the real round computation (:mod:`trainer.federation`): bundl
 held out by the owner (scoring and the reference update), 20 % of the rest as a test split for
 the reported accuracy, the rest among 10 parties; 3 rounds of 5 local Adam epochs.
 
-**Grid.** The default pipeline (``new`` = ``trusted`` + ``group_shapley``) against every attack
-at 10, 20 and 30 % attackers (the last 1, 2 or 3 parties), seeds 0-2, IID and Dirichlet 0.5,
-with full knowledge of the round's honest updates where the attack uses them; the old default
-(``old`` = Multi-Krum f = 3 + GTG-Shapley) at 30 % only, for comparison. ``sybil``: each
-attacking party sends its honest update from 3 accounts (small noise each); ``inflated``:
-honest updates declaring 10x the samples; ``copycat``: last round's revealed honest updates
-resubmitted with small noise; ``free_rider``: nothing sent, i.e. the attackers' data absent;
-``backdoor_*``: the backdoor with another target, patch or poisoned fraction.
+**Grid.** The default pipeline (``new`` = ``trusted`` + ``group_shapley`` + the trigger scan at
+its default bar, as a digits project gets it) against every attack at 10, 20 and 30 % attackers
+(the last 1, 2 or 3 parties), seeds 0-2, IID and Dirichlet 0.5, with full knowledge of the
+round's honest updates where the attack uses them; the old default (``old`` = Multi-Krum f = 3 +
+GTG-Shapley) at 30 % only, for comparison; ``--noscan-fractions`` adds ``noscan`` (``new``
+without the scan, the default before stop 24). ``sybil``: each attacking party sends its honest
+update from 3 accounts (small noise each); ``inflated``: honest updates declaring 10x the
+samples; ``copycat``: last round's revealed honest updates resubmitted with small noise;
+``free_rider``: nothing sent, i.e. the attackers' data absent; ``backdoor_*``: the backdoor with
+another target, patch or poisoned fraction.
 Per cell: final test accuracy and its gap to the clean run of the same pipeline, seed and split;
 the attackers' reward share; backdoor success (triggered test images of other classes
 classified as 0) and the clean model's rate on the same images. Targets (issue 14), checked
@@ -64,7 +66,7 @@ from verifier.zk.verify import verify_payout_proof  # noqa: E402
 
 PIPELINES: dict[str, RoundSpec] = {"old": fed_api.old_default_round_spec(3),
                                    "new": fed_api.default_round_spec(),
-                                   "scan": fed_api.scan_round_spec()}
+                                   "noscan": fed_api.unscanned_round_spec()}
 BEHAVIOURS = ("sybil", "inflated", "copycat")  # not delta transformations
 # The backdoor with other parameters than its defaults (2x2 patch -> 0, half the samples
 # poisoned): a defence tuned to one trigger would show it here.
@@ -281,7 +283,8 @@ def markdown(summ: Sequence[dict[str, Any]], fair: Sequence[dict[str, Any]],
              meta: dict[str, Any]) -> str:
     """Per split: attack x (new at each fraction, old at 30 %); then the fairness tables."""
     by = {(s["attack"], s["split"], s["pipeline"], s["fraction"]): s for s in summ}
-    columns = ([("new", f) for f in meta["fractions"]] + [("scan", f) for f in meta["scan"]]
+    columns = ([("new", f) for f in meta["fractions"]]
+               + [("noscan", f) for f in meta["noscan"]]
                + [("old", f) for f in meta["old"]])
     lines = [
         f"Digits, {PARTIES} parties, {meta['rounds']} rounds, seeds {meta['seeds']}. Cell: "
@@ -292,7 +295,8 @@ def markdown(summ: Sequence[dict[str, Any]], fair: Sequence[dict[str, Any]],
         "send nothing (free_rider), i.e. the loss is their data, not the attack. The share "
         "target for scaled and inflated, which send real training: no more than the same "
         "parties' honest share + 5 points. Clean row: accuracy %. new = trusted + "
-        "group_shapley, scan = new with the trigger scan (shortcut_bar 0.5), old = multi_krum "
+        "group_shapley + the trigger scan (shortcut_bar 0.5), noscan = new without the scan "
+        "(the default before stop 24), old = multi_krum "
         "f=3 + gtg_shapley.", ""]
     for split in dict.fromkeys(s["split"] for s in summ):
         lines += [f"**{split}**", "",
@@ -316,7 +320,7 @@ def fairness_markdown(fair: Sequence[dict[str, Any]]) -> list[str]:
     """Each party's reward share per seed and pipeline, then rho per seed."""
     if not fair:
         return []
-    order = {"new": 0, "scan": 1, "old": 2}
+    order = {"new": 0, "noscan": 1, "old": 2}
     runs = sorted(fair, key=lambda f: (order[f["pipeline"]], f["seed"]))
     lines = ["**Fairness** (IID shards; reward share % per seed; standalone test accuracy %)",
              "", "| party | size | label noise | " + " | ".join(
@@ -357,8 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="percent malicious, default pipeline (none: only its fairness)")
     parser.add_argument("--old-fractions", nargs="*", type=int, default=[30],
                         help="percent malicious for the old pipeline (none: skip it)")
-    parser.add_argument("--scan-fractions", nargs="*", type=int, default=[],
-                        help="percent malicious for new + the trigger scan (none: skip it)")
+    parser.add_argument("--noscan-fractions", nargs="*", type=int, default=[],
+                        help="percent malicious for new without the trigger scan (none: skip)")
     parser.add_argument("--fairness-seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", "--jobs", type=int, default=2, help="processes (default 2)")
@@ -368,12 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     start = time.perf_counter()
     ks = {p: tuple(round(f * PARTIES / 100) for f in fr)
-          for p, fr in (("new", args.fractions), ("scan", args.scan_fractions),
+          for p, fr in (("new", args.fractions), ("noscan", args.noscan_fractions),
                         ("old", args.old_fractions))}
     groups: list[Group] = [(seed, split, p, tuple(args.attacks), ks[p], args.rounds)
                            for seed in args.seeds for split in args.splits
-                           for p in ("new", "scan", "old") if ks[p]]
-    fair_jobs = [(seed, p, args.rounds) for p in ("new", "scan", "old") if ks[p] or p == "new"
+                           for p in ("new", "noscan", "old") if ks[p]]
+    fair_jobs = [(seed, p, args.rounds) for p in ("new", "noscan", "old") if ks[p] or p == "new"
                  for seed in args.fairness_seeds]
     rows, fair = run_all(groups, fair_jobs, args.workers)
     summ = summary(rows)
@@ -382,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {"rounds_provable": f"{sum(r['rounds_provable'] for r in rows)} of "
                                f"{sum(r['rounds'] for r in rows)} ({proven})",
             "rounds": args.rounds, "seeds": args.seeds, "fractions": args.fractions,
-            "old": args.old_fractions, "scan": args.scan_fractions, "workers": args.workers,
+            "old": args.old_fractions, "noscan": args.noscan_fractions, "workers": args.workers,
             "groups": [list(g[:3]) for g in groups], "machine": machine(),
             "seconds": time.perf_counter() - start}
     table = markdown(summ, fair, meta)

@@ -5,8 +5,8 @@
     .venv/bin/python bench/trigger_scan.py --seeds 0 --splits iid --steps 100 --calibrate 0
 
 Measures what :mod:`aggregator.trigger_scan` decides from, on every trainer of every round of
-the robustness bench's federation run by the *default* pipeline (no scan, so the rounds are the
-ones the scan would have to judge, backdoors that entered the model included): bundled digits,
+the robustness bench's federation run by the default pipeline *without* the scan (so the rounds
+are the ones the scan would have to judge, backdoors that entered the model included): digits,
 10 parties, 3 rounds of 5 local Adam epochs, seeds 0-2, IID and Dirichlet 0.5, the four backdoor
 variants of ``bench/robustness.py`` at 30 % and the default one at 10 %.
 
@@ -108,7 +108,7 @@ def run_case(case: Case) -> list[dict[str, Any]]:
                             "accuracy": accuracy[row],
                             "median_accuracy": float(np.median(accuracy))})
 
-    fed_api.run(fed, fed_api.default_round_spec(), behaviours, rounds=rounds,
+    fed_api.run(fed, fed_api.unscanned_round_spec(), behaviours, rounds=rounds,
                 observe=observe)
     return records
 
