@@ -28,7 +28,7 @@ from the verifier's own, and the verdicts are then re-derived from the *publishe
 measurements, as the proof does: a published verdict that differs from the verifier's own is
 no difference when it is the one the published measurements give
 (:func:`fedmarket.zk.payout.derived_acceptance`) and those measurements passed the check.
-The trigger scan's measurements (:mod:`aggregator.trigger_scan`, opt-in) come out of a
+The trigger scan's measurements (:mod:`aggregator.trigger_scan`) come out of a
 300-step optimisation that amplifies last-bit differences; they may differ by
 :data:`aggregator.trigger_scan.MEASUREMENT_TOLERANCE` (its ``backdoor_shortcut`` verdicts must
 match: a flip takes a ratio within about 1e-6 of the bar).

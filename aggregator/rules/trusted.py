@@ -96,7 +96,9 @@ class Trusted(Rule):
         trigger's shortcut, a mask under this fraction of the round's median for some class
         (:mod:`aggregator.trigger_scan`, run by :func:`aggregator.round.compute_round` with the
         validation data; 0.5 separated every backdoored from every honest model in IID splits).
-        Off (0) by default: it costs a mask search per trainer and class, and needs float inputs.
+        The rule's own default is 0 (off): a posted project gets 0.5 where the task is one the
+        scan was measured on (:func:`fedmarket.scan_default.default_shortcut_bar`, written into
+        the spec), since it costs a mask search per trainer and class and needs float inputs.
         At most :data:`aggregator.trigger_scan.FLAGGED_BAR` (0.8): the owner posts the bar, and a
         pool none of whose trainers is accepted stays in the owner's escrow, so a bar near 1
         (half of the honest models are below their round's median) would be an owner's lever on

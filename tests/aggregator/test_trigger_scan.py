@@ -205,3 +205,35 @@ def test_the_default_pipeline_pays_non_iid_backdoor_trainers_nothing() -> None:
         assert all(e.reason not in SHORTCUT_REASONS
                    for e in outcome.result.trainers if e.address not in attackers)
     assert result.share(list(ATTACKERS)) <= 0.01
+
+
+def _median_shifters(accounts: int) -> fed_api.Behaviour:
+    """Party 9's honest update plus ``accounts`` rows near the global model (hard to flip).
+
+    Such rows raise every class's median mask norm, so honest trainers' ratios fall toward the
+    bar: an attacker hoping to get honest rivals rejected, its own account paid more.
+    """
+    def behaviour(view: fed_api.PartyView) -> list[fed_api.Submission]:
+        generator = torch.Generator().manual_seed(view.seed)
+        rows = [fed_api.Submission(view.honest_delta, view.samples)]
+        for _ in range(accounts):
+            rows.append(fed_api.Submission(
+                {n: 0.05 * t + 1e-4 * torch.randn(t.shape, generator=generator)
+                 for n, t in view.honest_delta.items()}, view.samples))
+        return rows
+    return behaviour
+
+
+@pytest.mark.parametrize("alpha", [None, 0.5], ids=["iid", "dir0.5"])
+def test_sybil_rows_shifting_the_median_get_no_honest_trainer_rejected(alpha) -> None:
+    # Measured: 8 such rows made them the median (ratio 1.0) and moved honest ratios from
+    # 0.66 and above to 0.76-0.84 (IID) and 0.47-0.69 (Dirichlet 0.5); the transfer test and
+    # the competence gate still keep every honest model, and the Sybils' near-copies are
+    # rejected by the rule, taking the party's own update with them.
+    fed = fed_api.federation(load_data("digits"), 10, alpha=alpha, seed=0)
+
+    result = fed_api.run(fed, fed_api.default_round_spec(), {9: _median_shifters(8)}, rounds=2)
+
+    for outcome in result.outcomes:
+        assert all(e.reason not in SHORTCUT_REASONS for e in outcome.result.trainers)
+    assert result.share([9]) <= 0.01
