@@ -188,6 +188,9 @@ def post(
         emit(as_json, {"project": posted.project, "model_spec_cid": posted.spec_cid,
                        "initial_weights_cid": posted.weights_cid,
                        "validation_cid": posted.validation_cid,
+                       "rule": posted.spec.aggregation.rule,
+                       "rule_params": dict(posted.spec.aggregation.params),
+                       "scoring": posted.spec.scoring.method,
                        "model": posted.spec.model, "input_kind": posted.spec.input_kind,
                        "input_shape": list(posted.spec.input_shape),
                        "num_classes": posted.spec.num_classes,
@@ -197,11 +200,18 @@ def post(
                        "tokenizer": posted.spec.to_dict().get("tokenizer"),
                        "budget_wei": str(request.budget_wei)},
              f"project {posted.project} posted: budget {budget} ETH, {rounds} rounds, "
-             f"rule {posted.spec.aggregation.rule}, scoring {posted.spec.scoring.method}\n"
+             f"rule {posted.spec.aggregation.rule}{_scan_text(posted.spec)}, scoring "
+             f"{posted.spec.scoring.method}\n"
              f"  task {posted.spec.input_kind} {shape_text(posted.spec.input_shape)}, "
              f"{posted.spec.num_classes} classes; model {posted.spec.model}, "
              f"{posted.spec.num_params():,} parameters\n"
              f"  spec {posted.spec_cid}\n  weights {posted.weights_cid}")
+
+
+def _scan_text(spec: ModelSpec) -> str:
+    """`` + trigger scan (bar B)`` when the spec judges backdoor shortcuts, else nothing."""
+    bar = spec.aggregation.params.get("shortcut_bar")
+    return f" + trigger scan (bar {bar})" if bar else ""
 
 
 def _project_json(info: ProjectInfo) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def test_a_fitting_base_posts_a_project_that_moves_adapters(market: Market,
 
     assert posted["lora"]["rank"] == 2 and posted["lora"]["freeze_a"] is True
     assert posted["num_params"] == 2 * (32 + 10)  # B of fc1 [32, 2] and fc2 [10, 2]
+    assert posted["rule_params"] == {}  # a LoRA base: the scan stays off
     shown = ok("project", "show", str(posted["project"]), "--data-dir", market.data_dir)
     assert shown["task"]["lora"] == posted["lora"]
     assert shown["task"]["num_params"] == posted["num_params"]

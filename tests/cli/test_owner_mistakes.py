@@ -113,6 +113,16 @@ def test_the_builtin_digits_are_read_as_8x8_images_by_a_cnn(market: Market) -> N
 
     assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
         "image", [1, 8, 8], 10)
+    assert (report["rule"], report["rule_params"]) == ("trusted", {})  # no scan for images
+
+
+def test_a_default_digits_project_gets_the_trigger_scan_and_can_turn_it_off(
+        market: Market) -> None:
+    scanned = ok(*_post(market))
+    plain = ok(*_post(market, "--rule-params", "{}"))
+
+    assert (scanned["rule"], scanned["rule_params"]) == ("trusted", {"shortcut_bar": 0.5})
+    assert (plain["rule"], plain["rule_params"]) == ("trusted", {})
 
 
 def test_task_is_inferred_from_the_validation_data(market: Market, tmp_path: Path) -> None:
@@ -125,6 +135,7 @@ def test_task_is_inferred_from_the_validation_data(market: Market, tmp_path: Pat
     assert (report["input_kind"], report["input_shape"], report["num_classes"]) == (
         "features", [30], 2)
     assert report["num_params"] == 30 * 64 + 64 + 64 * 2 + 2
+    assert report["rule_params"] == {}  # two classes: the scan stays off
     shown = ok("project", "show", str(report["project"]), "--data-dir", market.data_dir)
     assert shown["task"]["input_shape"] == [30] and shown["task"]["spec_version"] == 2
     assert shown["task"]["arch"] == {"hidden": [64], "activation": "relu", "dropout": 0.0}
