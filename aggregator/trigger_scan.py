@@ -64,14 +64,12 @@ from fedmarket.lora import full_weights
 from fedmarket.models import build_model
 from fedmarket.modelspec import ModelSpec
 from fedmarket.round_result import RoundResult
-from fedmarket.scan_default import DEFAULT_BAR, DEFAULT_MAX_PARAMS, default_shortcut_bar
 
 __all__ = ["Shortcut", "scan_shortcuts", "is_backdoor_shortcut", "check_scannable",
            "reject_shortcuts", "flagged_trainers", "SHORTCUT_REASONS",
            "reverse_triggers", "flip_rates", "TRANSFER_BAR", "COMPETENCE", "SEARCH_STEPS",
            "SEARCH_SAMPLES", "MEASUREMENT_TOLERANCE", "MEASUREMENT_KEYS", "FLAGGED_BAR",
-           "REFERENCES", "LEARNED", "learned", "DEFAULT_BAR", "DEFAULT_MAX_PARAMS",
-           "default_shortcut_bar"]
+           "REFERENCES", "LEARNED", "learned"]
 
 #: Adam steps of the mask search (Neural Cleanse's optimisation, all masks at once).
 SEARCH_STEPS = 300
@@ -266,11 +264,8 @@ def scan_shortcuts(spec: ModelSpec, base: torch.Tensor, updates: torch.Tensor,
     (the transfer is the mean flip rate over them: one reference's rate moved by up to 0.14
     with its seed); ``accuracies`` the rows' local models' validation accuracies (same order
     as ``rows``). Needs at least two rows (a median of one trainer compares it with itself).
-    Returns no shortcut (none is judged) when the round's models have not learned the task
-    (:func:`learned`).
+    The caller checks :func:`learned` first (before training the references).
     """
-    if not learned(accuracies, spec.num_classes):
-        return []
     middle = float(np.median(accuracies))
     base64 = base.to(torch.float64)
     models = [base64 + updates[i].to(torch.float64) for i in rows]
@@ -324,7 +319,7 @@ def reject_shortcuts(trainers: Sequence[str], flagged: Collection[str], bar: flo
     if len(rows) < 2:
         return {}
     shortcuts = scan(rows, reference, seed)
-    if not shortcuts:  # the round's models have not learned the task: nothing to judge
+    if not shortcuts:  # the round's models have not learned the task (learned): none judged
         return {}
     found = dict(zip(rows, shortcuts, strict=True))
     for i, shortcut in found.items():

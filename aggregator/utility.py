@@ -97,12 +97,13 @@ class ValidationUtility:
         """The trigger scan of these rows' local models (:mod:`aggregator.trigger_scan`).
 
         ``reference`` is the round's reference (seed ``seed``); the others are trained here
-        with the next seeds.
+        with the next seeds. Empty when the models have not learned the task
+        (:func:`aggregator.trigger_scan.learned`): nothing is judged.
         """
         accuracies = [self.evaluator(self.base + self.updates[i].to(torch.float64))
                       for i in rows]
         if not learned(accuracies, self.spec.num_classes):
-            return []  # nothing to judge: skip the reference training and the search
+            return []  # trigger_scan.learned: none judged; skip the references and the search
         references = [reference, *(self.reference_update((seed + k) % 2**64)
                                    for k in range(1, REFERENCES))]
         return scan_shortcuts(self.spec, self.base, self.updates, rows, self.validation,

@@ -186,7 +186,7 @@ def default_round_spec(spec: ModelSpec | None = None) -> RoundSpec:
     the trigger scan at its default bar.
     """
     bar = default_shortcut_bar(spec or digits_spec())
-    return RoundSpec("trusted", {"shortcut_bar": bar} if bar else {}, scorer="group_shapley")
+    return scan_round_spec(bar) if bar else unscanned_round_spec()
 
 
 def scan_round_spec(bar: float = DEFAULT_BAR) -> RoundSpec:
