@@ -193,6 +193,9 @@ def test_the_default_pipeline_pays_non_iid_backdoor_trainers_nothing() -> None:
     # Dirichlet 0.5, seed 0, three rounds of the default pipeline (the scan at its default bar):
     # without the scan these three were paid 14-44 % of the rewards across seeds (README). The
     # attackers hold real, skewed data; each round their models' trigger shortcut gives them away.
+    # Margins measured: round 1 ratios 0.15-0.36 (bar 0.5), later 0.31-0.64 (flagged bar 0.8),
+    # transfers <= 0.05 (bar 0.3), competence >= 0.80 (gate 0.75); honest models below a ratio
+    # of 0.6 all transferred 0.66 or more.
     fed = fed_api.federation(load_data("digits"), 10, alpha=0.5, seed=0)
     bad = {i: fed_api.from_attack(attacks.get("backdoor")) for i in ATTACKERS}
 
@@ -229,7 +232,9 @@ def test_sybil_rows_shifting_the_median_get_no_honest_trainer_rejected(alpha) ->
     # Measured: 8 such rows made them the median (ratio 1.0) and moved honest ratios from
     # 0.66 and above to 0.76-0.84 (IID) and 0.47-0.69 (Dirichlet 0.5); the transfer test and
     # the competence gate still keep every honest model, and the Sybils' near-copies are
-    # rejected by the rule, taking the party's own update with them.
+    # rejected by the rule, taking the party's own update with them. Margins: the honest
+    # models under the bar transferred 0.49-0.96 (bar 0.3); the Sybil rows themselves, near
+    # the random model in round 1, are not judged (competence 0.22-0.49 of the median).
     fed = fed_api.federation(load_data("digits"), 10, alpha=alpha, seed=0)
 
     result = fed_api.run(fed, fed_api.default_round_spec(), {9: _median_shifters(8)}, rounds=2)
