@@ -28,7 +28,7 @@ def default_shortcut_bar(spec: ModelSpec) -> float:
     1 of 360), full training (no LoRA base, whose size the search would scale with) and a small
     model. Off for two classes (breast cancer: 10 of 90 in the Dirichlet splits with Adam —
     with two classes the cheapest mask is the model's weaker class), images (a 4-class CNN on
-    3x16x16 shapes: 7 of 30 in one IID seed, and 90 s a round), tokens (no mask can be laid on
+    3x16x16 shapes: 7 of 30 in one IID seed, and about 85 s a round), tokens (no mask can be laid on
     ids) and anything larger; an owner can still choose a bar there.
     """
     if (spec.input_kind == "features" and spec.num_classes >= 3 and spec.lora is None
